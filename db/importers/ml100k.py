@@ -1,0 +1,121 @@
+"""MovieLens-100K in either layout: GroupLens (`u.data`, `u.item`; folder or zip) or RecBole atomic files."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from ..errors import RecchatError
+from ..store import transaction
+from .io import decoded_lines, read_bytes
+from .report import ImportReport
+from .writer import ItemRecord, Writer
+
+DATASET = "ml-100k"
+GENRES = [
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+]
+LIKED_ABOVE = 3  # TALLRec movie protocol: rating > 3 is a like
+_TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
+
+
+@dataclass
+class Rating:
+    line: int
+    user: str
+    item: str
+    rating: float
+    ts: float
+
+
+def movie_item(source_id: str, name: str, year: int | None, genres: list[str]) -> ItemRecord:
+    m = _TITLE_YEAR.match(name)
+    title = m.group("title") if m else name
+    if year is None and m:
+        year = int(m.group("year"))
+    return ItemRecord("movie", DATASET, source_id, name, title, year, "", ", ".join(genres))
+
+
+def _files(path: Path) -> tuple[str, dict[str, tuple[Path, bytes]]]:
+    """Return the layout name and {role: (path for messages, bytes)} for ratings and items."""
+    if path.is_file() and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = {Path(n).name: n for n in zf.namelist()}
+            if "u.data" in names and "u.item" in names:
+                return "grouplens", {
+                    role: (Path(names[f]), zf.read(names[f])) for role, f in (("ratings", "u.data"), ("items", "u.item"))
+                }
+        raise RecchatError(f"{path}: zip has no u.data and u.item")
+    if path.is_dir():
+        if (path / "u.data").exists():
+            return "grouplens", {r: (path / f, read_bytes(path / f)) for r, f in (("ratings", "u.data"), ("items", "u.item"))}
+        if (path / "ml-100k.inter").exists():
+            return "recbole", {
+                r: (path / f, read_bytes(path / f)) for r, f in (("ratings", "ml-100k.inter"), ("items", "ml-100k.item"))
+            }
+        raise RecchatError(f"{path}: not an ML-100K folder (expected u.data + u.item or ml-100k.inter + ml-100k.item)")
+    if not path.exists():
+        raise RecchatError(f"file not found: {path}")
+    raise RecchatError(f"{path}: not an ML-100K folder or zip")
+
+
+def _parse_items(layout: str, file: Path, data: bytes, report: ImportReport) -> dict[str, ItemRecord]:
+    items: dict[str, ItemRecord] = {}
+    if layout == "grouplens":
+        for lineno, line in decoded_lines(file, data, "iso-8859-1", report):
+            f = line.split("|")
+            if len(f) < 5 + len(GENRES):
+                report.skip(file, lineno, f"expected {5 + len(GENRES)} |-separated fields, got {len(f)}")
+                continue
+            flags = f[5 : 5 + len(GENRES)]
+            genres = [g for g, flag in zip(GENRES, flags) if flag.strip() == "1" and g != "unknown"]
+            items[f[0]] = movie_item(f[0], f[1], None, genres)
+    else:
+        for lineno, line in decoded_lines(file, data, "utf-8", report, skip_header=True):
+            f = line.split("\t")
+            if len(f) < 4:
+                report.skip(file, lineno, f"expected 4 tab-separated fields, got {len(f)}")
+                continue
+            year = int(f[2]) if f[2].isdigit() else None
+            items[f[0]] = movie_item(f[0], f"{f[1]} ({f[2]})", year, f[3].split())
+    return items
+
+
+def _parse_ratings(layout: str, file: Path, data: bytes, items: dict, report: ImportReport) -> list[Rating]:
+    out = []
+    for lineno, line in decoded_lines(file, data, "utf-8", report, skip_header=layout == "recbole"):
+        f = line.split("\t")
+        if len(f) < 4:
+            report.skip(file, lineno, f"expected 4 tab-separated fields, got {len(f)}")
+            continue
+        try:
+            rating, ts = float(f[2]), float(f[3])
+        except ValueError:
+            report.skip(file, lineno, f"non-numeric rating or timestamp: {f[2]!r} {f[3]!r}")
+            continue
+        if f[1] not in items:
+            report.skip(file, lineno, f"unknown item id {f[1]!r}")
+            continue
+        out.append(Rating(lineno, f[0], f[1], rating, ts))
+    return out
+
+
+def import_ml100k(db: sqlite_utils.Database, path: str | Path) -> ImportReport:
+    path = Path(path)
+    layout, files = _files(path)
+    report = ImportReport(f"ml-100k ({layout})")
+    items = _parse_items(layout, *files["items"], report)
+    ratings = _parse_ratings(layout, *files["ratings"], items, report)
+    with transaction(db) as conn:
+        w = Writer(conn)
+        ids = {sid: w.item(rec) for sid, rec in items.items()}
+        for r in ratings:
+            uid = w.user(f"ml100k-{r.user}", DATASET, r.user)
+            w.feedback(uid, ids[r.item], r.rating > LIKED_ABOVE, r.rating, "import", r.ts)
+    report.added = w.added
+    return report

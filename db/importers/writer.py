@@ -1,0 +1,65 @@
+"""Idempotent inserts shared by all importers: re-importing a file adds nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ItemRecord:
+    domain: str
+    source: str
+    source_id: str
+    name: str
+    title: str
+    year: int | None = None
+    creators: str = ""
+    genres: str = ""
+    text: str = ""
+
+
+@dataclass
+class Writer:
+    """Inserts with INSERT OR IGNORE on natural keys and counts what was really added."""
+
+    conn: sqlite3.Connection
+    added: dict[str, int] = field(default_factory=lambda: {"items": 0, "users": 0, "feedback": 0})
+    _items: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    _users: dict[str, int] = field(default_factory=dict)
+
+    def item(self, r: ItemRecord) -> int:
+        key = (r.domain, r.source, r.source_id)
+        if key not in self._items:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO items (domain, source, source_id, name, title, year, creators, genres, text)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (r.domain, r.source, r.source_id, r.name, r.title, r.year, r.creators, r.genres, r.text),
+            )
+            self.added["items"] += cur.rowcount
+            self._items[key] = self.conn.execute(
+                "SELECT id FROM items WHERE domain = ? AND source = ? AND source_id = ?", key
+            ).fetchone()[0]
+        return self._items[key]
+
+    def item_by_name(self, domain: str, name: str) -> int | None:
+        row = self.conn.execute(
+            "SELECT id FROM items WHERE domain = ? AND name = ? ORDER BY id LIMIT 1", (domain, name)
+        ).fetchone()
+        return row[0] if row else None
+
+    def user(self, name: str, dataset: str | None = None, source_id: str | None = None) -> int:
+        if name not in self._users:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO users (name, dataset, source_id) VALUES (?, ?, ?)", (name, dataset, source_id)
+            )
+            self.added["users"] += cur.rowcount
+            self._users[name] = self.conn.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()[0]
+        return self._users[name]
+
+    def feedback(self, user_id: int, item_id: int, liked: bool | None, rating: float | None, source: str, ts: float) -> None:
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO feedback (user_id, item_id, liked, rating, source, ts) VALUES (?, ?, ?, ?, ?, ?)",
+            (user_id, item_id, None if liked is None else int(liked), rating, source, ts),
+        )
+        self.added["feedback"] += cur.rowcount

@@ -1,0 +1,85 @@
+"""Schema migrations, applied in order; the position in MIGRATIONS is the schema version.
+
+Never edit a shipped step: append a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+
+def _v1_initial(db: sqlite_utils.Database) -> None:
+    for sql in V1_SQL:
+        db.execute(sql)
+    # Full-text index over what a user types to find an item; triggers keep it in sync.
+    db["items"].enable_fts(["title", "creators", "genres"], create_triggers=True, tokenize="unicode61")
+
+
+V1_SQL = [
+    """CREATE TABLE IF NOT EXISTS schema_version (
+        version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)""",
+    """CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        domain TEXT NOT NULL CHECK (domain IN ('movie', 'book')),
+        source TEXT NOT NULL,
+        source_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        title TEXT NOT NULL,
+        year INTEGER,
+        creators TEXT NOT NULL DEFAULT '',
+        genres TEXT NOT NULL DEFAULT '',
+        text TEXT NOT NULL DEFAULT '',
+        UNIQUE (domain, source, source_id))""",
+    "CREATE INDEX items_domain_name ON items (domain, name)",
+    """CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        dataset TEXT,
+        source_id TEXT,
+        created_at TEXT NOT NULL DEFAULT (datetime('now')))""",
+    # Append-only: a new row supersedes older rows for the same (user, item); liked NULL = retracted.
+    """CREATE TABLE feedback (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        liked INTEGER CHECK (liked IN (0, 1)),
+        rating REAL,
+        source TEXT NOT NULL CHECK (source IN ('import', 'chat', 'cli')),
+        ts REAL NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (datetime('now')))""",
+    "CREATE UNIQUE INDEX feedback_event ON feedback (user_id, item_id, source, ts)",
+    "CREATE INDEX feedback_latest ON feedback (user_id, item_id, ts, id)",
+    "CREATE INDEX feedback_item ON feedback (item_id)",
+    """CREATE TRIGGER feedback_no_update BEFORE UPDATE ON feedback
+        BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END""",
+    """CREATE TRIGGER feedback_no_delete BEFORE DELETE ON feedback
+        BEGIN SELECT RAISE(ABORT, 'feedback is append-only'); END""",
+    """CREATE VIEW current_feedback AS
+        SELECT f.* FROM feedback f
+        WHERE f.id = (SELECT g.id FROM feedback g
+                      WHERE g.user_id = f.user_id AND g.item_id = f.item_id
+                      ORDER BY g.ts DESC, g.id DESC LIMIT 1)
+          AND f.liked IS NOT NULL""",
+    """CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        title TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL DEFAULT (datetime('now')))""",
+    """CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        chat_id INTEGER NOT NULL REFERENCES chats(id),
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant', 'system')),
+        content TEXT NOT NULL,
+        payload TEXT,
+        created_at TEXT NOT NULL DEFAULT (datetime('now')))""",
+    """CREATE TABLE eval_runs (
+        id INTEGER PRIMARY KEY,
+        model_path TEXT NOT NULL,
+        model_sha256 TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        k INTEGER,
+        metrics TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (datetime('now')))""",
+]
+
+MIGRATIONS = [_v1_initial]

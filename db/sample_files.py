@@ -1,0 +1,70 @@
+"""TALLRec JSON sample files: read with line numbers for errors, write atomically."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterator
+
+from .errors import RecchatError
+from .fileio import read_bytes
+from .types import Sample
+
+
+def iter_json_array(path: Path) -> Iterator[tuple[int, object]]:
+    """Yield (line number, element) of a top-level JSON array, so bad samples can be named by line."""
+    try:
+        text = read_bytes(path).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise RecchatError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    decoder = json.JSONDecoder()
+    pos = _skip_ws(text, 0)
+    if not text.startswith("[", pos):
+        raise RecchatError(f"{path}: expected a JSON list of samples")
+    pos = _skip_ws(text, pos + 1)
+    if text.startswith("]", pos):
+        return
+    while True:
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            raise RecchatError(f"{path}:{e.lineno}: malformed JSON: {e.msg}") from None
+        yield text.count("\n", 0, pos) + 1, obj
+        pos = _skip_ws(text, end)
+        if text.startswith(",", pos):
+            pos = _skip_ws(text, pos + 1)
+        elif text.startswith("]", pos):
+            return
+        else:
+            raise RecchatError(f"{path}:{text.count(chr(10), 0, pos) + 1}: malformed JSON: expected ',' or ']'")
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def sample_error(obj: object) -> str | None:
+    """Why a JSON element is not a TALLRec sample, or None."""
+    if not isinstance(obj, dict):
+        return "sample is not a JSON object"
+    for key in ("instruction", "input", "output"):
+        if not isinstance(obj.get(key), str):
+            return f"missing or non-string {key!r}"
+    if obj["output"].strip() not in ("Yes.", "No.", "Yes", "No"):
+        return f"output must be 'Yes.' or 'No.', got {obj['output'][:20]!r}"
+    return None
+
+
+def load_samples(path: str | Path) -> list[Sample]:
+    """Read a TALLRec JSON file (extra keys kept). Malformed samples are an error naming the line."""
+    out = []
+    for lineno, obj in iter_json_array(Path(path)):
+        err = sample_error(obj)
+        if err:
+            raise RecchatError(f"{path}:{lineno}: {err}")
+        out.append(
+            Sample(obj["instruction"], obj["input"], obj["output"], obj.get("user_id"), obj.get("item_id"), list(obj.get("history") or []))
+        )
+    return out

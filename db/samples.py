@@ -1,0 +1,111 @@
+"""TALLRec samples from rating histories, the two split protocols, and the K-shot sampler.
+
+Used by `engine data split`, the trainer and evaluation, so every component sees the same samples.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import RecchatError
+from .fileio import write_json_atomic
+from .prompt import INSTRUCTIONS, NO, YES, build_input
+from .types import Interaction, Sample
+
+DEFAULT_DATASET = {"movie": "ml-100k", "book": "bookcrossing"}
+WINDOW = 10
+
+
+@dataclass(frozen=True)
+class Splits:
+    train: list[Sample]
+    valid: list[Sample]
+    test: list[Sample]
+
+
+def load_histories(db: sqlite_utils.Database, domain: str, dataset: str) -> dict[int, list[Interaction]]:
+    """Imported interactions per user, users in first-appearance order, events in file order."""
+    rows = db.execute(
+        """SELECT f.user_id, f.item_id, i.name, f.liked, f.rating, f.ts
+           FROM feedback f JOIN users u ON u.id = f.user_id JOIN items i ON i.id = f.item_id
+           WHERE u.dataset = ? AND i.domain = ? AND f.source = 'import' AND f.liked IS NOT NULL
+           ORDER BY f.id""",
+        [dataset, domain],
+    )
+    histories: dict[int, list[Interaction]] = {}
+    for user_id, item_id, name, liked, rating, ts in rows:
+        histories.setdefault(user_id, []).append(Interaction(item_id, name, bool(liked), rating, ts))
+    return histories
+
+
+def make_sample(domain: str, user_id: int | None, history: list[Interaction], target: Interaction) -> Sample:
+    liked = [h.name for h in history if h.liked]
+    disliked = [h.name for h in history if not h.liked]
+    return Sample(
+        instruction=INSTRUCTIONS[domain],
+        input=build_input(domain, liked, disliked, target.name),
+        output=YES if target.liked else NO,
+        user_id=user_id,
+        item_id=target.item_id,
+        history=[h.item_id for h in history],
+    )
+
+
+def movie_splits(histories: dict[int, list[Interaction]], last: int = 10_000, window: int = WINDOW) -> Splits:
+    """TALLRec movie protocol: time-sorted full windows of `window` previous items, the last `last` split 8:1:1 in order."""
+    samples = []
+    for user_id, events in histories.items():
+        events = sorted(events, key=lambda e: e.ts)  # stable: equal timestamps keep file order
+        for i in range(window, len(events)):  # only full windows, as TALLRec (checked: 1000/1000)
+            samples.append(make_sample("movie", user_id, events[i - window : i], events[i]))
+    return _split_in_order(samples[-last:])
+
+
+def book_splits(histories: dict[int, list[Interaction]], seed: int = 0, window: int = WINDOW) -> Splits:
+    """TALLRec book protocol: shuffle each user's items (seeded), last item is the target; users split 8:1:1."""
+    rng = random.Random(seed)
+    per_user = []
+    for user_id, events in histories.items():
+        if len(events) < 2:
+            continue
+        events = list(events)
+        rng.shuffle(events)
+        per_user.append(make_sample("book", user_id, events[:-1][-window:], events[-1]))
+    rng.shuffle(per_user)
+    return _split_in_order(per_user)
+
+
+def _split_in_order(samples: list[Sample]) -> Splits:
+    n = len(samples)
+    a, b = int(n * 0.8), int(n * 0.9)
+    return Splits(samples[:a], samples[a:b], samples[b:])
+
+
+def build_splits(db: sqlite_utils.Database, domain: str, seed: int = 0, dataset: str | None = None) -> Splits:
+    dataset = dataset or DEFAULT_DATASET[domain]
+    histories = load_histories(db, domain, dataset)
+    if not histories:
+        raise RecchatError(f"no imported {domain} ratings for dataset {dataset!r}; run `engine data import` first")
+    return movie_splits(histories) if domain == "movie" else book_splits(histories, seed)
+
+
+def kshot(samples: list[Sample], k: int, seed: int = 0) -> list[Sample]:
+    """K samples drawn without replacement; the same (k, seed) always gives the same set."""
+    if k < 1:
+        raise RecchatError(f"K must be positive, got {k}")
+    if k > len(samples):
+        raise RecchatError(f"K={k} is larger than the pool of {len(samples)} samples")
+    return random.Random(seed).sample(samples, k)
+
+
+def write_splits(splits: Splits, out: Path) -> dict[str, int]:
+    try:
+        for name in ("train", "valid", "test"):
+            write_json_atomic(out / f"{name}.json", [s.to_json() for s in getattr(splits, name)])
+    except OSError as e:
+        raise RecchatError(f"cannot write splits to {out}: {e.strerror or e}") from None
+    return {name: len(getattr(splits, name)) for name in ("train", "valid", "test")}

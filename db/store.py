@@ -1,0 +1,65 @@
+"""Open the SQLite store: WAL, foreign keys, schema migrations, explicit transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import sqlite_utils
+
+from .errors import RecchatError
+from .migrations import MIGRATIONS
+from .paths import default_db_path
+
+
+def open_db(path: str | Path | None = None, *, create: bool = True) -> sqlite_utils.Database:
+    """Open (and migrate) the store. Errors are one line naming the path."""
+    path = Path(path) if path else default_db_path()
+    if not create and not path.exists():
+        raise RecchatError(f"database not found: {path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves so one import is one transaction.
+        conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        db = sqlite_utils.Database(conn)
+        migrate(db)
+    except (sqlite3.Error, OSError) as e:
+        raise RecchatError(f"cannot open database {path}: {e}") from None
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
+    """All-or-nothing write: on any exception the store is exactly as before."""
+    conn = db.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    if "schema_version" not in db.table_names():
+        return 0
+    return db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    current = schema_version(db)
+    latest = len(MIGRATIONS)
+    if current > latest:
+        raise RecchatError(f"database schema v{current} is newer than this program (v{latest}); upgrade recchat")
+    for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+        with transaction(db):
+            step(db)
+            db.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, datetime('now'))", [version]
+            )
+    return latest

@@ -1,0 +1,1 @@
+"""Serving and evaluating the rec-tuned model over the store."""

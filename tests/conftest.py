@@ -1,0 +1,70 @@
+"""Fixtures: real SQLite files, the real ML-100K from ../shared, the CLI run in-process."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+FIXTURES = Path(__file__).parent / "fixtures"
+needs_shared = pytest.mark.skipif(not SHARED.exists(), reason="../shared/data is absent")
+
+
+def engine(*args: str):
+    """Run `engine ARGS` in-process; returns click's Result (exit_code, stdout, stderr)."""
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def dump(path: Path) -> str:
+    """The whole database as SQL text: equal dumps mean an unchanged store."""
+    conn = sqlite3.connect(path)
+    try:
+        return "\n".join(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def count(path: Path, sql: str) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchone()[0]
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def ml100k_store(tmp_path_factory) -> Path:
+    """ML-100K (RecBole layout from ../shared) imported once per test session."""
+    if not SHARED.exists():
+        pytest.skip("../shared/data is absent")
+    path = tmp_path_factory.mktemp("ml100k") / "store.db"
+    result = engine("data", "import", "ml-100k", SHARED / "ml-100k", "--db", path)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def ml100k_copy(ml100k_store, tmp_path) -> Path:
+    """A private copy of the imported store that a test may change."""
+    dst = tmp_path / "store.db"
+    conn = sqlite3.connect(ml100k_store)
+    out = sqlite3.connect(dst)
+    conn.backup(out)
+    conn.close()
+    out.close()
+    return dst
+
+
+@pytest.fixture
+def bx_dir(tmp_path) -> Path:
+    """A writable copy of the hand-made BookCrossing fixture."""
+    dst = tmp_path / "bx"
+    shutil.copytree(FIXTURES / "bookcrossing", dst)
+    return dst

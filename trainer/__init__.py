@@ -1,0 +1,1 @@
+"""Rec-tuning (TALLRec-style LoRA), merging and GGUF export."""
