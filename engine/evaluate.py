@@ -1,0 +1,91 @@
+"""`engine eval`: score a TALLRec split with the LLM, compute metrics and baselines, store the run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import sqlite_utils
+
+from db.fileio import write_json_atomic
+from db.prompt import build_prompt
+from db.store import transaction
+from db.types import Sample
+
+from .baselines import FeatureLR, like_share
+from .metrics import classification_metrics
+from .scorer import Scorer
+
+
+@dataclass
+class EvalResult:
+    model: str
+    data: str
+    metrics: dict
+    baselines: dict[str, dict]
+    seconds: float
+    scores: list[float] = field(repr=False, default_factory=list)
+    labels: list[int] = field(repr=False, default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "data": self.data, **self.metrics, "baselines": self.baselines, "seconds": self.seconds}
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str,
+             progress: Callable[[int], None] | None = None) -> EvalResult:
+    t0 = time.perf_counter()
+    prompts = [build_prompt(s.instruction, s.input) for s in samples]
+    scores = [s.p_yes for s in scorer.score(prompts, progress=progress)]
+    seconds = time.perf_counter() - t0
+    labels = [s.label for s in samples]
+    users = [s.user_id for s in samples]
+    baselines = {"like_share": classification_metrics(labels, [like_share(s) for s in samples], users)}
+    if train:
+        baselines["feature_lr"] = classification_metrics(labels, FeatureLR(train).predict(samples), users)
+    return EvalResult(str(scorer.path), data_name, classification_metrics(labels, scores, users), baselines,
+                      seconds, scores, labels)
+
+
+def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:
+    with transaction(db):
+        cur = db.execute(
+            "INSERT INTO eval_runs (model_path, model_sha256, dataset, k, metrics) VALUES (?, ?, ?, ?, ?)",
+            [result.model, file_sha256(Path(result.model)), result.data, k, json.dumps(result.to_json())],
+        )
+    return cur.lastrowid
+
+
+def save_roc(result: EvalResult, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import roc_curve
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fpr, tpr, _ = roc_curve(result.labels, result.scores)
+    ax.plot(fpr, tpr, label=f"LLM P(Yes), AUC {result.metrics['auc']:.3f}")
+    ax.plot([0, 1], [0, 1], "k:", lw=0.8)
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.set_title(Path(result.data).name)
+    ax.legend(loc="lower right")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def write_json(result: EvalResult, path: Path) -> None:
+    write_json_atomic(path, result.to_json())
