@@ -1,0 +1,150 @@
+"""`engine rate`, `engine recommend` and `engine eval` end to end: real store, real model, real files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from db import open_db
+from db.feedback import find_user, rated_item_ids
+from tests.conftest import count, dump, engine
+
+
+def test_rate_by_title_and_id(ml100k_copy):
+    r = engine("rate", "--db", ml100k_copy, "--user", "carol", "--item", "alien (1979)", "--like")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == "carol likes Alien (1979) [id 183]"
+    r = engine("rate", "--db", ml100k_copy, "--user", "carol", "--item", "183", "--dislike")
+    assert r.exit_code == 0
+    row = open_db(ml100k_copy).execute(
+        "SELECT c.liked, c.source FROM current_feedback c JOIN users u ON u.id = c.user_id WHERE u.name = 'carol'").fetchall()
+    assert row == [(0, "cli")]  # latest wins
+
+
+def test_rate_unknown_title_lists_close_matches(ml100k_copy):
+    before = dump(ml100k_copy)
+    r = engine("rate", "--db", ml100k_copy, "--user", "carol", "--item", "Alein", "--like")
+    assert r.exit_code == 1
+    assert r.stderr.strip().startswith("Error: unknown item 'Alein'; close matches: Alien (1979) [id 183]")
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert dump(ml100k_copy) == before  # not even the user was created
+
+
+def test_rate_ambiguous_title(ml100k_copy):
+    before = dump(ml100k_copy)
+    r = engine("rate", "--db", ml100k_copy, "--user", "carol", "--item", "Chasing Amy", "--like")
+    assert r.exit_code == 1
+    assert "ambiguous item 'Chasing Amy': Chasing Amy (1997) [id 246]; Chasing Amy (1997) [id 268]; use the id" in r.stderr
+    assert dump(ml100k_copy) == before
+
+
+def test_rate_without_a_store_is_one_line_error(tmp_path):
+    r = engine("rate", "--db", tmp_path / "no" / "such" / "dir" / "x.db", "--user", "a", "--item", "1", "--like")
+    assert r.exit_code == 1
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("Error:")
+
+
+def test_recommend_json_ranks_unrated_items(ml100k_copy):
+    r = engine("recommend", "--db", ml100k_copy, "--user", "ml100k-196", "--candidates", "8", "--top", "3", "--json")
+    assert r.exit_code == 0, r.output
+    recs = json.loads(r.stdout)
+    assert len(recs) == 3
+    ps = [x["p_yes"] for x in recs]
+    assert ps == sorted(ps, reverse=True) and all(0 < p < 1 for p in ps)
+    db = open_db(ml100k_copy)
+    assert not {x["id"] for x in recs} & rated_item_ids(db, find_user(db, "ml100k-196"))
+
+
+def test_recommend_with_query_and_table(ml100k_copy):
+    r = engine("recommend", "--db", ml100k_copy, "--user", "ml100k-196", "--query", "star trek", "--top", "2")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 2 and all("Star Trek" in line for line in lines)
+    r = engine("recommend", "--db", ml100k_copy, "--user", "ml100k-196", "--query", "zzzqqq")
+    assert "no candidates match" in r.stdout
+
+
+def test_recommend_bad_model_is_one_line_error(ml100k_copy, tmp_path):
+    bad = tmp_path / "m.gguf"
+    bad.write_text("hello")
+    r = engine("recommend", "--db", ml100k_copy, "--user", "x", "--model", bad)
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines() == [f"Error: not a GGUF file: {bad} (starts with b'hell')"]
+
+
+def _eval_file(movie_split_dir, tmp_path):
+    """6 real samples of two users (both labels each) and 4 rows with a bad shape."""
+    test = json.loads((movie_split_dir / "test.json").read_text())
+    by_user: dict[int, list] = {}
+    for s in test:
+        by_user.setdefault(s["user_id"], []).append(s)
+    picked = []
+    for rows in by_user.values():
+        yes = [s for s in rows if s["output"] == "Yes."][:2]
+        no = [s for s in rows if s["output"] == "No."][:1]
+        if len(yes) == 2 and no:
+            picked += yes + no
+        if len(picked) == 6:
+            break
+    bad = [
+        {"instruction": "x", "input": picked[0]["input"]},  # no output
+        {"instruction": "x", "input": picked[0]["input"], "output": "Maybe."},
+        ["not", "an", "object"],
+        {"instruction": "x", "input": "no history here", "output": "Yes."},
+    ]
+    f = tmp_path / "mixed.json"
+    f.write_text("[\n" + ",\n".join(json.dumps(x) for x in picked[:3] + bad + picked[3:]) + "\n]\n")
+    return f, picked
+
+
+def test_eval_reports_bad_rows_and_stores_the_run(ml100k_copy, movie_split_dir, tmp_path):
+    data, picked = _eval_file(movie_split_dir, tmp_path)
+    out = tmp_path / "out" / "m.json"
+    r = engine("eval", "--db", ml100k_copy, "--data", data, "--train", movie_split_dir / "train.json",
+               "--json", out, "--k", "0")
+    assert r.exit_code == 0, r.output
+    assert "mixed.json:5: missing or non-string 'output'" in r.stderr
+    assert "mixed.json:6: output must be 'Yes.' or 'No.', got 'Maybe.'" in r.stderr
+    assert "mixed.json:7: sample is not a JSON object" in r.stderr
+    assert "mixed.json:8:" in r.stderr
+    assert "skipped 4 samples with a bad shape" in r.stderr
+    m = json.loads(out.read_text())
+    assert {"auc", "gauc", "n", "baselines", "seconds"} <= set(m)
+    assert m["n"] == 6 and set(m["baselines"]) == {"like_share", "feature_lr"}
+    assert 0 <= m["auc"] <= 1 and m["gauc"] is not None
+    assert m["baselines"]["like_share"]["auc"] == pytest.approx(
+        roc_auc_score([s["output"] == "Yes." for s in picked], [_share(s["input"]) for s in picked]))
+    assert (tmp_path / "out" / "m.roc.png").read_bytes()[:4] == b"\x89PNG"
+    row = open_db(ml100k_copy).execute("SELECT model_sha256, dataset, k, metrics FROM eval_runs").fetchall()
+    assert len(row) == 1 and len(row[0][0]) == 64 and row[0][2] == 0 and json.loads(row[0][3])["n"] == 6
+    assert "LLM P(Yes)" in r.stdout and "feature_lr" in r.stdout
+
+
+def _share(text: str) -> float:
+    from db.prompt import parse_input
+
+    p = parse_input("movie", text)
+    return len(p.liked) / (len(p.liked) + len(p.disliked))
+
+
+def test_eval_limit_and_errors(ml100k_copy, movie_split_dir, tmp_path):
+    r = engine("eval", "--db", ml100k_copy, "--data", movie_split_dir / "valid.json", "--limit", "2",
+               "--roc", tmp_path / "r.png")
+    assert r.exit_code == 0, r.output
+    assert "n=2" in r.stdout and "feature_lr" in r.stdout  # train.json beside --data is found
+    assert count(ml100k_copy, "SELECT COUNT(*) FROM eval_runs") == 1
+
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"instruction": "x",\n "input": ')
+    r = engine("eval", "--db", ml100k_copy, "--data", broken)
+    assert r.exit_code == 1 and r.stderr.strip().splitlines() == [f"Error: {broken}:2: malformed JSON: Expecting value"]
+
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    r = engine("eval", "--db", ml100k_copy, "--data", empty)
+    assert r.exit_code == 1 and "no usable samples" in r.stderr
+    r = engine("eval", "--db", ml100k_copy, "--data", tmp_path / "missing.json")
+    assert r.exit_code == 1 and "file not found" in r.stderr
+    assert count(ml100k_copy, "SELECT COUNT(*) FROM eval_runs") == 1
