@@ -5,8 +5,10 @@ Trainer, engine and tests import these; nothing else spells the prompt out.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 ALPACA_TEMPLATE = (
     "Below is an instruction that describes a task, paired with an input that provides further "
@@ -24,6 +26,30 @@ INSTRUCTIONS = {
 }
 
 YES, NO = "Yes.", "No."
+
+
+def answer_token_ids(tokenize: Callable[[str], list[int]]) -> tuple[int, int]:
+    """The first token a model emits for "Yes."/"No." right after the prompt, from its own tokenizer.
+
+    Tokenizing prompt+answer (not the answer alone) picks the right variant when a tokenizer
+    has both "Yes" and " Yes". `tokenize` must add the same special tokens in both calls.
+    """
+    probe = build_prompt("x", "y")
+    base = tokenize(probe)
+    ids = []
+    for answer in (YES, NO):
+        full = tokenize(probe + answer)
+        if full[: len(base)] != base or len(full) == len(base):
+            raise ValueError(f"the tokenizer merges {answer!r} into the prompt's last token")
+        ids.append(full[len(base)])
+    if ids[0] == ids[1]:
+        raise ValueError("'Yes' and 'No' map to the same token")
+    return ids[0], ids[1]
+
+
+def p_yes_from_logits(yes: float, no: float) -> float:
+    """softmax([yes, no])[0]: TALLRec's P(Yes) from the first response token's logits, computed stably."""
+    return 1.0 / (1.0 + math.exp(no - yes))
 
 
 @dataclass(frozen=True)

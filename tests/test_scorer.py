@@ -10,7 +10,9 @@ from gguf import GGUFWriter
 
 from db import RecchatError
 from db.prompt import build_input, build_prompt, parse_input
-from engine.scorer import Scorer, default_model_path, p_yes_from_logits
+from db.prompt import p_yes_from_logits
+from db.gguf_check import default_model_path
+from engine.scorer import Scorer
 from tests.conftest import SHARED, needs_shared
 
 

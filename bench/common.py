@@ -1,0 +1,52 @@
+"""Shared bench helpers: a real ML-100K store and user, medians over repeats, tables."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def ml100k_store(db: str | None) -> Path:
+    """The given store, or ML-100K imported into a temp store (from ../shared, else the fetched copy)."""
+    from db import open_db
+    from db.fetch import cached_ml100k, default_ml100k_dir, fetch_ml100k
+    from db.importers import import_ml100k
+
+    if db:
+        return Path(db)
+    path = Path(tempfile.mkdtemp()) / "bench.db"
+    src = SHARED / "ml-100k" if (SHARED / "ml-100k").exists() else (cached_ml100k(default_ml100k_dir()) or fetch_ml100k())
+    import_ml100k(open_db(path), src)
+    return path
+
+
+def timed(fn: Callable[[], object], repeats: int) -> tuple[list[float], object]:
+    """Wall seconds of each repeat and the last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t0)
+    return times, result
+
+
+def rate_row(name: str, n: int, times: list[float], unit: str, base: float | None = None, note: str = "") -> list[str]:
+    med = statistics.median(times)
+    rate = n / med
+    return [name, f"{rate:.2f}", f"{n / max(times):.2f}-{n / min(times):.2f}", f"{med:.2f}",
+            f"{rate / base:.1f}x" if base else "1.0x", note]
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(r[k])) for r in [header, *rows]) for k in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"
+    print(line(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(line(r))

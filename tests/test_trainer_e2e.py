@@ -1,0 +1,86 @@
+"""The real pipeline on the real model: rec-tune SmolLM2 a few steps -> export GGUF -> llama.cpp scores it.
+
+Runs in CI (a few minutes on 2 cores); the resume test is marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sklearn.metrics import roc_auc_score
+from click.testing import CliRunner
+
+from db.prompt import build_prompt
+from trainer.cli import cli
+
+
+def trainer(*args):
+    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r
+
+
+@pytest.fixture(scope="module")
+def tuned(movie_split_dir, tmp_path_factory) -> Path:
+    """8 training samples, 2 optimizer steps, validation AUC on 8 samples."""
+    out = tmp_path_factory.mktemp("tuned")
+    trainer("rec-tune", "--train", movie_split_dir / "train.json", "--valid", movie_split_dir / "valid.json",
+            "--valid-limit", "8", "--k", "8", "--epochs", "1", "--micro-batch", "4", "--grad-accum", "1",
+            "--lr", "2e-3", "--out", out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def f16(tuned, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("gguf") / "tuned-f16.gguf"
+    trainer("export", "--adapter", tuned / "adapter", "--out", out, "--quant", "f16")
+    return out
+
+
+def test_training_report_and_adapter(tuned):
+    rep = json.loads((tuned / "train_report.json").read_text())
+    assert rep["finished"] and rep["steps"] == 2 and rep["best_epoch"] == 1
+    assert rep["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
+    assert rep["data"]["train_samples"] == 8 and len(rep["data"]["train"][0]["sha256"]) == 64
+    assert 0 <= rep["epochs"][0]["valid_auc"] <= 1
+    assert (tuned / "adapter" / "adapter_model.safetensors").exists()
+    assert (tuned / "checkpoint" / "state.json").exists()
+
+
+def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, movie_split_dir):
+    """P(Yes) of the merged fp32 model in transformers and of the F16 GGUF in llama.cpp agree within 1e-3."""
+    from engine.scorer import Scorer
+    from trainer.base_model import resolve_base
+    from trainer.export import merged_model
+    from trainer.base_model import load_tokenizer
+    from trainer.torch_scoring import torch_p_yes
+    from db.gguf_check import default_model_path
+
+    samples = json.loads((movie_split_dir / "test.json").read_text())[:20]
+    prompts = [build_prompt(s["instruction"], s["input"]) for s in samples]
+    ref = resolve_base(default_model_path())
+    hf = torch_p_yes(merged_model(ref, tuned / "adapter"), load_tokenizer(ref), prompts)
+    base = torch_p_yes(merged_model(ref, None), load_tokenizer(ref), prompts[:5])
+    assert max(abs(a - b) for a, b in zip(hf, base)) > 1e-3, "the adapter changed the model"
+    cpp = Scorer(f16).p_yes(prompts)
+    assert max(abs(a - b) for a, b in zip(hf, cpp)) <= 1e-3
+
+
+def test_q8_0_auc_close_to_f16(movie_split_dir, tmp_path):
+    """Quantization costs no ranking quality: the shipped rec-tuned adapter exported both ways."""
+    from engine.default_model import ADAPTER_DIR
+    from engine.scorer import Scorer
+
+    paths = {}
+    for quant in ("f16", "q8_0"):
+        paths[quant] = tmp_path / f"default-{quant}.gguf"
+        trainer("export", "--adapter", ADAPTER_DIR, "--out", paths[quant], "--quant", quant)
+    assert paths["q8_0"].stat().st_size < 0.6 * paths["f16"].stat().st_size
+    samples = json.loads((movie_split_dir / "test.json").read_text())[:200]
+    prompts = [build_prompt(s["instruction"], s["input"]) for s in samples]
+    labels = [s["output"] == "Yes." for s in samples]
+    auc = {q: roc_auc_score(labels, Scorer(p).p_yes(prompts)) for q, p in paths.items()}
+    assert auc["f16"] > 0.6, "the shipped adapter ranks better than chance"
+    assert abs(auc["f16"] - auc["q8_0"]) <= 0.01, auc

@@ -1,0 +1,49 @@
+"""Training settings as dataclasses (peft-style): defaults are TALLRec's, every field overridable."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class LoraSettings:
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+
+    def peft_config(self):
+        from peft import LoraConfig, TaskType
+
+        return LoraConfig(task_type=TaskType.CAUSAL_LM, r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout,
+                          target_modules=list(self.target_modules), bias="none")
+
+
+@dataclass
+class TrainConfig:
+    k: int | None = None  # K-shot: draw K training samples (None: all)
+    seed: int = 0
+    epochs: int = 20
+    lr: float = 1e-4
+    micro_batch: int = 4
+    grad_accum: int = 8  # effective batch = micro_batch * grad_accum (TALLRec: 128; small K needs fewer)
+    max_len: int = 512
+    weight_decay: float = 0.0
+    warmup_steps: int = 0
+    patience: int = 3  # epochs without a better validation AUC before stopping
+    valid_limit: int | None = 200  # validation samples scored each epoch
+    save_every: int = 0  # optimizer steps between checkpoints inside an epoch (0: only at epoch ends)
+    grad_ckpt: bool = False
+    lora: LoraSettings = field(default_factory=LoraSettings)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["lora"]["target_modules"] = list(self.lora.target_modules)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        lora = LoraSettings(**{**d.pop("lora"), })
+        lora.target_modules = tuple(lora.target_modules)
+        return cls(**d, lora=lora)

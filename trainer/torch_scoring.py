@@ -1,0 +1,40 @@
+"""P(Yes) with a transformers model: the same math as the engine's llama.cpp scorer.
+
+Used for validation AUC while training and as the HF baseline in bench/score_speed.py.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from db.prompt import answer_token_ids
+
+from .encode import left_pad
+
+
+def tokenizer_answer_ids(tokenizer) -> tuple[int, int]:
+    return answer_token_ids(lambda text: tokenizer(text)["input_ids"])
+
+
+def torch_p_yes(model, tokenizer, prompts: Sequence[str], batch_size: int = 8,
+                progress: Callable[[int], None] | None = None) -> list[float]:
+    """softmax over the Yes/No logits at each prompt's last token (left padding, explicit positions)."""
+    import torch
+
+    yes, no = tokenizer_answer_ids(tokenizer)
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out: list[float] = []
+    with torch.no_grad():
+        for i in range(0, len(prompts), batch_size):
+            rows = [tokenizer(p)["input_ids"] for p in prompts[i : i + batch_size]]
+            ids, mask, pos = (t.to(device) for t in left_pad(rows, tokenizer.pad_token_id or 0))
+            logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1).logits
+            pair = logits[:, -1, [yes, no]].float()
+            out.extend(torch.softmax(pair, dim=-1)[:, 0].tolist())
+            if progress:
+                progress(len(rows))
+    if was_training:
+        model.train()
+    return out
