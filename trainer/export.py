@@ -93,7 +93,6 @@ def write_gguf(model, ref: BaseRef, out: Path, ftype: str, meta: dict[str, str])
     cfg = model.config
     if cfg.model_type != "llama":
         raise RecchatError(f"unsupported architecture {cfg.model_type!r}; the exporter writes Llama GGUFs")
-    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
     n_kv = cfg.num_key_value_heads or cfg.num_attention_heads
     with atomic_path(out) as tmp:
         w = gguf.GGUFWriter(str(tmp), "llama")
@@ -102,18 +101,9 @@ def write_gguf(model, ref: BaseRef, out: Path, ftype: str, meta: dict[str, str])
         for key, value in meta.items():
             if key != "name":
                 w.add_string(f"general.{key}", value)
-        w.add_context_length(cfg.max_position_embeddings)
-        w.add_embedding_length(cfg.hidden_size)
-        w.add_block_count(cfg.num_hidden_layers)
-        w.add_feed_forward_length(cfg.intermediate_size)
-        w.add_head_count(cfg.num_attention_heads)
-        w.add_head_count_kv(n_kv)
-        w.add_rope_dimension_count(head_dim)
-        w.add_rope_freq_base(float(_rope_theta(cfg)))
-        w.add_layer_norm_rms_eps(float(cfg.rms_norm_eps))
-        w.add_vocab_size(cfg.vocab_size)
+        add_hparams(w, cfg)
         w.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if ftype == "f16" else gguf.LlamaFileType.ALL_F32)
-        _add_tokenizer(w, ref)
+        _add_tokenizer(w, ref, cfg)
         n = 0
         tied = getattr(cfg, "tie_word_embeddings", False)
         for name, tensor in model.state_dict().items():
@@ -135,6 +125,20 @@ def write_gguf(model, ref: BaseRef, out: Path, ftype: str, meta: dict[str, str])
     return ExportInfo(out, ftype, n, out.stat().st_size)
 
 
+def add_hparams(w, cfg) -> None:
+    head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads
+    w.add_context_length(cfg.max_position_embeddings)
+    w.add_embedding_length(cfg.hidden_size)
+    w.add_block_count(cfg.num_hidden_layers)
+    w.add_feed_forward_length(cfg.intermediate_size)
+    w.add_head_count(cfg.num_attention_heads)
+    w.add_head_count_kv(cfg.num_key_value_heads or cfg.num_attention_heads)
+    w.add_rope_dimension_count(head_dim)
+    w.add_rope_freq_base(float(_rope_theta(cfg)))
+    w.add_layer_norm_rms_eps(float(cfg.rms_norm_eps))
+    w.add_vocab_size(cfg.vocab_size)
+
+
 def _rope_theta(cfg) -> float:
     theta = getattr(cfg, "rope_theta", None)
     if theta is None:
@@ -143,34 +147,51 @@ def _rope_theta(cfg) -> float:
     return theta
 
 
-def _add_tokenizer(w, ref: BaseRef) -> None:
-    if ref.gguf_file:
-        _copy_gguf_tokenizer(w, ref.path)
-    else:
-        _hf_tokenizer(w, ref)
+Field = tuple  # (key, value, GGUFValueType, sub type or None)
+
+# llama.cpp pre-tokenizer names tried for a byte-level BPE tokenizer, most common first. llama.cpp's
+# own converter recognises them by hashing a probe tokenization; here each candidate is loaded
+# vocab-only into llama.cpp and kept if it tokenizes the probes exactly like transformers.
+PRE_TOKENIZERS = ("default", "llama3", "smollm", "gpt-2", "qwen2", "starcoder", "falcon", "deepseek-llm",
+                  "deepseek-coder", "mpt", "olmo", "dbrx", "stablelm2", "command-r", "refact", "jais", "tekken",
+                  "gpt-4o", "chatglm-bpe", "bloom", "poro-chat", "viking", "exaone", "minerva-7b", "codeshell")
+PROBES = ("Below is an instruction.\n\n### Input:\nUser Preference: \"Alien (1979)\", \"Heat (1995)\"\n\n### Response:\n",
+          "  leading  spaces\tand tabs\n\n\n 3333 1,234.5 don't I'm WE'LL", "Café naïve 東京 😀 ü ß — «quotes»")
 
 
-def _copy_gguf_tokenizer(w, path: Path) -> None:
+def _add_tokenizer(w, ref: BaseRef, cfg) -> None:
+    fields = _copy_gguf_tokenizer(ref.path) if ref.gguf_file else _hf_tokenizer(ref, cfg)
+    add_fields(w, fields)
+
+
+def add_fields(w, fields: list) -> None:
+    for key, value, vtype, sub in fields:
+        w.add_key_value(key, value, vtype, sub_type=sub)
+
+
+def _copy_gguf_tokenizer(path: Path) -> list:
     """Every tokenizer.* field of the base GGUF, with its exact value types."""
     from gguf import GGUFReader, GGUFValueType
 
     reader = GGUFReader(path)
+    out = []
     for key, field in reader.fields.items():
-        if not key.startswith("tokenizer."):
-            continue
-        vtype = field.types[0]
-        sub = field.types[1] if vtype == GGUFValueType.ARRAY else None
-        w.add_key_value(key, field.contents(), vtype, sub_type=sub)
+        if key.startswith("tokenizer."):
+            vtype = field.types[0]
+            out.append((key, field.contents(), vtype, field.types[1] if vtype == GGUFValueType.ARRAY else None))
+    return out
 
 
-def _hf_tokenizer(w, ref: BaseRef) -> None:
+def _hf_tokenizer(ref: BaseRef, cfg) -> list:
     """Byte-level BPE (tokenizer.json, e.g. SmolLM, LLaMA-3) or SentencePiece (tokenizer.model, LLaMA-1/2)."""
     import gguf
 
+    V = gguf.GGUFValueType
     tok = load_tokenizer(ref)
     tj = ref.folder / "tokenizer.json"
+    fields: list = []
     if (ref.folder / "tokenizer.model").exists():
-        _spm_tokenizer(w, ref.folder / "tokenizer.model")
+        fields += _spm_tokenizer(ref.folder / "tokenizer.model")
     elif tj.exists():
         spec = json.loads(tj.read_text(encoding="utf-8"))
         model = spec.get("model", {})
@@ -179,49 +200,92 @@ def _hf_tokenizer(w, ref: BaseRef) -> None:
         vocab = tok.get_vocab()
         size = max(len(vocab), tok.vocab_size)
         tokens = [f"[PAD{i}]" for i in range(size)]
-        types = [gguf.TokenType.UNUSED] * size
+        types = [int(gguf.TokenType.UNUSED)] * size
         for text, i in vocab.items():
-            tokens[i], types[i] = text, gguf.TokenType.NORMAL
+            tokens[i], types[i] = text, int(gguf.TokenType.NORMAL)
         for added in spec.get("added_tokens", []):
-            types[added["id"]] = gguf.TokenType.CONTROL if added.get("special") else gguf.TokenType.USER_DEFINED
+            types[added["id"]] = int(gguf.TokenType.CONTROL if added.get("special") else gguf.TokenType.USER_DEFINED)
         merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
-        w.add_tokenizer_model("gpt2")
-        w.add_tokenizer_pre("default")
-        w.add_token_list(tokens)
-        w.add_token_types(types)
-        w.add_token_merges(merges)
+        fields += [("tokenizer.ggml.model", "gpt2", V.STRING, None), ("tokenizer.ggml.pre", "default", V.STRING, None),
+                   ("tokenizer.ggml.tokens", tokens, V.ARRAY, V.STRING),
+                   ("tokenizer.ggml.token_type", types, V.ARRAY, V.INT32),
+                   ("tokenizer.ggml.merges", merges, V.ARRAY, V.STRING)]
     else:
         raise RecchatError(f"{ref.folder}: no tokenizer.json or tokenizer.model to export")
-    for attr, add in (("bos_token_id", w.add_bos_token_id), ("eos_token_id", w.add_eos_token_id),
-                      ("unk_token_id", w.add_unk_token_id), ("pad_token_id", w.add_pad_token_id)):
+    for attr, key in (("bos_token_id", "bos_token_id"), ("eos_token_id", "eos_token_id"),
+                      ("unk_token_id", "unknown_token_id"), ("pad_token_id", "padding_token_id")):
         value = getattr(tok, attr, None)
         if value is not None:
-            add(int(value))
-    w.add_add_bos_token(bool(getattr(tok, "add_bos_token", False)))
+            fields.append((f"tokenizer.ggml.{key}", int(value), V.UINT32, None))
+    fields.append(("tokenizer.ggml.add_bos_token", bool(getattr(tok, "add_bos_token", False)), V.BOOL, None))
     if getattr(tok, "chat_template", None):
-        w.add_chat_template(tok.chat_template)
+        fields.append(("tokenizer.chat_template", tok.chat_template, V.STRING, None))
+    if fields[0][1] == "gpt2":
+        fields[1] = ("tokenizer.ggml.pre", _detect_pre(cfg, fields, tok), V.STRING, None)
+    return fields
 
 
-def _spm_tokenizer(w, path: Path) -> None:
+def _detect_pre(cfg, fields: list, tok) -> str:
+    """The first llama.cpp pre-tokenizer under which llama.cpp tokenizes PROBES as transformers does."""
+    import tempfile
+
+    import gguf
+    import llama_cpp
+
+    want = [tok(p, add_special_tokens=False)["input_ids"] for p in PROBES]
+    with tempfile.TemporaryDirectory() as d:
+        for name in PRE_TOKENIZERS:
+            path = Path(d) / f"{name}.gguf"
+            w = gguf.GGUFWriter(str(path), "llama")
+            add_hparams(w, cfg)
+            add_fields(w, [f if f[0] != "tokenizer.ggml.pre" else (f[0], name, f[2], None) for f in fields])
+            w.write_header_to_file()
+            w.write_kv_data_to_file()
+            w.write_tensors_to_file()
+            w.close()
+            if _llama_cpp_tokens(llama_cpp, path, PROBES) == want:
+                return name
+    raise RecchatError("llama.cpp cannot reproduce this tokenizer's pre-tokenization with any known pre-tokenizer")
+
+
+def _llama_cpp_tokens(llama_cpp, path: Path, texts) -> list[list[int]] | None:
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
+    if not model:
+        return None
+    try:
+        vocab = llama_cpp.llama_model_get_vocab(model)
+        out = []
+        for text in texts:
+            data = text.encode()
+            buf = (llama_cpp.llama_token * (len(data) + 8))()
+            n = llama_cpp.llama_tokenize(vocab, data, len(data), buf, len(buf), False, False)
+            out.append(list(buf[:n]))
+        return out
+    finally:
+        llama_cpp.llama_model_free(model)
+
+
+def _spm_tokenizer(path: Path) -> list:
     import gguf
 
+    V = gguf.GGUFValueType
     try:
         from sentencepiece import SentencePieceProcessor
     except ImportError:
         raise RecchatError("exporting a SentencePiece tokenizer needs `pip install sentencepiece`") from None
     sp = SentencePieceProcessor(model_file=str(path))
     tokens, scores, types = [], [], []
+    T = gguf.TokenType
     for i in range(sp.vocab_size()):
         tokens.append(sp.id_to_piece(i))
         scores.append(sp.get_score(i))
-        types.append(gguf.TokenType.CONTROL if sp.is_control(i) else gguf.TokenType.UNKNOWN if sp.is_unknown(i)
-                     else gguf.TokenType.BYTE if sp.is_byte(i) else gguf.TokenType.UNUSED if sp.is_unused(i)
-                     else gguf.TokenType.NORMAL)
-    w.add_tokenizer_model("llama")
-    w.add_tokenizer_pre("default")
-    w.add_token_list(tokens)
-    w.add_token_scores(scores)
-    w.add_token_types(types)
+        types.append(int(T.CONTROL if sp.is_control(i) else T.UNKNOWN if sp.is_unknown(i) else T.BYTE if sp.is_byte(i)
+                         else T.UNUSED if sp.is_unused(i) else T.NORMAL))
+    return [("tokenizer.ggml.model", "llama", V.STRING, None), ("tokenizer.ggml.pre", "default", V.STRING, None),
+            ("tokenizer.ggml.tokens", tokens, V.ARRAY, V.STRING), ("tokenizer.ggml.scores", scores, V.ARRAY, V.FLOAT32),
+            ("tokenizer.ggml.token_type", types, V.ARRAY, V.INT32)]
 
 
 # ------------------------------------------------------------- quantizing

@@ -36,6 +36,8 @@ class TrainState:
     best: float = -math.inf
     best_epoch: int | None = None
     bad_epochs: int = 0
+    loss_sum: float = 0.0  # this epoch's training loss so far (kept in checkpoints, so a resumed
+    loss_n: int = 0  # epoch reports the same mean as an unbroken one)
     history: list[dict] = field(default_factory=list)
 
 
@@ -55,6 +57,10 @@ def _atomic_dir(final: Path, write: Callable[[Path], None]) -> None:
         final.rename(old)
     tmp.rename(final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _without_epochs(config: dict | None) -> dict | None:
+    return {k: v for k, v in config.items() if k != "epochs"} if config else config
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
@@ -95,6 +101,7 @@ class Trainer:
         def write(d: Path) -> None:
             torch.save(get_peft_model_state_dict(self._peft()), d / "adapter.pt")
             torch.save(self.optimizer.state_dict(), d / "optimizer.pt")
+            torch.save(torch.get_rng_state(), d / "rng.pt")  # LoRA dropout: a resumed run draws the same masks
             (d / "state.json").write_text(json.dumps({**self.state.__dict__, "config": self.cfg.to_json(),
                                                       "data": self.report_extra.get("data")}, indent=1))
 
@@ -109,10 +116,11 @@ class Trainer:
         saved = json.loads((self.ckpt_dir / "state.json").read_text())
         if saved.get("data") != self.report_extra.get("data"):
             raise RecchatError(f"cannot resume {self.out}: the training data differ from the checkpoint's")
-        if saved.get("config") != self.cfg.to_json():
+        if _without_epochs(saved.get("config")) != _without_epochs(self.cfg.to_json()):  # --epochs may grow
             raise RecchatError(f"cannot resume {self.out}: the settings differ from the checkpoint's")
         set_peft_model_state_dict(self._peft(), torch.load(self.ckpt_dir / "adapter.pt", weights_only=True))
         self.optimizer.load_state_dict(torch.load(self.ckpt_dir / "optimizer.pt", weights_only=True))
+        torch.set_rng_state(torch.load(self.ckpt_dir / "rng.pt", weights_only=True))
         self.state = TrainState(**{k: v for k, v in saved.items() if k in TrainState.__dataclass_fields__})
         self.log(f"resumed from epoch {self.state.epoch + 1}, micro-batch {self.state.batch}, step {self.state.step}")
 
@@ -162,7 +170,7 @@ class Trainer:
         order = epoch_order(len(encoded), cfg.seed, st.epoch)
         micro = [order[i : i + cfg.micro_batch] for i in range(0, len(order), cfg.micro_batch)]
         self.model.train()
-        losses = []
+        recent: list[float] = []
         pad = self.tok.pad_token_id
         for start in range(st.batch, len(micro), cfg.grad_accum):
             chunk = micro[start : start + cfg.grad_accum]
@@ -172,7 +180,9 @@ class Trainer:
                          for k, v in collate([encoded[i] for i in idx], pad).items()}
                 loss = answer_loss(self.model, batch) / len(mine)
                 self.acc.backward(loss)
-                losses.append(loss.item() * len(mine))
+                recent.append(loss.item() * len(mine))
+                st.loss_sum += recent[-1]
+                st.loss_n += 1
             self.acc.clip_grad_norm_(self.model.parameters(), 1.0)
             self._set_lr()
             self.optimizer.step()
@@ -180,10 +190,10 @@ class Trainer:
             st.step += 1
             st.batch = start + len(chunk)  # only whole accumulation groups count as done
             bar.update(len(chunk))
-            bar.set_postfix(epoch=st.epoch + 1, loss=f"{sum(losses[-20:]) / len(losses[-20:]):.4f}", refresh=False)
+            bar.set_postfix(epoch=st.epoch + 1, loss=f"{sum(recent[-20:]) / len(recent[-20:]):.4f}", refresh=False)
             if cfg.save_every and st.step % cfg.save_every == 0:
                 self.save_checkpoint()
-        return sum(losses) / max(len(losses), 1)
+        return st.loss_sum / max(st.loss_n, 1)
 
     def _set_lr(self) -> None:
         w = self.cfg.warmup_steps
@@ -208,7 +218,7 @@ class Trainer:
         bar.write(f"epoch {st.epoch + 1}: train loss {loss:.4f}" + (f", {shown}" if shown else "")
                   + f", {seconds:.0f}s" + (" (best)" if improved else ""))
         st.epoch += 1
-        st.batch = 0
+        st.batch, st.loss_sum, st.loss_n = 0, 0.0, 0
         stop = st.bad_epochs >= self.cfg.patience
         self.save_checkpoint()
         self.write_report(done=False)
