@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SHARED, ml100k_store, print_table, rate_row, timed  # noqa: E402
+from bench.common import ml100k_store, print_table, rate_row, timed  # noqa: E402
 
 
 def main() -> None:
@@ -77,7 +77,7 @@ def main() -> None:
         for bs in (1, 10):
             t_hf, p_hf = timed(lambda: torch_p_yes(model, tok, prompts, batch_size=bs), args.repeats)
             rows.append(rate_row(f"transformers fp32 (batch {bs})", n, t_hf, "cand", base,
-                                 f"max|dP| vs llama.cpp {max(abs(a - b) for a, b in zip(p_hf, p_naive)):.2f} (Q4_1 vs dequantized fp32)"))
+                                 f"max|dP| vs llama.cpp {max(abs(a - b) for a, b in zip(p_hf, p_naive)):.2f} (dequantized fp32 weights; llama.cpp also quantizes activations)"))
     print(f"user {args.user}: {len(history)} ratings, {n} candidates, model {scorer.path.name}, "
           f"{os.cpu_count()} CPUs, {args.repeats} repeats")
     print_table(["path", "cand/s (median)", "range", "s/50 (median)", "vs naive", "notes"], rows)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import RecchatError
+from .fileio import file_sha256
 from .paths import cache_dir
 
 GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
@@ -30,14 +31,6 @@ GROUPLENS_MD5 = "0e33842e24a9c977be4e0107933c0723"
 Log = Callable[[str], None]
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def default_ml100k_dir() -> Path:
     return cache_dir() / "ml-100k"
 
@@ -46,7 +39,7 @@ def cached_ml100k(dest: Path) -> Path | None:
     """The verified copy in `dest`, if there is one."""
     if (dest / "ml-100k.zip").exists():
         return dest / "ml-100k.zip"
-    if all((dest / n).exists() and sha256(dest / n) == h for n, h in RECBOLE_SHA256.items()):
+    if all((dest / n).exists() and file_sha256(dest / n) == h for n, h in RECBOLE_SHA256.items()):
         return dest
     return None
 

@@ -9,19 +9,12 @@ import json
 import sys
 from pathlib import Path
 
+from db.fileio import file_sha256
 from db.gguf_check import default_model_path
 from db.paths import cache_dir
 
 ADAPTER_DIR = Path(__file__).resolve().parents[1] / "trainer" / "default_adapter"
 QUANT = "q8_0"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def adapter_available() -> bool:
@@ -32,7 +25,7 @@ def build_key() -> str:
     """Changes whenever the base file, the adapter weights or the quantization change."""
     h = hashlib.sha256()
     h.update(default_model_path().name.encode())
-    h.update(_sha256(ADAPTER_DIR / "adapter_model.safetensors").encode())
+    h.update(file_sha256(ADAPTER_DIR / "adapter_model.safetensors").encode())
     h.update((ADAPTER_DIR / "adapter_config.json").read_bytes())
     h.update(QUANT.encode())
     return h.hexdigest()[:16]
@@ -47,7 +40,7 @@ def default_engine_model(log=lambda msg: print(msg, file=sys.stderr)) -> Path:
     stamp = out.with_suffix(".json")
     if out.exists() and stamp.exists():
         try:
-            if json.loads(stamp.read_text()).get("sha256") == _sha256(out):
+            if json.loads(stamp.read_text()).get("sha256") == file_sha256(out):
                 return out
         except ValueError:
             pass
@@ -56,5 +49,5 @@ def default_engine_model(log=lambda msg: print(msg, file=sys.stderr)) -> Path:
     from trainer.export import export  # lazy: torch and transformers only load for this one-time build
 
     export(default_model_path(), ADAPTER_DIR, out, QUANT, log=log)
-    stamp.write_text(json.dumps({"sha256": _sha256(out), "adapter": str(ADAPTER_DIR), "quant": QUANT}))
+    stamp.write_text(json.dumps({"sha256": file_sha256(out), "adapter": str(ADAPTER_DIR), "quant": QUANT}))
     return out

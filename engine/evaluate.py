@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from typing import Callable
 
 import sqlite_utils
 
-from db.fileio import write_json_atomic
+from db.fileio import file_sha256, write_json_atomic
 from db.prompt import build_prompt
 from db.store import transaction
 from db.types import Sample
@@ -33,14 +32,6 @@ class EvalResult:
 
     def to_json(self) -> dict:
         return {"model": self.model, "data": self.data, **self.metrics, "baselines": self.baselines, "seconds": self.seconds}
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from db.errors import RecchatError
+from db.fileio import file_sha256
 from db.sample_files import iter_json_array, read_samples
 from db.samples import kshot
 from db.types import Sample
@@ -17,14 +17,6 @@ class DataFile:
     path: str
     sha256: str
     samples: int
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_rec_files(paths: list[Path], role: str) -> tuple[list[list[Sample]], list[DataFile]]:
