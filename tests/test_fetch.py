@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from db import RecchatError
-from db.fetch import RECBOLE_SHA256, fetch_ml100k, sha256
+from db.fetch import RECBOLE_SHA256, fetch_ml100k
+from db.fileio import file_sha256
 from tests.conftest import count, engine
 
 
@@ -14,7 +15,7 @@ def test_fetch_from_recbole_wheel_then_import(tmp_path):
     got = fetch_ml100k(tmp_path / "cache", log=logs.append)
     assert got == tmp_path / "cache"
     for name, h in RECBOLE_SHA256.items():
-        assert sha256(got / name) == h
+        assert file_sha256(got / name) == h
     assert any("sha256 verified" in line for line in logs)
     again: list[str] = []
     assert fetch_ml100k(tmp_path / "cache", log=again.append) == got
