@@ -14,15 +14,20 @@ from .migrations import MIGRATIONS
 from .paths import default_db_path
 
 
-def open_db(path: str | Path | None = None, *, create: bool = True) -> sqlite_utils.Database:
-    """Open (and migrate) the store. Errors are one line naming the path."""
+def open_db(path: str | Path | None = None, *, create: bool = True, timeout: float = 10.0,
+            shared: bool = False) -> sqlite_utils.Database:
+    """Open (and migrate) the store. Errors are one line naming the path.
+
+    `timeout`: seconds to wait on another writer's lock. `shared`: the connection may be used
+    from worker threads (the caller serialises access, as the chat does with a lock).
+    """
     path = Path(path) if path else default_db_path()
     if not create and not path.exists():
         raise RecchatError(f"database not found: {path}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so one import is one transaction.
-        conn = sqlite3.connect(str(path), timeout=10.0, isolation_level=None)
+        conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=not shared)
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA journal_mode = WAL")
         db = sqlite_utils.Database(conn)

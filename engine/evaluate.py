@@ -31,7 +31,22 @@ class EvalResult:
     labels: list[int] = field(repr=False, default_factory=list)
 
     def to_json(self) -> dict:
-        return {"model": self.model, "data": self.data, **self.metrics, "baselines": self.baselines, "seconds": self.seconds}
+        return {"model": self.model, "data": self.data, **self.metrics, "baselines": self.baselines,
+                "seconds": self.seconds, "roc": roc_points(self.labels, self.scores)}
+
+
+def roc_points(labels: list[int], scores: list[float], max_points: int = 64) -> dict | None:
+    """A thinned ROC curve stored with the run, so the chat can draw it without the raw scores."""
+    from sklearn.metrics import roc_curve
+
+    if len(set(labels)) < 2:
+        return None
+    fpr, tpr, _ = roc_curve(labels, scores)
+    step = max(1, len(fpr) // max_points)
+    keep = list(range(0, len(fpr), step))
+    if keep[-1] != len(fpr) - 1:
+        keep.append(len(fpr) - 1)
+    return {"fpr": [round(float(fpr[k]), 4) for k in keep], "tpr": [round(float(tpr[k]), 4) for k in keep]}
 
 
 def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import sqlite_utils
 
@@ -10,8 +11,10 @@ from db.feedback import HISTORY_WINDOW, user_history
 from db.prompt import INSTRUCTIONS, build_input, build_prompt
 from db.types import Interaction, Item
 
-from .retrieval import Query, candidates
+from .retrieval import Candidate, Query, candidates
 from .scorer import Scorer
+
+FIRST_CHUNK = 10  # candidates scored before the chat shows a first, partial ranking
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,19 @@ class Recommendation:
     item: Item
     p_yes: float
     prior: float
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A ranking so far: `scored` of `total` retrieved candidates have a P(Yes)."""
+
+    items: list[Recommendation]
+    scored: int
+    total: int
+
+    @property
+    def done(self) -> bool:
+        return self.scored >= self.total
 
 
 def user_prompt(domain: str, history: list[Interaction], target_name: str) -> str:
@@ -29,18 +45,45 @@ def user_prompt(domain: str, history: list[Interaction], target_name: str) -> st
     return build_prompt(INSTRUCTIONS[domain], build_input(domain, liked, disliked, target_name))
 
 
+def prompt_history(db: sqlite_utils.Database, user_id: int | None, domain: str,
+                   context: list[Interaction] | None = None) -> list[Interaction]:
+    """The ratings a prompt shows: stored history, then this request's context (e.g. "more like Alien")."""
+    return user_history(db, user_id, domain) + list(context or [])
+
+
+def retrieve(db: sqlite_utils.Database, user_id: int | None, query: Query, n_candidates: int,
+             context: list[Interaction] | None = None) -> tuple[list[Interaction], list[Candidate]]:
+    """The database half of a recommendation (fast; the chat runs it apart from the model)."""
+    history = prompt_history(db, user_id, query.domain, context)
+    extra = tuple(h.item_id for h in context or [] if h.liked)
+    return history, candidates(db, user_id, query, n_candidates, extra_liked=extra)
+
+
+def iter_rank(scorer: Scorer, domain: str, history: list[Interaction], cands: list[Candidate], top: int,
+              first_chunk: int = FIRST_CHUNK) -> Iterator[Ranking]:
+    """Score candidates in prior order; yield the ranking after the first chunk and at the end.
+
+    The chat shows the first ranking at once and refines it; the scores are the same as one call.
+    """
+    prompts = [user_prompt(domain, history, c.item.name) for c in cands]
+    scores: list[float] = []
+    bounds = [b for b in (first_chunk, len(prompts)) if 0 < b <= len(prompts)]
+    start = 0
+    for end in sorted(set(bounds)):
+        scores += scorer.p_yes(prompts[start:end])
+        start = end
+        ranked = sorted(zip(cands, scores), key=lambda cs: (-cs[1], -cs[0].prior))
+        yield Ranking([Recommendation(c.item, p, c.prior) for c, p in ranked[:top]], end, len(cands))
+
+
 def recommend(db: sqlite_utils.Database, scorer: Scorer, user_id: int | None, query: Query = Query(),
               top: int = 5, n_candidates: int = 50, context: list[Interaction] | None = None) -> list[Recommendation]:
     """Score the top `n_candidates` by prior with the LLM; return the `top` by P(Yes).
 
     `context` adds liked/disliked items for this request only (e.g. "more like Alien").
     """
-    history = user_history(db, user_id, query.domain) + list(context or [])
-    extra = tuple(h.item_id for h in context or [] if h.liked)
-    cands = candidates(db, user_id, query, n_candidates, extra_liked=extra)
-    if not cands:
-        return []
-    prompts = [user_prompt(query.domain, history, c.item.name) for c in cands]
-    scores = scorer.p_yes(prompts)
-    ranked = sorted(zip(cands, scores), key=lambda cs: (-cs[1], -cs[0].prior))
-    return [Recommendation(c.item, p, c.prior) for c, p in ranked[:top]]
+    history, cands = retrieve(db, user_id, query, n_candidates, context)
+    final: list[Recommendation] = []
+    for ranking in iter_rank(scorer, query.domain, history, cands, top, first_chunk=len(cands)):
+        final = ranking.items
+    return final

@@ -19,6 +19,7 @@ class Query:
     text: str | None = None  # full-text over title, creators, genres
     year_min: int | None = None
     year_max: int | None = None
+    genres: tuple[str, ...] = field(default_factory=tuple)  # item must have one of these
     exclude_genres: tuple[str, ...] = field(default_factory=tuple)
     domain: str = "movie"
 
@@ -44,6 +45,12 @@ def candidates(db: sqlite_utils.Database, user_id: int | None, query: Query = Qu
     if query.year_max is not None:
         where.append("i.year <= :ymax")
         params["ymax"] = query.year_max
+    if query.genres:
+        ors = []
+        for k, g in enumerate(query.genres):
+            ors.append(f"i.genres LIKE :ig{k}")
+            params[f"ig{k}"] = f"%{g}%"
+        where.append("(" + " OR ".join(ors) + ")")
     for k, g in enumerate(query.exclude_genres):
         where.append(f"i.genres NOT LIKE :g{k}")
         params[f"g{k}"] = f"%{g}%"

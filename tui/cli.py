@@ -1,11 +1,54 @@
-"""`chat`: the Textual app's entry point."""
+"""`chat`: open the Textual app on the store, as a user, with a model."""
 
 from __future__ import annotations
 
-import sys
+import getpass
+from pathlib import Path
+
+import click
+
+from db.clikit import db_option
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser() or "me"
+    except Exception:  # no login name in some containers
+        return "me"
+
+
+@click.command(cls=click.Command, context_settings={"help_option_names": ["-h", "--help"]})
+@db_option
+@click.option("--user", "user_name", default=None,
+              help="Who is chatting (created if new; default: your login name). ML-100K users are ml100k-<id>.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
+              help="GGUF model (default: the rec-tuned SmolLM2 built on first use).")
+@click.option("--domain", type=click.Choice(["movie", "book"]), default="movie", show_default=True)
+@click.option("--candidates", type=click.IntRange(1, 500), default=50, show_default=True,
+              help="Retrieved items the model scores per request.")
+def chat(db_path, user_name, model_path, domain, candidates) -> None:
+    """Chat with the recommender in the terminal.
+
+    Ask ("something like Alien but funnier", "80s comedies, no horror", "show me 10"), rate the
+    selected row with l / d, undo with u, ask "why <title>?", open stored evaluation runs with e.
+    Import a catalog first: `engine data import ml-100k`.
+    """
+    from db.errors import RecchatError
+    from db.gguf_check import check_gguf
+
+    from .app import ChatApp
+    from .session import ChatSession
+
+    try:
+        if model_path is not None:
+            check_gguf(model_path)
+        session = ChatSession(db_path, user_name or _default_user(), model_path, domain=domain, n_candidates=candidates)
+        if not session.db.execute("SELECT 1 FROM items WHERE domain = ? LIMIT 1", [domain]).fetchone():
+            raise RecchatError(f"the store has no {domain} items yet: run `engine data import ml-100k` first")
+    except RecchatError as e:
+        raise click.ClickException(str(e)) from None
+    ChatApp(session).run()
 
 
 def main() -> None:
-    """Until the chat app lands, say so plainly instead of pretending."""
-    sys.stderr.write("chat: the Textual chat app is not built yet; see `engine --help` for what works today\n")
-    sys.exit(2)
+    chat(prog_name="chat")

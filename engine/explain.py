@@ -1,0 +1,53 @@
+""""Why this item?": leave-one-out over the ratings the prompt shows, scored by the same scorer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db.feedback import HISTORY_WINDOW
+from db.types import Interaction, Item
+
+from .recommend import user_prompt
+from .scorer import Scorer
+
+
+@dataclass(frozen=True)
+class Influence:
+    rating: Interaction
+    delta: float  # P(Yes) with the rating minus P(Yes) without it: > 0 means it pushed the item up
+
+
+@dataclass(frozen=True)
+class Explanation:
+    item: Item
+    p_yes: float
+    influences: list[Influence]  # strongest first
+
+    def sentence(self, n: int = 3) -> str:
+        """Plain words for the chat."""
+        head = f"{self.item.name}: P(Yes) {self.p_yes:.2f}."
+        if not self.influences:
+            return head + " You have no ratings yet, so only the item itself counts; rate a few to personalise."
+        parts = []
+        for inf in self.influences[:n]:
+            verb = "liked" if inf.rating.liked else "disliked"
+            way = "raises" if inf.delta > 0 else "lowers"
+            parts.append(f"that you {verb} {inf.rating.name} {way} it by {abs(inf.delta):.2f}")
+        return head + " Most of that comes from your ratings: " + "; ".join(parts) + "."
+
+
+def explain(scorer: Scorer, domain: str, history: list[Interaction], item: Item) -> Explanation:
+    """Drop each shown rating in turn (the window stays the same 10, minus one) and re-score.
+
+    Prompts are scored one at a time from the newest rating backwards, so each reuses the cached
+    tokens up to the rating it drops.
+    """
+    shown = history[-HISTORY_WINDOW:]
+    [full] = scorer.p_yes([user_prompt(domain, shown, item.name)])
+    influences = []
+    for k in reversed(range(len(shown))):
+        without = shown[:k] + shown[k + 1 :]
+        [p] = scorer.p_yes([user_prompt(domain, without, item.name)])
+        influences.append(Influence(shown[k], full - p))
+    influences.sort(key=lambda inf: -abs(inf.delta))
+    return Explanation(item, full, influences)

@@ -1,0 +1,189 @@
+"""The Textual chat, driven by Pilot with the real model and a real SQLite store (ML-100K)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from textual.widgets import Input, RichLog
+
+from engine.evaluate import evaluate, store_run
+from db import open_db
+from db.sample_files import read_samples
+from tui.app import ChatApp
+from tui.session import ChatSession
+from tui.widgets import EvalScreen, HistoryList, ResultsTable
+
+from conftest import count
+
+USER = "ml100k-196"
+SIZE = (140, 45)
+
+
+def make_app(db, scorer, user=USER, autostart=False, n=12) -> ChatApp:
+    session = ChatSession(db, user, scorer_factory=lambda: scorer, n_candidates=n, lock_wait=0.2, lock_tries=2)
+    return ChatApp(session, autostart=autostart)
+
+
+async def settle(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def ask(app, pilot, text: str) -> None:
+    box = app.query_one("#ask", Input)
+    box.focus()
+    box.value = text
+    await pilot.press("enter")
+    await settle(app, pilot)
+
+
+def titles(app) -> list[str]:
+    table = app.query_one("#results", ResultsTable)
+    return [table.get_row_at(i)[1].plain for i in range(table.row_count)]
+
+
+def log_text(app) -> str:
+    return " ".join(" ".join(line.text for line in app.query_one("#log", RichLog).lines).split())
+
+
+def user_id(db, name=USER) -> int:
+    return count(db, f"SELECT id FROM users WHERE name = '{name}'")
+
+
+async def test_query_like_undo(ml100k_copy, scorer):
+    app = make_app(ml100k_copy, scorer)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await ask(app, pilot, "something like Alien but funnier")
+        before = titles(app)
+        assert len(before) == 10
+        assert "Comedy" in app.query_one("#results", ResultsTable).get_row_at(0)[3].plain
+        table = app.query_one("#results", ResultsTable)
+        assert app.focused is table
+        top_id = table.selected_item_id()
+        uid = user_id(ml100k_copy)
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert count(ml100k_copy, f"SELECT COUNT(*) FROM feedback WHERE user_id={uid} AND item_id={top_id} "
+                                  "AND liked=1 AND source='chat'") == 1
+        after = titles(app)
+        assert after != before and before[0] not in after  # rated items leave the list; the rest re-rank
+        history = app.query_one("#history", HistoryList)
+        assert history.children[0].item_id == top_id  # newest first
+        await pilot.press("u")
+        await settle(app, pilot)
+        assert count(ml100k_copy, f"SELECT COUNT(*) FROM current_feedback WHERE user_id={uid} AND item_id={top_id}") == 0
+        assert "Undone" in log_text(app)
+        assert before[0] in titles(app)
+
+
+async def test_why_answers_with_history_items(ml100k_copy, scorer):
+    app = make_app(ml100k_copy, scorer)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await ask(app, pilot, "why Fargo?")
+        text = log_text(app)
+        assert "Fargo (1996): P(Yes)" in text
+        assert "raises it by" in text or "lowers it by" in text
+
+
+async def test_eval_screen_lists_a_stored_run(ml100k_copy, scorer, movie_split_dir):
+    samples, _ = read_samples(movie_split_dir / "test.json")
+    train, _ = read_samples(movie_split_dir / "train.json")
+    result = evaluate(scorer, samples[:16], train, str(movie_split_dir / "test.json"))
+    db = open_db(ml100k_copy)
+    run_id = store_run(db, result, k=256)
+    db.conn.close()
+    app = make_app(ml100k_copy, scorer)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert f"run {run_id}" in str(app.query_one("#auc").render())
+        await pilot.press("escape", "e")  # leave the input box, open the eval screen
+        await pilot.pause()
+        assert isinstance(app.screen, EvalScreen)
+        runs = app.screen.query_one("#runs")
+        assert runs.row_count == 1
+        await pilot.pause()
+        assert "•" in str(app.screen.query_one("#roc").render())
+        await pilot.press("escape")
+        assert not isinstance(app.screen, EvalScreen)
+
+
+async def test_bad_messages_do_not_crash_or_write(ml100k_copy, scorer):
+    app = make_app(ml100k_copy, scorer)
+    before = count(ml100k_copy, "SELECT COUNT(*) FROM feedback")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await ask(app, pilot, "")
+        await ask(app, pilot, "   ")
+        await ask(app, pilot, "x" * 10_000)
+        assert "first 500 characters" in log_text(app)
+        await ask(app, pilot, "\x1b[2J\x1b]0;pwned\x07[bold]I liked\x00 Qwertyuiopzz[/")
+        await ask(app, pilot, "I liked Qwertyuiopzz")
+        text = log_text(app)
+        assert "\x1b" not in text and "\x00" not in text
+        assert "I don't know" in text
+        assert "[bold]" in text  # markup is shown as typed, never interpreted
+        assert "Sorry, I didn't get that" in text
+    assert count(ml100k_copy, "SELECT COUNT(*) FROM feedback") == before
+
+
+async def test_locked_database_keeps_the_rating(ml100k_copy, scorer):
+    app = make_app(ml100k_copy, scorer)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await ask(app, pilot, "80s comedies")
+        table = app.query_one("#results", ResultsTable)
+        table.focus()
+        item_id = table.selected_item_id()
+        other = sqlite3.connect(ml100k_copy, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+        await pilot.press("d")
+        await settle(app, pilot)
+        assert "locked by another program" in log_text(app)
+        assert len(app.session.pending) == 1
+        other.execute("ROLLBACK")
+        other.close()
+        app.flush_pending()
+        await settle(app, pilot)
+        assert "saved 1 kept change" in log_text(app)
+        assert not app.session.pending
+    uid = user_id(ml100k_copy)
+    assert count(ml100k_copy, f"SELECT COUNT(*) FROM current_feedback WHERE user_id={uid} AND item_id={item_id} AND liked=0") == 1
+
+
+async def test_new_user_onboarding_rating_in_words_and_persistence(ml100k_copy, scorer):
+    app = make_app(ml100k_copy, scorer, user="newbie", autostart=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert "Welcome, newbie" in log_text(app)
+        assert len(titles(app)) == 10  # popular picks to rate
+        await ask(app, pilot, "I liked Heat")
+        assert "you liked Heat (1995)" in log_text(app)
+        history = app.query_one("#history", HistoryList)
+        assert len(history.children) == 1
+        history.focus()
+        history.index = 0
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert len(app.query_one("#history", HistoryList).children) == 0
+        await ask(app, pilot, "/user someone-else")
+        assert app.sub_title == "someone-else"
+    # The chat persists: the same user sees the earlier conversation next time.
+    again = make_app(ml100k_copy, scorer, user="newbie")
+    async with again.run_test(size=SIZE) as pilot:
+        await settle(again, pilot)
+        assert "I liked Heat" in log_text(again)
+
+
+def test_main_screen_snapshot(ml100k_copy, scorer, snap_compare):
+    app = make_app(ml100k_copy, scorer, autostart=False)
+
+    async def run_before(pilot):
+        await settle(app, pilot)
+        await ask(app, pilot, "90s sci-fi, no horror")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -1,0 +1,297 @@
+"""The chat: ask, see ranked items with P(Yes), like or dislike them, see history and offline AUC.
+
+All SQLite and model work runs in thread workers (see tui.session); the UI thread only draws.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Input, Label, RichLog, Static
+
+from db.errors import RecchatError
+from engine.metrics import fmt
+from engine.recommend import Ranking
+
+from .text import clean_message
+from .session import ChatSession, DatabaseBusy, Plan, Reply
+from .widgets import EvalScreen, HistoryList, ResultsTable
+
+FLUSH_EVERY = 2.0  # seconds between tries to write ratings kept while the database was locked
+
+
+class UserCommands(Provider):
+    """Command palette: "user NAME" switches to a stored user or creates a new one."""
+
+    async def search(self, query: str) -> Hits:
+        app: ChatApp = self.app  # type: ignore[assignment]
+        matcher = self.matcher(query)
+        names = app.session.users()
+        for name in names:
+            score = matcher.match(f"user {name}")
+            if score > 0:
+                yield Hit(score, matcher.highlight(f"user {name}"), partial(app.switch_user, name),
+                          help="switch to this user's history and chat")
+        wanted = query.removeprefix("user").strip()
+        if wanted and wanted not in names:
+            yield Hit(1.0, f"new user {wanted}", partial(app.switch_user, wanted), help="create a user and switch to it")
+
+
+class ChatApp(App):
+    TITLE = "recchat"
+    CSS = """
+    #body { height: 1fr; }
+    #main { width: 1fr; }
+    #log { height: 1fr; min-height: 6; border: round $primary-background; padding: 0 1; }
+    #status { height: 1; color: $text-muted; padding: 0 1; }
+    #results { height: 14; border: round $primary-background; }
+    #ask { dock: bottom; }
+    #side { width: 38; border-left: solid $primary-background; padding: 0 1; }
+    #history { height: 1fr; }
+    #auc { height: auto; padding-top: 1; color: $text-muted; }
+    .panel-title { text-style: bold; }
+    EvalScreen #runs { width: 1fr; }
+    EvalScreen #roc-panel { width: 50; padding: 0 1; }
+    """
+    COMMANDS = App.COMMANDS | {UserCommands}
+    BINDINGS = [
+        Binding("slash", "focus_input", "Type"),
+        Binding("escape", "focus_results", "Results", show=False),
+        Binding("u", "undo", "Undo"),
+        Binding("e", "eval", "Eval runs"),
+        Binding("h", "focus_history", "History"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, session: ChatSession, *, autostart: bool = True):
+        super().__init__()
+        self.session = session
+        self.autostart = autostart  # show first picks on start (tests may switch it off)
+
+    # ---------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                yield RichLog(id="log", wrap=True, markup=False, highlight=False)
+                yield Static("", id="status")
+                yield ResultsTable(id="results")
+                yield Input(placeholder="Ask: something like Alien but funnier · 80s comedies · I liked Heat · help",
+                            id="ask")
+            with Vertical(id="side"):
+                yield Label("History  (x removes)", classes="panel-title")
+                yield HistoryList(id="history")
+                yield Static("", id="auc")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.session.user_name
+        for role, content in self.session.recent_messages(10):
+            self.say(content, role=role, dim=True)
+        self.refresh_side()
+        self.query_one("#ask", Input).focus()
+        self.set_interval(FLUSH_EVERY, self.flush_pending)
+        self.load_model()
+        if self.autostart:
+            self.greet()
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Evaluation runs", "Stored offline AUC runs and ROC curves (e)", self.action_eval)
+        yield SystemCommand("Undo last rating", "Take back the last like, dislike or removal (u)", self.action_undo)
+        yield SystemCommand("Help", "What the chat understands", lambda: self.submit("help"))
+
+    # ---------------------------------------------------------------- output
+    def say(self, text: str, role: str = "assistant", dim: bool = False) -> None:
+        """One chat line. User text is plain Text, never markup, so '[bold]' or escapes print as typed."""
+        who = Text("you  ", "bold cyan") if role == "user" else Text("rec  ", "bold magenta")
+        self.query_one("#log", RichLog).write(Text.assemble(who, Text(text, "dim" if dim else "")))
+
+    def status(self, text: str) -> None:
+        self.query_one("#status", Static).update(Text(text))
+
+    def refresh_side(self) -> None:
+        self.fill_side(self.session.history(), self.session.eval_runs(1))
+
+    def fill_side(self, history, runs) -> None:
+        self.query_one("#history", HistoryList).show(history)
+        auc = self.query_one("#auc", Static)
+        if runs:
+            r = runs[0]
+            auc.update(Text(f"Latest offline eval (run {r.id}, K={r.k or '-'}):\nAUC {fmt(r.auc, 3)}  GAUC {fmt(r.gauc, 3)}\n"
+                            f"like-share {fmt(r.baseline('like_share'), 3)}  feature LR {fmt(r.baseline('feature_lr'), 3)}\n"
+                            "e: all runs and ROC"))
+        else:
+            auc.update(Text("No offline eval yet: engine eval --data test.json"))
+
+    # --------------------------------------------------------------- workers
+    @work(thread=True, group="model")
+    def load_model(self) -> None:
+        self.call_from_thread(self.status, "Loading model… (the first run builds it, about a minute)")
+        try:
+            name = self.session.load_model()
+        except RecchatError as e:
+            self.call_from_thread(self.status, f"Model error: {e}")
+            self.call_from_thread(self.say, f"Cannot load the model: {e}. Ratings still work.")
+            return
+        self.call_from_thread(self.status, f"Model ready: {name}")
+
+    @work(thread=True, group="chat")
+    def greet(self) -> None:
+        n = len(self.session.history())
+        if n == 0:
+            text = (f"Welcome, {self.session.user_name}! Tell me a few movies you liked ('I liked Heat', "
+                    "\"didn't enjoy Cats\"), or rate these popular picks with l / d.")
+        else:
+            text = f"Welcome back, {self.session.user_name} ({n} ratings). Picks for you below; ask for anything else."
+        self.call_from_thread(self.say, text)
+        self._score(self.session.plan())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value
+        event.input.value = ""
+        shown = clean_message(text).text
+        if shown:
+            self.say(shown, role="user")
+        self.submit(text)
+
+    @work(thread=True, group="chat")
+    def submit(self, text: str) -> None:
+        try:
+            reply = self.session.handle(text)
+        except RecchatError as e:
+            self.call_from_thread(self.say, f"Error: {e}")
+            return
+        self._show_reply(reply)
+
+    def _show_reply(self, reply: Reply) -> None:
+        self.call_from_thread(self.say, reply.text)
+        if reply.user_changed:
+            self.call_from_thread(self._user_switched)
+            self._score(self.session.plan())
+        if reply.rated:
+            self._after_rating()
+        if reply.open_eval:
+            self.call_from_thread(self.action_eval)
+        if reply.explain_item is not None:
+            self._explain(reply.explain_item)
+        if reply.plan is not None and reply.plan.candidates:
+            self._score(reply.plan)
+
+    def _score(self, plan: Plan) -> None:
+        """Runs inside a worker: show the first ranking after a few candidates, then the final one."""
+        if not plan.candidates:
+            self.call_from_thread(self._show_ranking, Ranking([], 0, 0))
+            return
+        self.call_from_thread(self._set_loading, True)
+        try:
+            for ranking in self.session.rank(plan):
+                self.call_from_thread(self._show_ranking, ranking)
+        except RecchatError as e:
+            self.call_from_thread(self.say, f"Cannot score: {e}")
+        finally:
+            self.call_from_thread(self._set_loading, False)
+
+    def _set_loading(self, on: bool) -> None:
+        self.query_one("#results", ResultsTable).loading = on and not self.query_one("#results", ResultsTable).row_count
+
+    def _show_ranking(self, ranking: Ranking) -> None:
+        table = self.query_one("#results", ResultsTable)
+        table.loading = False
+        table.show(ranking.items)
+        if ranking.done:
+            self.status(f"Ranked {ranking.total} candidates by P(Yes); showing {len(ranking.items)}. "
+                        "l like · d dislike · w why · / type")
+            if not self.query_one("#ask", Input).value and table.row_count:
+                table.focus()
+        else:
+            self.status(f"Scored {ranking.scored}/{ranking.total} candidates… (list refines)")
+
+    def _explain(self, item) -> None:
+        try:
+            text = self.session.why(item).sentence()
+        except RecchatError as e:
+            text = f"Cannot explain: {e}"
+        self.call_from_thread(self.say, text)
+
+    def _after_rating(self) -> None:
+        """Runs inside a worker: refresh the history panel, then re-rank the last request."""
+        history = self.session.history()
+        self.call_from_thread(self.fill_side, history, self.session.eval_runs(1))
+        self._score(self.session.replan())
+
+    def _user_switched(self) -> None:
+        self.sub_title = self.session.user_name
+        self.query_one("#log", RichLog).clear()
+        for role, content in self.session.recent_messages(10):
+            self.say(content, role=role, dim=True)
+        self.refresh_side()
+
+    # --------------------------------------------------------------- actions
+    def action_focus_input(self) -> None:
+        self.query_one("#ask", Input).focus()
+
+    def action_focus_results(self) -> None:
+        self.query_one("#results", ResultsTable).focus()
+
+    def action_focus_history(self) -> None:
+        self.query_one("#history", HistoryList).focus()
+
+    def action_rate(self, liked: bool) -> None:
+        item_id = self.query_one("#results", ResultsTable).selected_item_id()
+        if item_id is not None:
+            self._rate(item_id, liked)
+
+    @work(thread=True, group="chat")
+    def _rate(self, item_id: int, liked: bool) -> None:
+        item = self.session.item(item_id)
+        self.call_from_thread(self.say, self.session.rate(item, liked))
+        self._after_rating()
+
+    def action_undo(self) -> None:
+        self.submit("undo")
+
+    def action_remove_selected(self) -> None:
+        item_id = self.query_one("#history", HistoryList).selected_item_id()
+        if item_id is not None:
+            self._remove(item_id)
+
+    @work(thread=True, group="chat")
+    def _remove(self, item_id: int) -> None:
+        self.call_from_thread(self.say, self.session.remove(self.session.item(item_id)))
+        self._after_rating()
+
+    def action_why_selected(self) -> None:
+        item_id = self.query_one("#results", ResultsTable).selected_item_id()
+        if item_id is not None:
+            self._why(item_id)
+
+    @work(thread=True, group="chat")
+    def _why(self, item_id: int) -> None:
+        item = self.session.item(item_id)
+        self.call_from_thread(self.say, f"Working out why {item.name}…")
+        self._explain(item)
+
+    def action_eval(self) -> None:
+        self.push_screen(EvalScreen(self.session.eval_runs()))
+
+    def switch_user(self, name: str) -> None:
+        self.submit(f"/user {name}")
+
+    @work(thread=True, group="flush", exclusive=True)
+    def flush_pending(self) -> None:
+        if not self.session.pending:
+            return
+        try:
+            n = self.session.flush_pending()
+        except DatabaseBusy:
+            return
+        if n:
+            self.call_from_thread(self.say, f"The database is free again: saved {n} kept change(s).")
+            self.call_from_thread(self.refresh_side)

@@ -1,0 +1,140 @@
+"""The app's own widgets: the results table, the history list, the evaluation screen."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label, ListItem, ListView, Static
+
+from db.types import Interaction, Item
+from engine.metrics import fmt
+from engine.recommend import Recommendation
+
+from .roc_plot import roc_lines
+from .session import EvalRun
+
+BAR_WIDTH = 10
+
+
+def p_bar(p: float, width: int = BAR_WIDTH) -> Text:
+    """P(Yes) as a bar and a number: '██████▌    0.65'."""
+    eighths = round(max(0.0, min(1.0, p)) * width * 8)
+    full, part = divmod(eighths, 8)
+    bar = "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
+    style = "green" if p >= 0.5 else "yellow" if p >= 0.3 else "red"
+    return Text.assemble((bar.ljust(width), style), f" {p:.2f}")
+
+
+class ResultsTable(DataTable):
+    """Ranked items; l / d rate the selected row, w explains it."""
+
+    BINDINGS = [
+        Binding("l", "app.rate(True)", "Like"),
+        Binding("d", "app.rate(False)", "Dislike"),
+        Binding("w", "app.why_selected", "Why?"),
+    ]
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        self.add_column("#", key="rank", width=3)
+        self.add_column("Title", key="title", width=36)
+        self.add_column("Year", key="year", width=4)
+        self.add_column("Genres", key="genres", width=24)
+        self.add_column("P(Yes)", key="p", width=BAR_WIDTH + 6)
+
+    def show(self, recs: list[Recommendation]) -> None:
+        """Replace the rows, keeping the cursor on the same item when it is still listed."""
+        keep = self.selected_item_id()
+        self.clear()
+        for rank, r in enumerate(recs, 1):
+            self.add_row(str(rank), Text(r.item.title), str(r.item.year or ""), Text(r.item.genres or r.item.creators),
+                         p_bar(r.p_yes), key=str(r.item.id))
+        if keep is not None and str(keep) in {str(r.item.id) for r in recs}:
+            self.move_cursor(row=self.get_row_index(str(keep)))
+
+    def selected_item_id(self) -> int | None:
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        return int(key.value) if key.value is not None else None
+
+
+class HistoryEntry(ListItem):
+    def __init__(self, rating: Interaction):
+        mark = Text("✓ ", "green") if rating.liked else Text("✗ ", "red")
+        super().__init__(Label(Text.assemble(mark, rating.name)))
+        self.item_id = rating.item_id
+
+
+class HistoryList(ListView):
+    """The user's ratings, newest first; x removes one."""
+
+    BINDINGS = [Binding("x,delete", "app.remove_selected", "Remove")]
+
+    def show(self, history: list[Interaction]) -> None:
+        index = self.index
+        self.clear()
+        self.extend(HistoryEntry(h) for h in reversed(history))
+        if index is not None and history:
+            self.index = min(index, len(history) - 1)
+
+    def selected_item_id(self) -> int | None:
+        child = self.highlighted_child
+        return child.item_id if isinstance(child, HistoryEntry) else None
+
+
+class EvalScreen(Screen):
+    """Stored `engine eval` runs and the ROC curve of the highlighted one."""
+
+    BINDINGS = [Binding("escape,q,e", "app.pop_screen", "Back")]
+
+    def __init__(self, runs: list[EvalRun]):
+        super().__init__()
+        self.runs = runs
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            yield DataTable(id="runs", cursor_type="row")
+            with Vertical(id="roc-panel"):
+                yield Label("ROC curve", id="roc-title")
+                yield Static(id="roc")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        for label in ("Run", "Model", "Data", "K", "AUC", "GAUC", "like-share", "feature LR", "n", "When"):
+            table.add_column(label, key=label)
+        for run in self.runs:
+            table.add_row(str(run.id), Text(_short(run.model, 30)), Text(_short(run.dataset, 24)), str(run.k or "-"),
+                          fmt(run.auc, 3), fmt(run.gauc, 3), fmt(run.baseline("like_share"), 3),
+                          fmt(run.baseline("feature_lr"), 3), str(run.metrics.get("n", "")), run.created_at,
+                          key=str(run.id))
+        if not self.runs:
+            self.query_one("#roc", Static).update("No evaluation runs yet. Run:\n  engine eval --data test.json")
+        table.focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        run = next((r for r in self.runs if str(r.id) == event.row_key.value), None)
+        if run is None:
+            return
+        roc = run.metrics.get("roc")
+        title = f"run {run.id}: AUC {fmt(run.auc, 3)}, GAUC {fmt(run.gauc, 3)}"
+        self.query_one("#roc-title", Label).update(title)
+        body = "\n".join(roc_lines(roc["fpr"], roc["tpr"])) if roc else "(this run stored no ROC points)"
+        self.query_one("#roc", Static).update(Text(body))
+
+
+def _short(s: str, n: int) -> str:
+    from pathlib import Path
+
+    name = Path(s).name or s
+    return name if len(name) <= n else "…" + name[-(n - 1):]
+
+
+def item_label(item: Item) -> str:
+    return item.name
