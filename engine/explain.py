@@ -33,7 +33,7 @@ class Explanation:
             verb = "liked" if inf.rating.liked else "disliked"
             way = "raises" if inf.delta > 0 else "lowers"
             parts.append(f"that you {verb} {inf.rating.name} {way} it by {abs(inf.delta):.2f}")
-        return head + " Most of that comes from your ratings: " + "; ".join(parts) + "."
+        return head + " The ratings that move it most: " + "; ".join(parts) + "."
 
 
 def explain(scorer: Scorer, domain: str, history: list[Interaction], item: Item) -> Explanation:

@@ -61,10 +61,13 @@ def candidates(db: sqlite_utils.Database, user_id: int | None, query: Query = Qu
         SELECT item_id FROM current_feedback WHERE user_id = :me AND liked = 1
         UNION SELECT value FROM json_each(:extra)
     ),
+    neighbours AS (
+        SELECT DISTINCT user_id FROM feedback
+        WHERE item_id IN (SELECT item_id FROM seeds) AND liked = 1 AND user_id != :me
+    ),
     co AS (
-        SELECT f2.item_id, COUNT(DISTINCT f2.user_id) AS n FROM feedback f1
-        JOIN feedback f2 ON f2.user_id = f1.user_id AND f2.liked = 1
-        WHERE f1.item_id IN (SELECT item_id FROM seeds) AND f1.liked = 1 AND f1.user_id != :me
+        SELECT f2.item_id, COUNT(DISTINCT f2.user_id) AS n FROM neighbours nb
+        JOIN feedback f2 ON f2.user_id = nb.user_id AND f2.liked = 1
         GROUP BY f2.item_id
     ),
     pop AS (SELECT item_id, COUNT(*) AS n FROM feedback WHERE liked = 1 GROUP BY item_id)

@@ -145,8 +145,11 @@ class ChatSession:
                 yield ranking
 
     def why(self, item: Item) -> Explanation:
+        """Explain with the prompt that ranked the item: the shown list's history includes "more like" seeds."""
         self.load_model()
-        history = self.history()
+        plan = self.last_plan
+        on_screen = plan is not None and any(i.id == item.id for i in self.shown)
+        history = plan.history if on_screen else self.history()
         with self.model_lock:
             return explain(self.scorer, self.domain, history, item)
 

@@ -1,0 +1,108 @@
+"""Chat latency: Enter → first ranked rows on screen, and → the final ranking, in the real Textual app.
+
+    .venv/bin/python bench/chat_latency.py [--db STORE] [--user ml100k-196] [--repeats 3] [--candidates 50]
+
+The app runs headless (Textual Pilot) with the default model, already loaded; each repeat asks
+the same three requests. Baseline in the same run: `engine.recommend.recommend` on the same
+requests, which returns only when all candidates are scored (what a non-progressive UI shows).
+Median over repeats; the last line is the Enter → first rows median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ml100k_store, print_table  # noqa: E402
+
+REQUESTS = ["comedies", "something like Alien but funnier", "90s drama, no romance"]
+
+
+async def run_app(session, repeats: int) -> dict[str, list[float]]:
+    from textual.widgets import Input, Static
+
+    from tui.app import ChatApp
+
+    app = ChatApp(session, autostart=False)
+    out: dict[str, list[float]] = {"first": [], "final": []}
+    async with app.run_test(size=(140, 45)) as pilot:
+        await app.workers.wait_for_complete()
+        table = app.query_one("#results")
+        status = app.query_one("#status", Static)
+        for _ in range(repeats):
+            for text in REQUESTS:
+                table.clear()
+                await pilot.pause()
+                box = app.query_one("#ask", Input)
+                box.focus()
+                box.value = text
+                t0 = time.perf_counter()
+                await pilot.press("enter")
+                while not table.row_count:
+                    await pilot.pause(0.01)
+                out["first"].append(time.perf_counter() - t0)
+                while not str(status.render()).startswith("Ranked"):
+                    await pilot.pause(0.01)
+                out["final"].append(time.perf_counter() - t0)
+                await app.workers.wait_for_complete()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default=None, help="store with ML-100K imported (default: import into a temp store)")
+    ap.add_argument("--user", default="ml100k-196")
+    ap.add_argument("--candidates", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model", default=None, help="GGUF (default: the rec-tuned SmolLM2, built on first use)")
+    args = ap.parse_args()
+
+    import os
+
+    from db.types import Interaction
+    from engine.recommend import recommend
+    from engine.retrieval import Query
+    from tui.intent import parse
+    from tui.session import ChatSession
+
+    store = ml100k_store(args.db)
+    copy = Path(tempfile.mkdtemp()) / "chat_bench.db"  # the chat logs messages: keep the user's store clean
+    with sqlite3.connect(store) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    session = ChatSession(copy, args.user, args.model, n_candidates=args.candidates)
+    model = session.load_model()
+    base: list[float] = []
+    for _ in range(args.repeats):
+        for text in REQUESTS:
+            intent = parse(text, session.find_title)
+            r = intent.request
+            seeds = [Interaction(i.id, i.name, True, None, time.time()) for i in intent.items]
+            t0 = time.perf_counter()
+            with session.model_lock:
+                recommend(session.db, session.scorer, session.user_id,
+                          Query(None, r.year_min, r.year_max, r.genres, r.exclude_genres), r.count, args.candidates,
+                          context=seeds)
+            base.append(time.perf_counter() - t0)
+    app = asyncio.run(run_app(session, args.repeats))
+    n = len(REQUESTS) * args.repeats
+    print(f"user {args.user}, {args.candidates} candidates, model {model}, {os.cpu_count()} CPUs, "
+          f"{len(REQUESTS)} requests x {args.repeats} repeats")
+    rows = []
+    for name, times in (("chat: Enter -> first rows", app["first"]), ("chat: Enter -> final ranking", app["final"]),
+                        ("baseline: recommend() returns", base)):
+        med = statistics.median(times)
+        rows.append([name, f"{med:.2f}", f"{min(times):.2f}-{max(times):.2f}", f"{statistics.median(base) / med:.1f}x", str(len(times))])
+    print_table(["path", "seconds (median)", "range", "baseline / path", "n"], rows)
+    print(f"Enter -> first rows: {statistics.median(app['first']):.2f} s median ({n} requests)")
+
+
+if __name__ == "__main__":
+    main()
