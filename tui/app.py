@@ -51,7 +51,7 @@ class ChatApp(App):
     #log { height: 1fr; min-height: 6; border: round $primary-background; padding: 0 1; }
     #status { height: 1; color: $text-muted; padding: 0 1; }
     #results { height: 14; border: round $primary-background; }
-    #ask { dock: bottom; }
+    #ask { margin: 0; }
     #side { width: 38; border-left: solid $primary-background; padding: 0 1; }
     #history { height: 1fr; }
     #auc { height: auto; padding-top: 1; color: $text-muted; }
