@@ -14,7 +14,7 @@ from db.types import Interaction, Item
 from .retrieval import Candidate, Query, candidates
 from .scorer import Scorer
 
-FIRST_CHUNK = 10  # candidates scored before the chat shows a first, partial ranking
+FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
 
 
 @dataclass(frozen=True)

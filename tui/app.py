@@ -5,6 +5,8 @@ All SQLite and model work runs in thread workers (see tui.session); the UI threa
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from functools import partial
 
 from rich.text import Text
@@ -24,6 +26,15 @@ from .session import ChatSession, DatabaseBusy, Plan, Reply
 from .widgets import EvalScreen, HistoryList, ResultsTable
 
 FLUSH_EVERY = 2.0  # seconds between tries to write ratings kept while the database was locked
+
+
+@dataclass
+class Latency:
+    """Seconds from Enter to the first rows and to the final ranking of the latest request."""
+
+    asked_at: float = 0.0
+    first_rows: float | None = None
+    final: float | None = None
 
 
 class UserCommands(Provider):
@@ -73,6 +84,7 @@ class ChatApp(App):
         super().__init__()
         self.session = session
         self.autostart = autostart  # show first picks on start (tests may switch it off)
+        self.latency = Latency()
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -156,6 +168,7 @@ class ChatApp(App):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value
         event.input.value = ""
+        self.latency = Latency(time.perf_counter())
         shown = clean_message(text).text
         if shown:
             self.say(shown, role="user")
@@ -199,14 +212,22 @@ class ChatApp(App):
             self.call_from_thread(self._set_loading, False)
 
     def _set_loading(self, on: bool) -> None:
-        self.query_one("#results", ResultsTable).loading = on and not self.query_one("#results", ResultsTable).row_count
+        """A static note, not Textual's animated indicator: on 2 cores its redraws slow the scoring threads."""
+        if on:
+            self.status("Scoring… the first rows appear after a few candidates")
 
     def _show_ranking(self, ranking: Ranking) -> None:
         table = self.query_one("#results", ResultsTable)
-        table.loading = False
         table.show(ranking.items)
+        lat = self.latency
+        if lat.asked_at and lat.first_rows is None:
+            lat.first_rows = time.perf_counter() - lat.asked_at
         if ranking.done:
-            self.status(f"Ranked {ranking.total} candidates by P(Yes); showing {len(ranking.items)}. "
+            took = ""
+            if lat.asked_at and lat.final is None:
+                lat.final = time.perf_counter() - lat.asked_at
+                took = f" in {lat.final:.1f} s"
+            self.status(f"Ranked {ranking.total} candidates by P(Yes){took}; showing {len(ranking.items)}. "
                         "l like · d dislike · w why · / type")
             if not self.query_one("#ask", Input).value and table.row_count:
                 table.focus()
