@@ -163,3 +163,7 @@ def plan_cmd(base_config, seq, micro_batch, grad_ckpt, lora_r, lora_targets, bud
 
 def main() -> None:
     cli(prog_name="trainer")
+
+
+if __name__ == "__main__":  # `python -m trainer.cli ...`, e.g. under `accelerate launch -m trainer.cli`
+    main()
