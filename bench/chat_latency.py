@@ -10,7 +10,6 @@ Median over repeats; the last line is the Enter → first rows median.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sqlite3
 import statistics
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ml100k_store, print_table  # noqa: E402
+from bench.common import ml100k_store, print_table, user_bench_parser  # noqa: E402
 
 REQUESTS = ["comedies", "something like Alien but funnier", "90s drama, no romance"]
 
@@ -52,12 +51,7 @@ async def run_app(session, repeats: int) -> dict[str, list[float]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", default=None, help="store with ML-100K imported (default: import into a temp store)")
-    ap.add_argument("--user", default="ml100k-196")
-    ap.add_argument("--candidates", type=int, default=50)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--model", default=None, help="GGUF (default: the rec-tuned SmolLM2, built on first use)")
+    ap = user_bench_parser(__doc__)
     args = ap.parse_args()
 
     import os

@@ -26,6 +26,19 @@ def ml100k_store(db: str | None) -> Path:
     return path
 
 
+def user_bench_parser(doc: str | None):
+    """The options every one-user benchmark takes: store, user, candidates, repeats, model."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default=None, help="store with ML-100K imported (default: import into a temp store)")
+    ap.add_argument("--user", default="ml100k-196")
+    ap.add_argument("--candidates", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model", default=None, help="GGUF (default: the rec-tuned SmolLM2, built on first use)")
+    return ap
+
+
 def timed(fn: Callable[[], object], repeats: int) -> tuple[list[float], object]:
     """Wall seconds of each repeat and the last result."""
     times, result = [], None

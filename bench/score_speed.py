@@ -8,7 +8,6 @@ the range, and the speed-up over the naive full-prompt llama.cpp path. Last line
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import sys
@@ -16,16 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ml100k_store, print_table, rate_row, timed  # noqa: E402
+from bench.common import ml100k_store, print_table, user_bench_parser, rate_row, timed  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", default=None, help="store with ML-100K imported (default: import into a temp store)")
-    ap.add_argument("--user", default="ml100k-196")
-    ap.add_argument("--candidates", type=int, default=50)
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--model", default=None, help="GGUF (default: SmolLM2-135M-Instruct Q4_1)")
+    ap = user_bench_parser(__doc__)
     ap.add_argument("--no-hf", action="store_true", help="skip the transformers path")
     args = ap.parse_args()
 
