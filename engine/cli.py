@@ -176,12 +176,17 @@ def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
 @click.option("--train", "train_path", type=click.Path(path_type=Path), default=None,
               help="Training split for the feature baseline (default: train.json beside --data, if present).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Score only the first N samples.")
+@click.option("--hybrid-fit", "fit_path", type=click.Path(path_type=Path), default=None,
+              help="Labelled split the model did not train on (e.g. valid.json): also fit and report the hybrid "
+                   "LR on the LLM logit + baseline features.")
+@click.option("--hybrid-limit", type=click.IntRange(10), default=300, show_default=True,
+              help="Samples of --hybrid-fit to score and fit on.")
 @click.option("--k", "k_shot", type=int, default=None, help="K the model was trained with (recorded with the run).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write metrics JSON here.")
 @click.option("--roc", "roc_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="ROC curve PNG (default: beside --json, or roc.png in the current folder).")
 @db_option
-def eval_cmd(model_path, data_path, train_path, limit, k_shot, json_out, roc_out, db_path) -> None:
+def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, k_shot, json_out, roc_out, db_path) -> None:
     """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
     from tqdm import tqdm
 
@@ -201,11 +206,22 @@ def eval_cmd(model_path, data_path, train_path, limit, k_shot, json_out, roc_out
         raise click.ClickException(f"{data_path}: no usable samples")
     train_path = train_path or (data_path.parent / "train.json" if (data_path.parent / "train.json").exists() else None)
     train = read_samples(train_path)[0] if train_path and train_path.resolve() != data_path.resolve() else None
+    fit = None
+    if fit_path:
+        if not train:
+            raise click.ClickException("--hybrid-fit needs --train (item statistics come from training windows)")
+        if not fit_path.exists():
+            raise click.ClickException(f"file not found: {fit_path}")
+        fit = read_samples(fit_path)[0][:hybrid_limit]
+        if fit_path.resolve() == data_path.resolve() or len({s.label for s in fit}) < 2:
+            raise click.ClickException(f"{fit_path}: the hybrid needs a different split with both labels")
     db = open_db(db_path)
     scorer = Scorer(model_path)
-    with tqdm(total=len(samples), desc="scoring", unit="sample", dynamic_ncols=True) as bar:
-        result = evaluate(scorer, samples, train, str(data_path), progress=bar.update)
+    with tqdm(total=len(samples) + len(fit or []), desc="scoring", unit="sample", dynamic_ncols=True) as bar:
+        result = evaluate(scorer, samples, train, str(data_path), progress=bar.update, fit=fit)
     rows = [("LLM P(Yes)", result.metrics)] + [(name, m) for name, m in result.baselines.items()]
+    if result.hybrid:
+        rows.append(("hybrid LR", result.hybrid))
     click.echo(f"{'scorer':<14} {'AUC':>7} {'GAUC':>7} {'logloss':>8} {'acc':>6}   n={result.metrics['n']}, "
                f"{result.seconds:.1f}s ({len(samples) / result.seconds:.1f} samples/s)")
     for name, m in rows:

@@ -16,6 +16,7 @@ from db.store import transaction
 from db.types import Sample
 
 from .baselines import FeatureLR, like_share
+from .hybrid import HybridLR
 from .metrics import classification_metrics
 from .scorer import Scorer
 
@@ -27,12 +28,16 @@ class EvalResult:
     metrics: dict
     baselines: dict[str, dict]
     seconds: float
+    hybrid: dict | None = None  # metrics of the LLM-logit + features LR, when a fit split was given
     scores: list[float] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
 
     def to_json(self) -> dict:
-        return {"model": self.model, "data": self.data, **self.metrics, "baselines": self.baselines,
-                "seconds": self.seconds, "roc": roc_points(self.labels, self.scores)}
+        out = {"model": self.model, "data": self.data, **self.metrics, "baselines": self.baselines,
+               "seconds": self.seconds, "roc": roc_points(self.labels, self.scores)}
+        if self.hybrid:
+            out["hybrid"] = self.hybrid
+        return out
 
 
 def roc_points(labels: list[int], scores: list[float], max_points: int = 64) -> dict | None:
@@ -50,18 +55,26 @@ def roc_points(labels: list[int], scores: list[float], max_points: int = 64) -> 
 
 
 def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str,
-             progress: Callable[[int], None] | None = None) -> EvalResult:
+             progress: Callable[[int], None] | None = None, fit: list[Sample] | None = None) -> EvalResult:
+    """Score `samples`; baselines from `train`; with `fit` (labelled, unseen in training) also the hybrid LR."""
     t0 = time.perf_counter()
     prompts = [build_prompt(s.instruction, s.input) for s in samples]
-    scores = [s.p_yes for s in scorer.score(prompts, progress=progress)]
+    raw = scorer.score(prompts, progress=progress)
+    scores = [s.p_yes for s in raw]
     seconds = time.perf_counter() - t0
     labels = [s.label for s in samples]
     users = [s.user_id for s in samples]
     baselines = {"like_share": classification_metrics(labels, [like_share(s) for s in samples], users)}
     if train:
         baselines["feature_lr"] = classification_metrics(labels, FeatureLR(train).predict(samples), users)
+    hybrid = None
+    if train and fit:
+        fit_raw = scorer.score([build_prompt(s.instruction, s.input) for s in fit], progress=progress)
+        model = HybridLR(train, fit, [r.logit_yes - r.logit_no for r in fit_raw])
+        hybrid = classification_metrics(labels, model.predict(samples, [r.logit_yes - r.logit_no for r in raw]), users)
+        hybrid.update(fit_n=len(fit), coefficients=model.coefficients())
     return EvalResult(str(scorer.path), data_name, classification_metrics(labels, scores, users), baselines,
-                      seconds, scores, labels)
+                      seconds, hybrid, scores, labels)
 
 
 def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:

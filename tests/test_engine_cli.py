@@ -148,3 +148,25 @@ def test_eval_limit_and_errors(ml100k_copy, movie_split_dir, tmp_path):
     r = engine("eval", "--db", ml100k_copy, "--data", tmp_path / "missing.json")
     assert r.exit_code == 1 and "file not found" in r.stderr
     assert count(ml100k_copy, "SELECT COUNT(*) FROM eval_runs") == 1
+
+
+def test_eval_hybrid_fits_on_another_split(ml100k_copy, movie_split_dir, tmp_path):
+    out = tmp_path / "h.json"
+    r = engine("eval", "--db", ml100k_copy, "--data", movie_split_dir / "test.json", "--limit", "12",
+               "--hybrid-fit", movie_split_dir / "valid.json", "--hybrid-limit", "16", "--json", out)
+    assert r.exit_code == 0, r.output
+    assert "hybrid LR" in r.stdout
+    h = json.loads(out.read_text())["hybrid"]
+    assert h["n"] == 12 and h["fit_n"] == 16 and 0 <= h["auc"] <= 1
+    assert set(h["coefficients"]) == {"llm_logit", "like_share", "item_like_rate", "log_popularity"}
+
+
+def test_eval_hybrid_refuses_leaks_and_missing_train(ml100k_copy, movie_split_dir, tmp_path):
+    test = movie_split_dir / "test.json"
+    r = engine("eval", "--db", ml100k_copy, "--data", test, "--limit", "2", "--hybrid-fit", test)
+    assert r.exit_code == 1 and "needs a different split" in r.stderr
+    lone = tmp_path / "lone" / "test.json"
+    lone.parent.mkdir()
+    lone.write_text(test.read_text())
+    r = engine("eval", "--db", ml100k_copy, "--data", lone, "--limit", "2", "--hybrid-fit", movie_split_dir / "valid.json")
+    assert r.exit_code == 1 and "--hybrid-fit needs --train" in r.stderr
