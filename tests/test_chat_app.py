@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
 from textual.widgets import Input, RichLog
 
 from engine.evaluate import evaluate, store_run
