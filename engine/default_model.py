@@ -27,6 +27,8 @@ def build_key() -> str:
     h.update(default_model_path().name.encode())
     h.update(file_sha256(ADAPTER_DIR / "adapter_model.safetensors").encode())
     h.update((ADAPTER_DIR / "adapter_config.json").read_bytes())
+    if (ADAPTER_DIR / "train_report.json").exists():  # it says how prompts are written (notes or not)
+        h.update((ADAPTER_DIR / "train_report.json").read_bytes())
     h.update(QUANT.encode())
     return h.hexdigest()[:16]
 

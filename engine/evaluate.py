@@ -11,11 +11,12 @@ from typing import Callable
 import sqlite_utils
 
 from db.fileio import file_sha256, write_json_atomic
+from db.item_stats import like_share
 from db.prompt import build_prompt
 from db.store import transaction
 from db.types import Sample
 
-from .baselines import FeatureLR, like_share
+from .baselines import FeatureLR
 from .hybrid import HybridLR
 from .metrics import classification_metrics
 from .scorer import Scorer
@@ -29,6 +30,7 @@ class EvalResult:
     baselines: dict[str, dict]
     seconds: float
     hybrid: dict | None = None  # metrics of the LLM-logit + features LR, when a fit split was given
+    ranking: dict | None = None  # HR@5 / NDCG@10 of the LLM and item-only rankers (engine.ranking)
     scores: list[float] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
 
@@ -37,6 +39,8 @@ class EvalResult:
                "seconds": self.seconds, "roc": roc_points(self.labels, self.scores)}
         if self.hybrid:
             out["hybrid"] = self.hybrid
+        if self.ranking:
+            out["ranking"] = self.ranking
         return out
 
 
@@ -74,7 +78,7 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
         hybrid = classification_metrics(labels, model.predict(samples, [r.logit_yes - r.logit_no for r in raw]), users)
         hybrid.update(fit_n=len(fit), coefficients=model.coefficients())
     return EvalResult(str(scorer.path), data_name, classification_metrics(labels, scores, users), baselines,
-                      seconds, hybrid, scores, labels)
+                      seconds, hybrid=hybrid, scores=scores, labels=labels)
 
 
 def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:

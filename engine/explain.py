@@ -36,18 +36,20 @@ class Explanation:
         return head + " The ratings that move it most: " + "; ".join(parts) + "."
 
 
-def explain(scorer: Scorer, domain: str, history: list[Interaction], item: Item) -> Explanation:
+def explain(scorer: Scorer, domain: str, history: list[Interaction], item: Item,
+            like_rate: float | None = None) -> Explanation:
     """Drop each shown rating in turn (the window stays the same 10, minus one) and re-score.
 
     Prompts are scored one at a time from the newest rating backwards, so each reuses the cached
-    tokens up to the rating it drops.
+    tokens up to the rating it drops. `like_rate` fills the target's note for models trained with notes.
     """
     shown = history[-HISTORY_WINDOW:]
-    [full] = scorer.p_yes([user_prompt(domain, shown, item.name)])
+    rate = like_rate if scorer.uses_notes else None
+    [full] = scorer.p_yes([user_prompt(domain, shown, item.name, rate)])
     influences = []
     for k in reversed(range(len(shown))):
         without = shown[:k] + shown[k + 1 :]
-        [p] = scorer.p_yes([user_prompt(domain, without, item.name)])
+        [p] = scorer.p_yes([user_prompt(domain, without, item.name, rate)])
         influences.append(Influence(shown[k], full - p))
     influences.sort(key=lambda inf: -abs(inf.delta))
     return Explanation(item, full, influences)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from sklearn.linear_model import LogisticRegression
 
+from db.item_stats import ItemStats
 from db.types import Sample
 
-from .baselines import ItemStats, features
+from .baselines import features
 
 FEATURES = ("llm_logit", "like_share", "item_like_rate", "log_popularity")
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import sqlite_utils
 
-from db.feedback import HISTORY_WINDOW, user_history
+from db.feedback import HISTORY_WINDOW, like_rates, user_history
+from db.item_stats import notes_for
 from db.prompt import INSTRUCTIONS, build_input, build_prompt
 from db.types import Interaction, Item
 
@@ -37,12 +38,16 @@ class Ranking:
         return self.scored >= self.total
 
 
-def user_prompt(domain: str, history: list[Interaction], target_name: str) -> str:
-    """The TALLRec prompt for one user and one target, from the user's most recent ratings."""
+def user_prompt(domain: str, history: list[Interaction], target_name: str, like_rate: float | None = None) -> str:
+    """The TALLRec prompt for one user and one target, from the user's most recent ratings.
+
+    With `like_rate` (models rec-tuned with notes) the prompt carries the same collaborative notes as in training.
+    """
     recent = history[-HISTORY_WINDOW:]
     liked = [h.name for h in recent if h.liked]
     disliked = [h.name for h in recent if not h.liked]
-    return build_prompt(INSTRUCTIONS[domain], build_input(domain, liked, disliked, target_name))
+    notes = notes_for(len(liked), len(disliked), like_rate) if like_rate is not None else None
+    return build_prompt(INSTRUCTIONS[domain], build_input(domain, liked, disliked, target_name, notes))
 
 
 def prompt_history(db: sqlite_utils.Database, user_id: int | None, domain: str,
@@ -56,7 +61,9 @@ def retrieve(db: sqlite_utils.Database, user_id: int | None, query: Query, n_can
     """The database half of a recommendation (fast; the chat runs it apart from the model)."""
     history = prompt_history(db, user_id, query.domain, context)
     extra = tuple(h.item_id for h in context or [] if h.liked)
-    return history, candidates(db, user_id, query, n_candidates, extra_liked=extra)
+    found = candidates(db, user_id, query, n_candidates, extra_liked=extra)
+    rates = like_rates(db, [c.item.id for c in found], exclude_user=user_id)
+    return history, [replace(c, like_rate=rates[c.item.id]) for c in found]
 
 
 def iter_rank(scorer: Scorer, domain: str, history: list[Interaction], cands: list[Candidate], top: int,
@@ -65,7 +72,7 @@ def iter_rank(scorer: Scorer, domain: str, history: list[Interaction], cands: li
 
     The chat shows the first ranking at once and refines it; the scores are the same as one call.
     """
-    prompts = [user_prompt(domain, history, c.item.name) for c in cands]
+    prompts = [user_prompt(domain, history, c.item.name, c.like_rate if scorer.uses_notes else None) for c in cands]
     scores: list[float] = []
     bounds = [b for b in (first_chunk, len(prompts)) if 0 < b <= len(prompts)]
     start = 0

@@ -28,6 +28,7 @@ class Query:
 class Candidate:
     item: Item
     prior: float  # co-likes with the user's liked items, popularity as tie-break
+    like_rate: float | None = None  # smoothed share of other users who liked it (for models trained with notes)
 
 
 def candidates(db: sqlite_utils.Database, user_id: int | None, query: Query = Query(), n: int = 50,

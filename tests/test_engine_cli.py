@@ -170,3 +170,16 @@ def test_eval_hybrid_refuses_leaks_and_missing_train(ml100k_copy, movie_split_di
     lone.write_text(test.read_text())
     r = engine("eval", "--db", ml100k_copy, "--data", lone, "--limit", "2", "--hybrid-fit", movie_split_dir / "valid.json")
     assert r.exit_code == 1 and "--hybrid-fit needs --train" in r.stderr
+
+
+def test_eval_notes_need_training_statistics(ml100k_copy, movie_split_dir, tmp_path):
+    lone = tmp_path / "lone" / "test.json"
+    lone.parent.mkdir()
+    lone.write_text((movie_split_dir / "test.json").read_text())
+    r = engine("eval", "--db", ml100k_copy, "--data", lone, "--limit", "2", "--notes")
+    assert r.exit_code == 1 and "--notes needs --train" in r.stderr
+    out = tmp_path / "n.json"
+    r = engine("eval", "--db", ml100k_copy, "--data", movie_split_dir / "test.json", "--limit", "4", "--notes",
+               "--json", out)
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["n"] == 4

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from db.prompt import INSTRUCTIONS, build_input
+from db.item_stats import ItemStats, like_share, with_notes
+from db.prompt import INSTRUCTIONS, InputNotes, build_input, build_prompt, parse_input
 from db.types import Sample
-from engine.baselines import FeatureLR, ItemStats, like_share
+from engine.baselines import FeatureLR
 from engine.metrics import classification_metrics, gauc
 
 
@@ -51,3 +52,28 @@ def test_feature_lr_learns_from_training_windows_only():
     p_good, p_bad = lr.predict(test)
     assert p_good > p_bad
     assert "Z (1999)" not in lr.stats.seen  # test windows never feed the statistics
+
+
+def test_notes_write_training_numbers_into_the_prompt_and_parse_back():
+    train = [_sample(["A (1990)"], ["B (1991)"], "E (1994)", 1), _sample(["E (1994)"], [], "B (1991)", 0)]
+    stats = ItemStats.from_samples(train)
+    s = with_notes(_sample(["A (1990)", "C (1992)"], ["D (1993)"], "E (1994)", 0), stats)
+    assert "The user liked 2 of 3 rated movies.\nWhether" in s.input
+    assert s.input.endswith(f'"E (1994)" (liked by {round(100 * stats.like_rate("E (1994)"))}% of users)?')
+    p = parse_input("movie", s.input)
+    assert (p.liked, p.disliked, p.target) == (["A (1990)", "C (1992)"], ["D (1993)"], "E (1994)")
+    assert p.notes == InputNotes(2, 3, round(100 * stats.like_rate("E (1994)")))
+    assert like_share(s) == pytest.approx(2 / 3) and parse_input("movie", train[0].input).notes is None
+    own = with_notes(train[0], stats, own=True)  # a training row never reads its own label
+    assert parse_input("movie", own.input).notes.target_like_pct == round(100 * stats.like_rate("E (1994)", drop=1))
+
+
+def test_notes_survive_history_truncation():
+    from trainer.encode import fit_prompt
+
+    stats = ItemStats.from_samples([_sample(["A (1990)"], [], "E (1994)", 1)])
+    s = with_notes(_sample([f"Movie {i} (1990)" for i in range(8)], [], "E (1994)", 1), stats)
+    full = build_prompt(s.instruction, s.input)
+    prompt, dropped = fit_prompt(s, lambda text: len(text), len(full) - 40)
+    assert dropped >= 1 and "Movie 0 (1990)" not in prompt
+    assert "The user liked 8 of 8 rated movies." in prompt and "(liked by " in prompt

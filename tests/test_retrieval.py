@@ -73,3 +73,23 @@ def test_query_symbols_are_safe_and_no_match_is_empty(store):
     assert odd and all("star" in c.item.title.lower() and "wars" in c.item.title.lower() for c in odd)
     assert candidates(store, None, Query(text="zzzzqqqq"), n=5) == []
     assert candidates(store, None, Query(domain="book"), n=5) == []
+
+
+def test_like_rates_are_smoothed_and_leave_the_user_out(store):
+    from db.feedback import like_rates
+    from db.item_stats import PRIOR_WEIGHT
+    from engine.recommend import retrieve, user_prompt
+
+    (g,) = store.execute("SELECT AVG(liked) FROM feedback WHERE liked IS NOT NULL").fetchone()
+    likes, n = store.execute("SELECT SUM(liked), COUNT(*) FROM feedback WHERE item_id = 1").fetchone()
+    assert like_rates(store, [1])[1] == pytest.approx((likes + PRIOR_WEIGHT * g) / (n + PRIOR_WEIGHT))
+    uid = get_or_create_user(store, "bob")
+    record_feedback(store, uid, 1, False)
+    (g,) = store.execute("SELECT AVG(liked) FROM feedback WHERE liked IS NOT NULL").fetchone()
+    assert like_rates(store, [1], exclude_user=uid)[1] == pytest.approx((likes + PRIOR_WEIGHT * g) / (n + PRIOR_WEIGHT))
+    history, cands = retrieve(store, uid, Query(), 3)
+    assert all(0 < c.like_rate < 1 for c in cands)
+    prompt = user_prompt("movie", history, cands[0].item.name, cands[0].like_rate)
+    assert "The user liked 0 of 1 rated movies." in prompt
+    assert f"(liked by {round(100 * cands[0].like_rate)}% of users)?" in prompt
+    assert "liked by" not in user_prompt("movie", history, cands[0].item.name)

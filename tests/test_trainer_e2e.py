@@ -24,11 +24,11 @@ def trainer(*args):
 
 @pytest.fixture(scope="module")
 def tuned(movie_split_dir, tmp_path_factory) -> Path:
-    """8 training samples, 2 optimizer steps, validation AUC on 8 samples."""
+    """8 training samples, 2 optimizer steps, validation AUC on 8 samples; prompts carry collaborative notes."""
     out = tmp_path_factory.mktemp("tuned")
     trainer("rec-tune", "--train", movie_split_dir / "train.json", "--valid", movie_split_dir / "valid.json",
             "--valid-limit", "8", "--k", "8", "--epochs", "1", "--micro-batch", "4", "--grad-accum", "1",
-            "--lr", "2e-3", "--out", out)
+            "--lr", "2e-3", "--notes", "--out", out)
     return out
 
 
@@ -44,6 +44,7 @@ def test_training_report_and_adapter(tuned):
     assert rep["finished"] and rep["steps"] == 2 and rep["best_epoch"] == 1
     assert rep["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
     assert rep["data"]["train_samples"] == 8 and len(rep["data"]["train"][0]["sha256"]) == 64
+    assert rep["config"]["notes"] is True
     assert 0 <= rep["epochs"][0]["valid_auc"] <= 1
     assert (tuned / "adapter" / "adapter_model.safetensors").exists()
     assert (tuned / "checkpoint" / "state.json").exists()
@@ -64,7 +65,9 @@ def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, movie_split_di
     hf = torch_p_yes(merged_model(ref, tuned / "adapter"), load_tokenizer(ref), prompts)
     base = torch_p_yes(merged_model(ref, None), load_tokenizer(ref), prompts[:5])
     assert max(abs(a - b) for a, b in zip(hf, base)) > 1e-3, "the adapter changed the model"
-    cpp = Scorer(f16).p_yes(prompts)
+    scorer = Scorer(f16)
+    assert scorer.uses_notes, "the export records that the model was trained with notes"
+    cpp = scorer.p_yes(prompts)
     assert max(abs(a - b) for a, b in zip(hf, cpp)) <= 1e-3
 
 

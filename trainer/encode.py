@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.errors import RecchatError
-from db.prompt import build_input, build_prompt, parse_input
+from db.prompt import build_input, build_prompt, parse_input, sample_domain
 from db.types import Sample
 
 IGNORE = -100  # label value the loss skips
@@ -22,22 +22,18 @@ class Encoded:
     dropped: int  # history items removed to fit max_len
 
 
-def sample_domain(sample: Sample) -> str:
-    return "book" if "target book" in sample.input else "movie"
-
-
 def fit_prompt(sample: Sample, count_tokens, budget: int) -> tuple[str, int]:
     """The sample's prompt with the fewest oldest history items dropped so it is <= budget tokens."""
     prompt = build_prompt(sample.instruction, sample.input)
     if count_tokens(prompt) <= budget:
         return prompt, 0
-    domain = sample_domain(sample)
+    domain = sample_domain(sample.input)
     p = parse_input(domain, sample.input)
     liked, disliked, dropped = list(p.liked), list(p.disliked), 0
     while liked or disliked:
         (liked if len(liked) >= len(disliked) else disliked).pop(0)
         dropped += 1
-        prompt = build_prompt(sample.instruction, build_input(domain, liked, disliked, p.target))
+        prompt = build_prompt(sample.instruction, build_input(domain, liked, disliked, p.target, p.notes))
         if count_tokens(prompt) <= budget:
             return prompt, dropped
     raise RecchatError(f"sample for target {p.target!r} does not fit in {budget} tokens even without history")
@@ -67,7 +63,7 @@ class Encoder:
         answer = self.answer_ids(sample.output.strip())
         budget = self.max_len - len(answer)
         try:
-            parse_input(sample_domain(sample), sample.input)
+            parse_input(sample_domain(sample.input), sample.input)
             prompt, dropped = fit_prompt(sample, lambda text: len(self._ids(text)), budget)
         except ValueError:  # not a TALLRec input (instruction tuning): no history to drop
             prompt, dropped = build_prompt(sample.instruction, sample.input), 0

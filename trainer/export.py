@@ -14,7 +14,7 @@ import numpy as np
 
 from db.errors import RecchatError
 from db.fileio import atomic_path
-from db.gguf_check import GGUF_MAGIC
+from db.gguf_check import GGUF_MAGIC, PROMPT_KEY
 
 from .base_model import BaseRef, load_model, load_tokenizer, resolve_base
 
@@ -100,7 +100,7 @@ def write_gguf(model, ref: BaseRef, out: Path, ftype: str, meta: dict[str, str])
         w.add_name(meta.get("name", "recchat"))
         for key, value in meta.items():
             if key != "name":
-                w.add_string(f"general.{key}", value)
+                w.add_string(key if key.startswith("recchat.") else f"general.{key}", value)
         add_hparams(w, cfg)
         w.add_file_type(gguf.LlamaFileType.MOSTLY_F16 if ftype == "f16" else gguf.LlamaFileType.ALL_F32)
         _add_tokenizer(w, ref, cfg)
@@ -312,14 +312,7 @@ def export(base: Path, adapter: Path | None, out: Path, quant: str, log=print) -
     ref = resolve_base(base)
     _check_writable(out)
     model = merged_model(ref, adapter)
-    meta = {"name": f"{ref.path.stem}+{Path(adapter).name if adapter else 'base'}",
-            "base_model.0.name": ref.path.name, "source.url": str(ref.path)}
-    if adapter:
-        meta["finetune"] = f"recchat LoRA {Path(adapter).resolve()}"
-        report = Path(adapter).parent / "train_report.json"
-        if report.exists():
-            data = json.loads(report.read_text()).get("data", {})
-            meta["dataset.0.name"] = ", ".join(f"{Path(d['path']).name}:{d['sha256'][:12]}" for d in data.get("train", []))
+    meta = export_metadata(ref, adapter)
     if quant in ("f32", "f16"):
         info = write_gguf(model, ref, out, quant, meta)
     else:
@@ -333,6 +326,25 @@ def export(base: Path, adapter: Path | None, out: Path, quant: str, log=print) -
         info = ExportInfo(out, quant, 0, out.stat().st_size)
     _verify(out)
     return info
+
+
+def export_metadata(ref: BaseRef, adapter: Path | None) -> dict[str, str]:
+    """general.* fields naming base, adapter and training data, and how the model expects its prompts."""
+    meta = {"name": f"{ref.path.stem}+{Path(adapter).name if adapter else 'base'}",
+            "base_model.0.name": ref.path.name, "source.url": str(ref.path)}
+    if not adapter:
+        return meta
+    meta["finetune"] = f"recchat LoRA {Path(adapter).resolve()}"
+    # the trainer writes it beside adapter/; a shipped adapter folder carries its own copy
+    report = next((r for r in (Path(adapter).parent / "train_report.json", Path(adapter) / "train_report.json")
+                   if r.exists()), None)
+    if report:
+        rep = json.loads(report.read_text())
+        if rep.get("config", {}).get("notes"):
+            meta[PROMPT_KEY] = "notes"
+        train = rep.get("data", {}).get("train", [])
+        meta["dataset.0.name"] = ", ".join(f"{Path(d['path']).name}:{d['sha256'][:12]}" for d in train)
+    return meta
 
 
 def _check_writable(out: Path) -> None:

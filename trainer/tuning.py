@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from db.errors import RecchatError
+from db.item_stats import ItemStats, with_notes
 from db.prompt import build_prompt
 from db.types import Sample
 
@@ -99,6 +100,10 @@ def rec_tune(base: Path, train: list[Path], valid: list[Path], cfg: TrainConfig,
         vpools, valid_info = load_rec_files(valid, "validation")
         for vp in vpools:
             valid_samples += vp[: cfg.valid_limit] if cfg.valid_limit else vp
+    if cfg.notes:  # statistics from the whole training pool, as the engine's feature baseline uses
+        stats = ItemStats.from_samples([s for pool in pools for s in pool])
+        chosen = [with_notes(s, stats, own=True) for s in chosen]
+        valid_samples = [with_notes(s, stats) for s in valid_samples]
     ref, tok, model = _prepare(base, cfg, from_adapter, out)
     log(f"rec-tuning {ref.path.name} on {len(chosen)} samples (K={cfg.k or 'all'} per file, seed {cfg.seed}), "
         f"validating on {len(valid_samples)}")

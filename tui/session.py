@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 from db import open_db
 from db.catalog import close_matches
 from db.errors import RecchatError
-from db.feedback import find_user, get_or_create_user, item_from_row, record_feedback, user_history
+from db.feedback import find_user, get_or_create_user, item_from_row, like_rates, record_feedback, user_history
 from db.store import transaction
 from db.types import Interaction, Item
 from engine.explain import Explanation, explain
@@ -150,8 +150,10 @@ class ChatSession:
         plan = self.last_plan
         on_screen = plan is not None and any(i.id == item.id for i in self.shown)
         history = plan.history if on_screen else self.history()
+        with self.db_lock:
+            rate = like_rates(self.db, [item.id], exclude_user=self.user_id)[item.id]
         with self.model_lock:
-            return explain(self.scorer, self.domain, history, item)
+            return explain(self.scorer, self.domain, history, item, like_rate=rate)
 
     # ------------------------------------------------------------- messages
     def handle(self, raw: str) -> Reply:

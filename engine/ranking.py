@@ -1,0 +1,98 @@
+"""Sampled ranking metrics, what a chat user feels: one liked test item ranked among items the user never rated.
+
+For each test user, up to `per_user` samples whose target the user liked become cases; each case
+adds `negatives` catalog items the user has no rating for (seeded draw), each shown with the same
+history as the liked one. A scorer ranks the 1 + N targets; HR@5 and NDCG@10 read the liked
+item's rank. Pooled AUC cannot tell this: it also rewards knowing which users like more.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import sqlite_utils
+
+from db.feedback import rated_item_ids
+from db.item_stats import ItemStats
+from db.prompt import NO, build_input, parse_input, sample_domain
+from db.types import Sample
+
+NEGATIVES = 19
+PER_USER = 5
+
+
+@dataclass(frozen=True)
+class RankingCase:
+    samples: list[Sample]  # the liked target first, then the negatives with the same history
+
+    @property
+    def user_id(self) -> int | None:
+        return self.samples[0].user_id
+
+
+def build_cases(db: sqlite_utils.Database, samples: list[Sample], negatives: int = NEGATIVES,
+                per_user: int = PER_USER, seed: int = 0) -> list[RankingCase]:
+    """Cases from liked samples that carry user and item ids (as `engine data split` writes them)."""
+    rng = random.Random(seed)
+    taken: dict[int, int] = {}
+    cases = []
+    pools: dict[str, list[tuple[int, str]]] = {}
+    for s in samples:
+        if s.label != 1 or s.user_id is None or s.item_id is None or taken.get(s.user_id, 0) >= per_user:
+            continue
+        domain = sample_domain(s.input)
+        if domain not in pools:
+            pools[domain] = [(r[0], r[1]) for r in db.execute(
+                "SELECT id, name FROM items WHERE domain = ? ORDER BY id", [domain])]
+        rated = rated_item_ids(db, s.user_id) | {s.item_id}
+        unrated = [it for it in pools[domain] if it[0] not in rated]
+        if len(unrated) < negatives:
+            continue
+        p = parse_input(domain, s.input)
+        negs = [replace(s, item_id=item_id, output=NO, input=build_input(domain, p.liked, p.disliked, name))
+                for item_id, name in rng.sample(unrated, negatives)]
+        cases.append(RankingCase([s, *negs]))
+        taken[s.user_id] = taken.get(s.user_id, 0) + 1
+    return cases
+
+
+def rank_of_first(scores: list[float]) -> float:
+    """1-based rank of scores[0] among all; ties count half, so a constant scorer is not rewarded."""
+    first = scores[0]
+    higher = sum(1 for x in scores[1:] if x > first)
+    ties = sum(1 for x in scores[1:] if x == first)
+    return 1 + higher + ties / 2
+
+
+def ranking_metrics(ranks: list[float], hr_at: int = 5, ndcg_at: int = 10) -> dict:
+    n = len(ranks)
+    if not n:
+        return {"cases": 0, f"hr@{hr_at}": None, f"ndcg@{ndcg_at}": None, "mrr": None}
+    return {
+        "cases": n,
+        f"hr@{hr_at}": round(sum(r <= hr_at for r in ranks) / n, 4),
+        f"ndcg@{ndcg_at}": round(sum(1 / math.log2(r + 1) for r in ranks if r <= ndcg_at) / n, 4),
+        "mrr": round(sum(1 / r for r in ranks) / n, 4),
+    }
+
+
+def evaluate_ranking(cases: list[RankingCase], llm: Callable[[list[Sample]], list[float]],
+                     train: list[Sample] | None) -> dict:
+    """HR@5, NDCG@10, MRR of the LLM and, from training statistics only, of two item-only rankers."""
+    scorers: dict[str, Callable[[list[Sample]], list[float]]] = {"llm": llm}
+    if train:
+        stats = ItemStats.from_samples(train)
+
+        def target(s: Sample) -> str:
+            return parse_input(sample_domain(s.input), s.input).target
+
+        scorers["item_like_rate"] = lambda ss: [stats.like_rate(target(s)) for s in ss]
+        scorers["popularity"] = lambda ss: [stats.popularity(target(s)) for s in ss]
+    out: dict = {"negatives": len(cases[0].samples) - 1 if cases else 0,
+                 "users": len({c.user_id for c in cases})}
+    for name, score in scorers.items():
+        out[name] = ranking_metrics([rank_of_first(score(c.samples)) for c in cases])
+    return out
