@@ -249,6 +249,7 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
     with tqdm(total=len(samples) + len(fit or []), desc="scoring", unit="sample", dynamic_ncols=True) as bar:
         result = evaluate(scorer, samples, train, str(data_path), progress=bar.update, fit=fit)
     if cases:
+        from .hybrid import logit
         from .ranking import evaluate_ranking
 
         with tqdm(total=sum(len(c.samples) for c in cases), desc="ranking", unit="prompt", dynamic_ncols=True) as bar:
@@ -256,7 +257,11 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
                 return [r.p_yes for r in scorer.score([build_prompt(s.instruction, s.input) for s in ss],
                                                       progress=bar.update)]
 
-            result.ranking = evaluate_ranking(cases, llm, train)
+            extra = {}
+            if result.hybrid_model:
+                hybrid = result.hybrid_model
+                extra["hybrid"] = lambda ss, p: hybrid.predict(ss, [logit(x) for x in p])
+            result.ranking = evaluate_ranking(cases, llm, train, extra)
     rows = [("LLM P(Yes)", result.metrics)] + [(name, m) for name, m in result.baselines.items()]
     if result.hybrid:
         rows.append(("hybrid LR", result.hybrid))

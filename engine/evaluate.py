@@ -31,6 +31,7 @@ class EvalResult:
     seconds: float
     hybrid: dict | None = None  # metrics of the LLM-logit + features LR, when a fit split was given
     ranking: dict | None = None  # HR@5 / NDCG@10 of the LLM and item-only rankers (engine.ranking)
+    hybrid_model: HybridLR | None = field(repr=False, default=None)
     scores: list[float] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
 
@@ -71,14 +72,14 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
     baselines = {"like_share": classification_metrics(labels, [like_share(s) for s in samples], users)}
     if train:
         baselines["feature_lr"] = classification_metrics(labels, FeatureLR(train).predict(samples), users)
-    hybrid = None
+    hybrid, model = None, None
     if train and fit:
         fit_raw = scorer.score([build_prompt(s.instruction, s.input) for s in fit], progress=progress)
         model = HybridLR(train, fit, [r.logit_yes - r.logit_no for r in fit_raw])
         hybrid = classification_metrics(labels, model.predict(samples, [r.logit_yes - r.logit_no for r in raw]), users)
         hybrid.update(fit_n=len(fit), coefficients=model.coefficients())
     return EvalResult(str(scorer.path), data_name, classification_metrics(labels, scores, users), baselines,
-                      seconds, hybrid=hybrid, scores=scores, labels=labels)
+                      seconds, hybrid=hybrid, scores=scores, labels=labels, hybrid_model=model if hybrid else None)
 
 
 def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:

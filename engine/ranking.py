@@ -79,20 +79,29 @@ def ranking_metrics(ranks: list[float], hr_at: int = 5, ndcg_at: int = 10) -> di
     }
 
 
+Ranker = Callable[[list[Sample], list[float]], list[float]]  # (case samples, their LLM P(Yes)) -> scores
+
+
 def evaluate_ranking(cases: list[RankingCase], llm: Callable[[list[Sample]], list[float]],
-                     train: list[Sample] | None) -> dict:
-    """HR@5, NDCG@10, MRR of the LLM and, from training statistics only, of two item-only rankers."""
-    scorers: dict[str, Callable[[list[Sample]], list[float]]] = {"llm": llm}
+                     train: list[Sample] | None, extra: dict[str, Ranker] | None = None) -> dict:
+    """HR@5, NDCG@10, MRR of the LLM, of two item-only rankers from training statistics, and of `extra`
+    rankers that read the LLM's scores (e.g. the hybrid); the LLM scores each case once."""
+    rankers: dict[str, Ranker] = {"llm": lambda ss, p: p}
     if train:
         stats = ItemStats.from_samples(train)
 
         def target(s: Sample) -> str:
             return parse_input(sample_domain(s.input), s.input).target
 
-        scorers["item_like_rate"] = lambda ss: [stats.like_rate(target(s)) for s in ss]
-        scorers["popularity"] = lambda ss: [stats.popularity(target(s)) for s in ss]
+        rankers["item_like_rate"] = lambda ss, p: [stats.like_rate(target(s)) for s in ss]
+        rankers["popularity"] = lambda ss, p: [stats.popularity(target(s)) for s in ss]
+    rankers.update(extra or {})
+    ranks: dict[str, list[float]] = {name: [] for name in rankers}
+    for c in cases:
+        p_yes = llm(c.samples)
+        for name, rank in rankers.items():
+            ranks[name].append(rank_of_first(rank(c.samples, p_yes)))
     out: dict = {"negatives": len(cases[0].samples) - 1 if cases else 0,
                  "users": len({c.user_id for c in cases})}
-    for name, score in scorers.items():
-        out[name] = ranking_metrics([rank_of_first(score(c.samples)) for c in cases])
+    out.update({name: ranking_metrics(r) for name, r in ranks.items()})
     return out

@@ -54,11 +54,13 @@ def test_cases_use_never_rated_items_and_the_same_history(ml100k_copy, movie_spl
 def test_eval_ranking_table_and_json(ml100k_copy, movie_split_dir, tmp_path):
     out = tmp_path / "r.json"
     r = engine("eval", "--db", ml100k_copy, "--data", movie_split_dir / "test.json", "--limit", "30",
-               "--ranking", "--json", out)
+               "--ranking", "--hybrid-fit", movie_split_dir / "valid.json", "--hybrid-limit", "16", "--json", out)
     assert r.exit_code == 0, r.output
     assert "HR@5" in r.stdout and "item_like_rate" in r.stdout
     rk = json.loads(out.read_text())["ranking"]
     assert rk["negatives"] == 19 and 0 <= rk["llm"]["hr@5"] <= 1 and rk["llm"]["cases"] >= 1
+    assert {"llm", "item_like_rate", "popularity", "hybrid"} <= set(rk)
+    assert rk["hybrid"]["cases"] == rk["llm"]["cases"]
 
 
 def test_eval_ranking_needs_ids(ml100k_copy, tmp_path):
