@@ -67,9 +67,9 @@ def item_from_row(row: dict) -> Item:
 def like_rates(db: sqlite_utils.Database, item_ids: list[int], exclude_user: int | None = None) -> dict[int, float]:
     """Smoothed like-rate of each item over everyone's ratings but `exclude_user`'s, as in training notes.
 
-    The same pseudo-count as the training statistics pulls rarely rated items toward the global rate.
+    The same smoothing as the training statistics pulls rarely rated items toward the global rate.
     """
-    from .item_stats import PRIOR_WEIGHT
+    from .item_stats import smoothed_rate
 
     if not item_ids:
         return {}
@@ -83,5 +83,4 @@ def like_rates(db: sqlite_utils.Database, item_ids: list[int], exclude_user: int
         [*item_ids, me],
     ).fetchall()
     counts = {r[0]: (r[1], r[2]) for r in rows}
-    return {i: (counts.get(i, (0, 0))[0] + PRIOR_WEIGHT * g) / (counts.get(i, (0, 0))[1] + PRIOR_WEIGHT)
-            for i in item_ids}
+    return {i: smoothed_rate(*counts.get(i, (0, 0)), g) for i in item_ids}

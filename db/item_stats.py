@@ -16,6 +16,11 @@ from .types import Sample
 PRIOR_WEIGHT = 10.0  # pseudo-count pulling rare items' like-rate toward the global rate
 
 
+def smoothed_rate(likes: float, seen: float, global_rate: float) -> float:
+    """Like-rate with PRIOR_WEIGHT pseudo-ratings at the global rate: rarely rated items stay near it."""
+    return (likes + PRIOR_WEIGHT * global_rate) / (seen + PRIOR_WEIGHT)
+
+
 @dataclass
 class ItemStats:
     """Like counts per item name over training windows (history entries and targets)."""
@@ -42,7 +47,7 @@ class ItemStats:
         likes, seen = self.likes.get(name, 0), self.seen.get(name, 0)
         if drop is not None:
             likes, seen = likes - drop, seen - 1
-        return (likes + PRIOR_WEIGHT * self.global_rate) / (seen + PRIOR_WEIGHT)
+        return smoothed_rate(likes, seen, self.global_rate)
 
     def popularity(self, name: str, drop: bool = False) -> float:
         return math.log1p(self.seen.get(name, 0) - (1 if drop else 0))

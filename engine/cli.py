@@ -199,8 +199,6 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
 
     from db.sample_files import read_samples
 
-    from db.prompt import build_prompt
-
     from .evaluate import evaluate, save_roc, store_run, write_json
     from .metrics import fmt
     from .scorer import Scorer
@@ -249,19 +247,15 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
     with tqdm(total=len(samples) + len(fit or []), desc="scoring", unit="sample", dynamic_ncols=True) as bar:
         result = evaluate(scorer, samples, train, str(data_path), progress=bar.update, fit=fit)
     if cases:
-        from .hybrid import logit
+        from .evaluate import score_samples
         from .ranking import evaluate_ranking
 
         with tqdm(total=sum(len(c.samples) for c in cases), desc="ranking", unit="prompt", dynamic_ncols=True) as bar:
-            def llm(ss):
-                return [r.p_yes for r in scorer.score([build_prompt(s.instruction, s.input) for s in ss],
-                                                      progress=bar.update)]
-
             extra = {}
             if result.hybrid_model:
                 hybrid = result.hybrid_model
-                extra["hybrid"] = lambda ss, p: hybrid.predict(ss, [logit(x) for x in p])
-            result.ranking = evaluate_ranking(cases, llm, train, extra)
+                extra["hybrid"] = lambda ss, scores: hybrid.predict(ss, [s.logit_yes - s.logit_no for s in scores])
+            result.ranking = evaluate_ranking(cases, lambda ss: score_samples(scorer, ss, bar.update), train, extra)
     rows = [("LLM P(Yes)", result.metrics)] + [(name, m) for name, m in result.baselines.items()]
     if result.hybrid:
         rows.append(("hybrid LR", result.hybrid))

@@ -19,7 +19,7 @@ from db.types import Sample
 from .baselines import FeatureLR
 from .hybrid import HybridLR
 from .metrics import classification_metrics
-from .scorer import Scorer
+from .scorer import Score, Scorer
 
 
 @dataclass
@@ -59,12 +59,15 @@ def roc_points(labels: list[int], scores: list[float], max_points: int = 64) -> 
     return {"fpr": [round(float(fpr[k]), 4) for k in keep], "tpr": [round(float(tpr[k]), 4) for k in keep]}
 
 
+def score_samples(scorer: Scorer, samples: list[Sample], progress: Callable[[int], None] | None = None) -> list[Score]:
+    return scorer.score([build_prompt(s.instruction, s.input) for s in samples], progress=progress)
+
+
 def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str,
              progress: Callable[[int], None] | None = None, fit: list[Sample] | None = None) -> EvalResult:
     """Score `samples`; baselines from `train`; with `fit` (labelled, unseen in training) also the hybrid LR."""
     t0 = time.perf_counter()
-    prompts = [build_prompt(s.instruction, s.input) for s in samples]
-    raw = scorer.score(prompts, progress=progress)
+    raw = score_samples(scorer, samples, progress)
     scores = [s.p_yes for s in raw]
     seconds = time.perf_counter() - t0
     labels = [s.label for s in samples]
@@ -74,7 +77,7 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
         baselines["feature_lr"] = classification_metrics(labels, FeatureLR(train).predict(samples), users)
     hybrid, model = None, None
     if train and fit:
-        fit_raw = scorer.score([build_prompt(s.instruction, s.input) for s in fit], progress=progress)
+        fit_raw = score_samples(scorer, fit, progress)
         model = HybridLR(train, fit, [r.logit_yes - r.logit_no for r in fit_raw])
         hybrid = classification_metrics(labels, model.predict(samples, [r.logit_yes - r.logit_no for r in raw]), users)
         hybrid.update(fit_n=len(fit), coefficients=model.coefficients())

@@ -6,8 +6,6 @@ from training windows only, so nothing of the evaluated split leaks in.
 
 from __future__ import annotations
 
-import math
-
 from sklearn.linear_model import LogisticRegression
 
 from db.item_stats import ItemStats
@@ -16,12 +14,6 @@ from db.types import Sample
 from .baselines import features
 
 FEATURES = ("llm_logit", "like_share", "item_like_rate", "log_popularity")
-
-
-def logit(p: float) -> float:
-    """Yes-No logit difference back from P(Yes) (the softmax is a sigmoid of it)."""
-    p = min(max(p, 1e-12), 1 - 1e-12)
-    return math.log(p / (1 - p))
 
 
 class HybridLR:

@@ -20,6 +20,8 @@ from db.item_stats import ItemStats
 from db.prompt import NO, build_input, parse_input, sample_domain
 from db.types import Sample
 
+from .scorer import Score
+
 NEGATIVES = 19
 PER_USER = 5
 
@@ -79,14 +81,14 @@ def ranking_metrics(ranks: list[float], hr_at: int = 5, ndcg_at: int = 10) -> di
     }
 
 
-Ranker = Callable[[list[Sample], list[float]], list[float]]  # (case samples, their LLM P(Yes)) -> scores
+Ranker = Callable[[list[Sample], list[Score]], list[float]]  # (case samples, their LLM scores) -> ranking scores
 
 
-def evaluate_ranking(cases: list[RankingCase], llm: Callable[[list[Sample]], list[float]],
+def evaluate_ranking(cases: list[RankingCase], llm: Callable[[list[Sample]], list[Score]],
                      train: list[Sample] | None, extra: dict[str, Ranker] | None = None) -> dict:
     """HR@5, NDCG@10, MRR of the LLM, of two item-only rankers from training statistics, and of `extra`
     rankers that read the LLM's scores (e.g. the hybrid); the LLM scores each case once."""
-    rankers: dict[str, Ranker] = {"llm": lambda ss, p: p}
+    rankers: dict[str, Ranker] = {"llm": lambda ss, scores: [s.p_yes for s in scores]}
     if train:
         stats = ItemStats.from_samples(train)
 
@@ -98,9 +100,9 @@ def evaluate_ranking(cases: list[RankingCase], llm: Callable[[list[Sample]], lis
     rankers.update(extra or {})
     ranks: dict[str, list[float]] = {name: [] for name in rankers}
     for c in cases:
-        p_yes = llm(c.samples)
+        scores = llm(c.samples)
         for name, rank in rankers.items():
-            ranks[name].append(rank_of_first(rank(c.samples, p_yes)))
+            ranks[name].append(rank_of_first(rank(c.samples, scores)))
     out: dict = {"negatives": len(cases[0].samples) - 1 if cases else 0,
                  "users": len({c.user_id for c in cases})}
     out.update({name: ranking_metrics(r) for name, r in ranks.items()})

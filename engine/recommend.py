@@ -61,9 +61,13 @@ def retrieve(db: sqlite_utils.Database, user_id: int | None, query: Query, n_can
     """The database half of a recommendation (fast; the chat runs it apart from the model)."""
     history = prompt_history(db, user_id, query.domain, context)
     extra = tuple(h.item_id for h in context or [] if h.liked)
-    found = candidates(db, user_id, query, n_candidates, extra_liked=extra)
-    rates = like_rates(db, [c.item.id for c in found], exclude_user=user_id)
-    return history, [replace(c, like_rate=rates[c.item.id]) for c in found]
+    return history, candidates(db, user_id, query, n_candidates, extra_liked=extra)
+
+
+def with_like_rates(db: sqlite_utils.Database, user_id: int | None, cands: list[Candidate]) -> list[Candidate]:
+    """Candidates with their like-rate from the store, which a model rec-tuned with notes reads in its prompt."""
+    rates = like_rates(db, [c.item.id for c in cands], exclude_user=user_id)
+    return [replace(c, like_rate=rates[c.item.id]) for c in cands]
 
 
 def iter_rank(scorer: Scorer, domain: str, history: list[Interaction], cands: list[Candidate], top: int,
@@ -90,6 +94,8 @@ def recommend(db: sqlite_utils.Database, scorer: Scorer, user_id: int | None, qu
     `context` adds liked/disliked items for this request only (e.g. "more like Alien").
     """
     history, cands = retrieve(db, user_id, query, n_candidates, context)
+    if scorer.uses_notes:
+        cands = with_like_rates(db, user_id, cands)
     final: list[Recommendation] = []
     for ranking in iter_rank(scorer, query.domain, history, cands, top, first_chunk=len(cands)):
         final = ranking.items

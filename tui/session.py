@@ -24,7 +24,7 @@ from db.feedback import find_user, get_or_create_user, item_from_row, like_rates
 from db.store import transaction
 from db.types import Interaction, Item
 from engine.explain import Explanation, explain
-from engine.recommend import Ranking, iter_rank, retrieve
+from engine.recommend import Ranking, iter_rank, retrieve, with_like_rates
 from engine.retrieval import Candidate, Query
 
 from .intent import HELP, Intent, Request, parse
@@ -139,8 +139,12 @@ class ChatSession:
         """Score a plan's candidates; the first ranking comes after a small chunk (see engine.recommend)."""
         self.load_model()
         self.last_plan = plan
+        cands = list(plan.candidates)
+        if self.scorer.uses_notes:  # known only once the model is loaded; plans are made before
+            with self.db_lock:
+                cands = with_like_rates(self.db, self.user_id, cands)
         with self.model_lock:
-            for ranking in iter_rank(self.scorer, self.domain, plan.history, plan.candidates, plan.request.count):
+            for ranking in iter_rank(self.scorer, self.domain, plan.history, cands, plan.request.count):
                 self.shown = [r.item for r in ranking.items]
                 yield ranking
 
@@ -150,8 +154,10 @@ class ChatSession:
         plan = self.last_plan
         on_screen = plan is not None and any(i.id == item.id for i in self.shown)
         history = plan.history if on_screen else self.history()
-        with self.db_lock:
-            rate = like_rates(self.db, [item.id], exclude_user=self.user_id)[item.id]
+        rate = None
+        if self.scorer.uses_notes:
+            with self.db_lock:
+                rate = like_rates(self.db, [item.id], exclude_user=self.user_id)[item.id]
         with self.model_lock:
             return explain(self.scorer, self.domain, history, item, like_rate=rate)
 
