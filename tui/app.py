@@ -108,7 +108,7 @@ class ChatApp(App):
             self.say(content, role=role, dim=True)
         self.refresh_side()
         self.query_one("#ask", Input).focus()
-        self.set_interval(FLUSH_EVERY, self.flush_pending)
+        self.set_interval(FLUSH_EVERY, self._flush_tick)
         self.load_model()
         if self.autostart:
             self.greet()
@@ -305,7 +305,13 @@ class ChatApp(App):
     def switch_user(self, name: str) -> None:
         self.submit(f"/user {name}")
 
-    @work(thread=True, group="flush", exclusive=True)
+    def _flush_tick(self) -> None:
+        """Timer: start a flush only when changes are kept and no flush is already running (no pile-up)."""
+        busy = any(w.group == "flush" and not w.is_finished for w in self.workers)
+        if self.session.pending and not busy:
+            self.flush_pending()
+
+    @work(thread=True, group="flush")
     def flush_pending(self) -> None:
         if not self.session.pending:
             return

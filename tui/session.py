@@ -121,6 +121,7 @@ class ChatSession:
     def __post_init__(self) -> None:
         self.db_lock = threading.RLock()
         self.model_lock = threading.Lock()
+        self.flush_lock = threading.Lock()  # one flush at a time: the timer's and a rating's never write a change twice
         self.db = open_db(self.db_path, timeout=self.lock_wait, shared=True)
         self.user_id = self._with_retry(lambda: get_or_create_user(self.db, self.user_name))
         self.chat_id = self._with_retry(self._latest_chat)
@@ -314,11 +315,12 @@ class ChatSession:
     def flush_pending(self) -> int:
         """Write ratings kept while the database was locked, oldest first. Returns how many were written."""
         written = 0
-        while self.pending:
-            p = self.pending[0]
-            self._write_rating(p.item, p.liked, p.ts)
-            self.pending.pop(0)
-            written += 1
+        with self.flush_lock:
+            while self.pending:
+                p = self.pending[0]
+                self._write_rating(p.item, p.liked, p.ts)
+                self.pending.pop(0)
+                written += 1
         return written
 
     def _write_rating(self, item: Item, liked: bool | None, ts: float | None = None) -> None:
