@@ -85,6 +85,22 @@ def _split_in_order(samples: list[Sample]) -> Splits:
     return Splits(samples[:a], samples[a:b], samples[b:])
 
 
+def sample_splits(samples: list[Sample], seed: int = 0, valid_share: float = 0.1, test_share: float = 0.2) -> Splits:
+    """Split a published sample file by sample (seeded shuffle) when no raw ratings exist to split by user.
+
+    Exact duplicates are dropped first, so no test sample is also a training sample.
+    """
+    if not (0 < valid_share < 1 and 0 < test_share < 1 and valid_share + test_share < 1):
+        raise RecchatError(f"shares must be in (0, 1) and leave room for training, got valid {valid_share}, "
+                           f"test {test_share}")
+    unique = list({(s.input, s.output): s for s in samples}.values())
+    random.Random(seed).shuffle(unique)
+    n_test, n_valid = round(len(unique) * test_share), round(len(unique) * valid_share)
+    if min(n_test, n_valid, len(unique) - n_test - n_valid) < 1:
+        raise RecchatError(f"{len(unique)} samples are too few to split into train, valid and test")
+    return Splits(unique[n_test + n_valid:], unique[n_test:n_test + n_valid], unique[:n_test])
+
+
 def build_splits(db: sqlite_utils.Database, domain: str, seed: int = 0, dataset: str | None = None) -> Splits:
     dataset = dataset or DEFAULT_DATASET[domain]
     histories = load_histories(db, domain, dataset)

@@ -9,7 +9,7 @@ import click
 from db import open_db
 from db.fetch import cached_ml100k, default_ml100k_dir, fetch_ml100k
 from db.importers import ImportReport, import_bookcrossing, import_ml100k, import_tallrec
-from db.samples import build_splits, write_splits
+from db.samples import build_splits, sample_splits, write_splits
 from db.types import DOMAINS
 
 from db.clikit import Group, db_option
@@ -103,6 +103,31 @@ def data_split(domain: str, out: Path, seed: int, dataset: str | None, db_path: 
     click.echo(f"wrote {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f" (seed {seed})")
 
 
+@data.command("split-samples")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for train.json, valid.json, test.json.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Shuffle seed.")
+@click.option("--valid-share", type=float, default=0.1, show_default=True, help="Share of samples for validation.")
+@click.option("--test-share", type=float, default=0.2, show_default=True, help="Share of samples for the test.")
+def data_split_samples(file: Path, out: Path, seed: int, valid_share: float, test_share: float) -> None:
+    """Split a TALLRec sample file (e.g. book_valid.json) into train/valid/test by sample.
+
+    For published splits without raw ratings: a seeded shuffle, duplicates dropped, so nothing
+    tested is trained on. Malformed samples are reported as file:line and left out.
+    """
+    from db.sample_files import read_samples
+
+    if not file.is_file():
+        raise click.ClickException(f"file not found: {file}")
+    samples, bad = read_samples(file)
+    for line in bad:
+        click.echo(f"skipped {line}", err=True)
+    counts = write_splits(sample_splits(samples, seed, valid_share, test_share), out)
+    click.echo(f"wrote {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f" (seed {seed})"
+               + (f"; {len(bad)} malformed sample(s) skipped" if bad else ""))
+
+
 model_option = click.option(
     "--model", "model_path", type=click.Path(dir_okay=True, path_type=Path), default=None,
     help="GGUF model (default: SmolLM2-135M-Instruct rec-tuned with the shipped adapter, built on first use).",
@@ -189,17 +214,19 @@ def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
                    "up to 5 cases per user; needs samples with user/item ids and the catalog in --db).")
 @click.option("--k", "k_shot", type=int, default=None, help="K the model was trained with (recorded with the run).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write metrics JSON here.")
+@click.option("--predictions", "pred_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write one JSON line per sample here: index, user_id, label, LLM logit, P(Yes).")
 @click.option("--roc", "roc_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="ROC curve PNG (default: beside --json, or roc.png in the current folder).")
 @db_option
 def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, notes, ranking, k_shot, json_out,
-             roc_out, db_path) -> None:
+             pred_out, roc_out, db_path) -> None:
     """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
     from tqdm import tqdm
 
     from db.sample_files import read_samples
 
-    from .evaluate import evaluate, save_roc, store_run, write_json
+    from .evaluate import evaluate, save_roc, store_run, write_json, write_predictions
     from .metrics import fmt
     from .scorer import Scorer
 
@@ -276,6 +303,8 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
     run_id = store_run(db, result, k_shot)
     if json_out:
         write_json(result, json_out)
+    if pred_out:
+        write_predictions(result, pred_out)
     roc = roc_out or (json_out.with_suffix(".roc.png") if json_out else Path("roc.png"))
     if result.metrics["auc"] is not None:
         save_roc(result, roc)

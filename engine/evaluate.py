@@ -10,7 +10,7 @@ from typing import Callable
 
 import sqlite_utils
 
-from db.fileio import file_sha256, write_json_atomic
+from db.fileio import atomic_path, file_sha256, write_json_atomic
 from db.item_stats import like_share
 from db.prompt import build_prompt
 from db.store import transaction
@@ -34,6 +34,8 @@ class EvalResult:
     hybrid_model: HybridLR | None = field(repr=False, default=None)
     scores: list[float] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
+    logits: list[float] = field(repr=False, default_factory=list)  # logit(Yes) - logit(No) per sample
+    users: list[int | None] = field(repr=False, default_factory=list)
 
     def to_json(self) -> dict:
         out = {"model": self.model, "data": self.data, **self.metrics, "baselines": self.baselines,
@@ -82,7 +84,8 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
         hybrid = classification_metrics(labels, model.predict(samples, [r.logit_yes - r.logit_no for r in raw]), users)
         hybrid.update(fit_n=len(fit), coefficients=model.coefficients())
     return EvalResult(str(scorer.path), data_name, classification_metrics(labels, scores, users), baselines,
-                      seconds, hybrid=hybrid, scores=scores, labels=labels, hybrid_model=model if hybrid else None)
+                      seconds, hybrid=hybrid, scores=scores, labels=labels, hybrid_model=model if hybrid else None,
+                      logits=[r.logit_yes - r.logit_no for r in raw], users=users)
 
 
 def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:
@@ -116,3 +119,14 @@ def save_roc(result: EvalResult, path: Path) -> None:
 
 def write_json(result: EvalResult, path: Path) -> None:
     write_json_atomic(path, result.to_json())
+
+
+def write_predictions(result: EvalResult, path: Path) -> None:
+    """One JSON line per scored sample (index in the file, user, label, LLM logit and P(Yes)).
+
+    Lets a researcher fit or compare rankers on the LLM's output without scoring again.
+    """
+    rows = [{"index": i, "user_id": u, "label": y, "logit": round(lg, 6), "p_yes": round(p, 6)}
+            for i, (u, y, lg, p) in enumerate(zip(result.users, result.labels, result.logits, result.scores))]
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

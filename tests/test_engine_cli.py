@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -102,8 +103,9 @@ def _eval_file(movie_split_dir, tmp_path):
 def test_eval_reports_bad_rows_and_stores_the_run(ml100k_copy, movie_split_dir, tmp_path):
     data, picked = _eval_file(movie_split_dir, tmp_path)
     out = tmp_path / "out" / "m.json"
+    preds = tmp_path / "out" / "m.jsonl"
     r = engine("eval", "--db", ml100k_copy, "--data", data, "--train", movie_split_dir / "train.json",
-               "--json", out, "--k", "0")
+               "--json", out, "--k", "0", "--predictions", preds)
     assert r.exit_code == 0, r.output
     assert "mixed.json:5: missing or non-string 'output'" in r.stderr
     assert "mixed.json:6: output must be 'Yes.' or 'No.', got 'Maybe.'" in r.stderr
@@ -120,6 +122,12 @@ def test_eval_reports_bad_rows_and_stores_the_run(ml100k_copy, movie_split_dir, 
     row = open_db(ml100k_copy).execute("SELECT model_sha256, dataset, k, metrics FROM eval_runs").fetchall()
     assert len(row) == 1 and len(row[0][0]) == 64 and row[0][2] == 0 and json.loads(row[0][3])["n"] == 6
     assert "LLM P(Yes)" in r.stdout and "feature_lr" in r.stdout
+    rows = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert [r["index"] for r in rows] == list(range(6))
+    assert [r["label"] for r in rows] == [int(s["output"] == "Yes.") for s in picked]
+    assert [r["user_id"] for r in rows] == [s["user_id"] for s in picked]
+    for row in rows:
+        assert row["p_yes"] == pytest.approx(1 / (1 + math.exp(-row["logit"])), abs=1e-5)
 
 
 def _share(text: str) -> float:

@@ -73,3 +73,44 @@ def test_split_on_empty_store_is_one_line_error(tmp_path):
     open_db(tmp_path / "s.db")
     r = engine("data", "split", "movie", "--out", tmp_path / "o", "--db", tmp_path / "s.db")
     assert r.exit_code == 1 and "no imported movie ratings" in r.stderr
+
+
+@needs_shared
+def test_split_samples_by_sample_is_seeded_and_disjoint(tmp_path):
+    src = SHARED / "tallrec" / "book_valid.json"
+    r = engine("data", "split-samples", src, "--out", tmp_path / "a", "--seed", "3")
+    assert r.exit_code == 0, r.output
+    assert "1699 train, 243 valid, 485 test (seed 3)" in r.stdout
+    parts = {n: json.loads((tmp_path / "a" / f"{n}.json").read_text()) for n in ("train", "valid", "test")}
+    keys = {n: {(x["input"], x["output"]) for x in rows} for n, rows in parts.items()}
+    assert not keys["train"] & keys["test"] and not keys["train"] & keys["valid"] and not keys["valid"] & keys["test"]
+    assert sum(len(k) for k in keys.values()) == len(json.loads(src.read_text()))
+    engine("data", "split-samples", src, "--out", tmp_path / "b", "--seed", "3")
+    assert (tmp_path / "b" / "test.json").read_text() == (tmp_path / "a" / "test.json").read_text()
+    engine("data", "split-samples", src, "--out", tmp_path / "c", "--seed", "4")
+    assert (tmp_path / "c" / "test.json").read_text() != (tmp_path / "a" / "test.json").read_text()
+
+
+def test_split_samples_drops_duplicates_and_reports_bad_rows(tmp_path):
+    good = [{"instruction": "i", "input": build_input("movie", [f"M{i} (1990)"], [], f"T{i} (1991)"),
+             "output": "Yes." if i % 2 else "No."} for i in range(20)]
+    rows = good + [good[0], {"instruction": "i", "input": "no history", "output": "Yes."}]
+    src = tmp_path / "s.json"
+    src.write_text(json.dumps(rows, indent=0))
+    r = engine("data", "split-samples", src, "--out", tmp_path / "out", "--valid-share", "0.25", "--test-share", "0.25")
+    assert r.exit_code == 0, r.output
+    assert "10 train, 5 valid, 5 test" in r.stdout and "1 malformed sample(s) skipped" in r.stdout
+    assert "s.json:" in r.stderr
+
+
+def test_split_samples_errors(tmp_path):
+    r = engine("data", "split-samples", tmp_path / "missing.json", "--out", tmp_path / "o")
+    assert r.exit_code == 1 and r.stderr.strip() == f"Error: file not found: {tmp_path / 'missing.json'}"
+    src = tmp_path / "s.json"
+    src.write_text(json.dumps([{"instruction": "i", "input": build_input("movie", ["A (1990)"], [], "B (1991)"),
+                                "output": "Yes."}]))
+    r = engine("data", "split-samples", src, "--out", tmp_path / "o", "--test-share", "0.95")
+    assert r.exit_code == 1 and "shares must be in (0, 1)" in r.stderr
+    r = engine("data", "split-samples", src, "--out", tmp_path / "o")
+    assert r.exit_code == 1 and "too few to split" in r.stderr
+    assert not (tmp_path / "o").exists()
