@@ -204,7 +204,7 @@ def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
 @click.option("--hybrid-fit", "fit_path", type=click.Path(path_type=Path), default=None,
               help="Labelled split the model did not train on (e.g. valid.json): also fit and report the hybrid "
                    "LR on the LLM logit + baseline features.")
-@click.option("--hybrid-limit", type=click.IntRange(10), default=300, show_default=True,
+@click.option("--hybrid-limit", type=click.IntRange(10), default=1000, show_default=True,
               help="Samples of --hybrid-fit to score and fit on.")
 @click.option("--notes", is_flag=True,
               help="Write collaborative numbers into the prompts, as trainer rec-tune --notes does (automatic for "

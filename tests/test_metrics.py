@@ -77,3 +77,33 @@ def test_notes_survive_history_truncation():
     prompt, dropped = fit_prompt(s, lambda text: len(text), len(full) - 40)
     assert dropped >= 1 and "Movie 0 (1990)" not in prompt
     assert "The user liked 8 of 8 rated movies." in prompt and "(liked by " in prompt
+
+
+def test_hybrid_weights_are_per_standard_deviation_and_scale_free():
+    """The hybrid standardises its inputs: multiplying the LLM logit by 100 changes neither its ranking
+    nor the logit's standardised weight, and a logit that tracks the label gets the largest weight."""
+    import random
+
+    from engine.hybrid import HybridLR
+
+    rnd = random.Random(0)
+    names = [f"Movie {i} (1990)" for i in range(30)]
+
+    def sample(label: int) -> Sample:
+        hist = rnd.sample(names, 6)
+        return Sample(INSTRUCTIONS["movie"], build_input("movie", hist[:3], hist[3:], rnd.choice(names)),
+                      "Yes." if label else "No.")
+
+    train = [sample(rnd.randint(0, 1)) for _ in range(60)]
+    fit = [sample(i % 2) for i in range(80)]
+    logits = [(2 * s.label - 1) * 0.02 + rnd.gauss(0, 0.02) for s in fit]
+    small = HybridLR(train, fit, logits)
+    big = HybridLR(train, fit, [100 * x for x in logits])
+    w_small, w_big = small.coefficients(), big.coefficients()
+    assert w_small["llm_logit"] == pytest.approx(w_big["llm_logit"], rel=1e-3)
+    assert w_small["llm_logit"] == max(w_small.values(), key=abs) > 0.5
+    test = [sample(i % 2) for i in range(20)]
+    test_logits = [rnd.gauss(0, 0.02) for _ in test]
+    p_small = small.predict(test, test_logits)
+    p_big = big.predict(test, [100 * x for x in test_logits])
+    assert p_small == pytest.approx(p_big, abs=1e-6)
