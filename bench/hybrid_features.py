@@ -1,8 +1,9 @@
 """Which signals a stacked ranker needs, from saved LLM logits: no re-scoring, every variant in one run.
 
-    engine eval --data SPLIT/valid.json --train SPLIT/train.json --predictions PRED/valid.jsonl
-    engine eval --data SPLIT/test.json  --predictions PRED/test.jsonl
-    .venv/bin/python bench/hybrid_features.py --split SPLIT --predictions PRED [--fit-n 300 --fit-n 1000]
+    engine eval --data SPLIT/valid.json --train SPLIT/train.json --predictions valid.jsonl
+    engine eval --data SPLIT/test.json  --predictions test.jsonl
+    .venv/bin/python bench/hybrid_features.py --split SPLIT --valid-pred valid.jsonl --test-pred test.jsonl \
+        [--fit-n 300 --fit-n 1000]
 
 Each variant is a standardised logistic regression fitted on the validation samples and scored on
 the test samples (AUC, and GAUC where samples carry user ids). The no-LLM baselines of `engine
@@ -69,7 +70,8 @@ def read_logits(path: Path, n: int) -> list[float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", type=Path, required=True, help="folder with train.json, valid.json, test.json")
-    ap.add_argument("--predictions", type=Path, required=True, help="folder with valid.jsonl and test.jsonl")
+    ap.add_argument("--valid-pred", type=Path, required=True, help="engine eval --predictions of valid.json")
+    ap.add_argument("--test-pred", type=Path, required=True, help="engine eval --predictions of test.json")
     ap.add_argument("--fit-n", type=int, action="append", help="validation samples to fit on (repeatable)")
     args = ap.parse_args()
 
@@ -84,8 +86,7 @@ def main() -> None:
     from engine.metrics import classification_metrics, fmt
 
     train, valid, test = (load_samples(args.split / f"{n}.json") for n in ("train", "valid", "test"))
-    logits = {"valid": read_logits(args.predictions / "valid.jsonl", len(valid)),
-              "test": read_logits(args.predictions / "test.jsonl", len(test))}
+    logits = {"valid": read_logits(args.valid_pred, len(valid)), "test": read_logits(args.test_pred, len(test))}
     stats, knn = ItemStats.from_samples(train), ItemKNN(train)
 
     def signals(s, logit: float) -> dict[str, float]:
