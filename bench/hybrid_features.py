@@ -83,6 +83,7 @@ def main() -> None:
     from db.prompt import parse_input, sample_domain
     from db.sample_files import load_samples
     from engine.baselines import FeatureLR
+    from engine.hybrid import HybridLR
     from engine.metrics import classification_metrics, fmt
 
     train, valid, test = (load_samples(args.split / f"{n}.json") for n in ("train", "valid", "test"))
@@ -108,13 +109,16 @@ def main() -> None:
             row("feature LR on train windows (engine eval baseline)", FeatureLR(train).predict(test)),
             row("item-kNN to liked history alone", [t["knn+"] for t in table["test"]])]
     variants = {
-        "LLM + share + rate + pop (engine eval --hybrid-fit)": ["llm", "share", "rate", "pop"],
         "share + rate + pop (no LLM)": ["share", "rate", "pop"],
         "LLM + share + rate + pop + item-kNN": ["llm", "share", "rate", "pop", "knn+", "knn-"],
         "share + rate + pop + item-kNN (no LLM)": ["share", "rate", "pop", "knn+", "knn-"],
     }
     for fit_n in args.fit_n or [len(valid)]:
         fit_rows, fit_labels = table["valid"][:fit_n], [s.label for s in valid[:fit_n]]
+        engine_hybrid = HybridLR(train, valid[:fit_n], logits["valid"][:fit_n])  # the class engine eval serves
+        weights = " ".join(f"{k} {w:+.2f}" for k, w in engine_hybrid.coefficients().items())
+        rows.append(row(f"engine's HybridLR (LLM + share + rate + pop), fit on {len(fit_rows)} valid",
+                        engine_hybrid.predict(test, logits["test"]), weights))
         for name, keys in variants.items():
             model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
             model.fit([[r[k] for k in keys] for r in fit_rows], fit_labels)
