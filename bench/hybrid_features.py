@@ -80,9 +80,8 @@ def main() -> None:
     from sklearn.preprocessing import StandardScaler
 
     from db.item_stats import ItemStats, like_share
-    from db.prompt import parse_input, sample_domain
     from db.sample_files import load_samples
-    from engine.baselines import FeatureLR
+    from engine.baselines import FeatureLR, features
     from engine.hybrid import HybridLR
     from engine.metrics import classification_metrics, fmt
 
@@ -91,10 +90,9 @@ def main() -> None:
     stats, knn = ItemStats.from_samples(train), ItemKNN(train)
 
     def signals(s, logit: float) -> dict[str, float]:
-        target = parse_input(sample_domain(s.input), s.input).target
+        share, rate, pop = features(s, stats)  # the feature baseline's and the hybrid's own inputs
         pos, neg = knn.scores(s)
-        return {"llm": logit, "share": like_share(s), "rate": stats.like_rate(target),
-                "pop": stats.popularity(target), "knn+": pos, "knn-": neg}
+        return {"llm": logit, "share": share, "rate": rate, "pop": pop, "knn+": pos, "knn-": neg}
 
     table = {split: [signals(s, lg) for s, lg in zip(samples, logits[split])]
              for split, samples in (("valid", valid), ("test", test))}

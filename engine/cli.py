@@ -118,9 +118,7 @@ def data_split_samples(file: Path, out: Path, seed: int, valid_share: float, tes
     """
     from db.sample_files import read_samples
 
-    if not file.is_file():
-        raise click.ClickException(f"file not found: {file}")
-    samples, bad = read_samples(file)
+    samples, bad = read_samples(file)  # a missing file is its one-line "file not found" error
     for line in bad:
         click.echo(f"skipped {line}", err=True)
     counts = write_splits(sample_splits(samples, seed, valid_share, test_share), out)
@@ -281,7 +279,7 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
             extra = {}
             if result.hybrid_model:
                 hybrid = result.hybrid_model
-                extra["hybrid"] = lambda ss, scores: hybrid.predict(ss, [s.logit_yes - s.logit_no for s in scores])
+                extra["hybrid"] = lambda ss, scores: hybrid.predict(ss, [s.logit for s in scores])
             result.ranking = evaluate_ranking(cases, lambda ss: score_samples(scorer, ss, bar.update), train, extra)
     rows = [("LLM P(Yes)", result.metrics)] + [(name, m) for name, m in result.baselines.items()]
     if result.hybrid:

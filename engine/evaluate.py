@@ -77,15 +77,15 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
     baselines = {"like_share": classification_metrics(labels, [like_share(s) for s in samples], users)}
     if train:
         baselines["feature_lr"] = classification_metrics(labels, FeatureLR(train).predict(samples), users)
+    logits = [r.logit for r in raw]
     hybrid, model = None, None
     if train and fit:
-        fit_raw = score_samples(scorer, fit, progress)
-        model = HybridLR(train, fit, [r.logit_yes - r.logit_no for r in fit_raw])
-        hybrid = classification_metrics(labels, model.predict(samples, [r.logit_yes - r.logit_no for r in raw]), users)
+        model = HybridLR(train, fit, [r.logit for r in score_samples(scorer, fit, progress)])
+        hybrid = classification_metrics(labels, model.predict(samples, logits), users)
         hybrid.update(fit_n=len(fit), coefficients=model.coefficients())
     return EvalResult(str(scorer.path), data_name, classification_metrics(labels, scores, users), baselines,
-                      seconds, hybrid=hybrid, scores=scores, labels=labels, hybrid_model=model if hybrid else None,
-                      logits=[r.logit_yes - r.logit_no for r in raw], users=users)
+                      seconds, hybrid=hybrid, scores=scores, labels=labels, hybrid_model=model,
+                      logits=logits, users=users)
 
 
 def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:

@@ -45,6 +45,11 @@ class Score:
     logit_yes: float
     logit_no: float
 
+    @property
+    def logit(self) -> float:
+        """logit(Yes) - logit(No): the log-odds behind p_yes, the LLM input of the hybrid."""
+        return self.logit_yes - self.logit_no
+
 
 class Scorer:
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 4096, n_batch: int = 512,
