@@ -27,11 +27,11 @@ def test_interrupt_then_resume_equals_unbroken_run(movie_split_dir, tmp_path, mo
     real = loop.answer_loss
     calls = {"n": 0}
 
-    def flaky(model, batch):
+    def flaky(model, batch, *objective):
         calls["n"] += 1
         if calls["n"] == 6:  # epoch 2, second micro-batch
             raise KeyboardInterrupt
-        return real(model, batch)
+        return real(model, batch, *objective)
 
     monkeypatch.setattr(loop, "answer_loss", flaky)
     r = run(*args, "--out", tmp_path / "broken")

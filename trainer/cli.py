@@ -8,6 +8,8 @@ import click
 
 from db.clikit import Group
 
+from .encode import LOSSES
+
 PathArg = click.Path(path_type=Path)
 
 
@@ -60,13 +62,13 @@ def training_options(f):
 
 
 def _config(k, seed, epochs, lr, micro_batch, grad_accum, max_len, patience, lora_r, lora_alpha, lora_dropout,
-            lora_targets, grad_ckpt, save_every, valid_limit=200, notes=False):
+            lora_targets, grad_ckpt, save_every, valid_limit=200, notes=False, loss="answer"):
     from .config import LoraSettings, TrainConfig
 
     targets = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
     return TrainConfig(k=k, seed=seed, epochs=epochs, lr=lr, micro_batch=micro_batch, grad_accum=grad_accum,
                        max_len=max_len, patience=patience, valid_limit=valid_limit, save_every=save_every,
-                       grad_ckpt=grad_ckpt, notes=notes, lora=LoraSettings(lora_r, lora_alpha, lora_dropout, targets))
+                       grad_ckpt=grad_ckpt, notes=notes, loss=loss, lora=LoraSettings(lora_r, lora_alpha, lora_dropout, targets))
 
 
 def _run(fn):
@@ -93,12 +95,14 @@ def _run(fn):
 @click.option("--notes", is_flag=True,
               help="Write collaborative numbers into each prompt: how many history items the user liked and the "
                    "target's like-rate over the training files (own label left out). Evaluate with engine eval --notes.")
+@click.option("--loss", type=click.Choice(list(LOSSES)), default="answer", show_default=True,
+              help="Which answer tokens train: " + "; ".join(f"{k}: {v}" for k, v in LOSSES.items()) + ".")
 @training_options
-def rec_tune_cmd(train, valid, k, valid_limit, from_adapter, notes, base, out, resume, **opts) -> None:
+def rec_tune_cmd(train, valid, k, valid_limit, from_adapter, notes, loss, base, out, resume, **opts) -> None:
     """LoRA rec-tuning: learn to answer "Yes."/"No." for a user's history and a target item."""
     from .tuning import rec_tune
 
-    cfg = _config(k, valid_limit=valid_limit, notes=notes, **opts)
+    cfg = _config(k, valid_limit=valid_limit, notes=notes, loss=loss, **opts)
     st = _run(lambda: rec_tune(base or _default_base(), list(train), list(valid), cfg, out, from_adapter, resume,
                                log=click.echo))
     click.echo(f"best epoch {st.best_epoch} (validation AUC {st.best:.4f}); adapter: {out / 'adapter'}"

@@ -34,6 +34,7 @@ class TrainConfig:
     valid_limit: int | None = 200  # validation samples scored each epoch
     save_every: int = 0  # optimizer steps between checkpoints inside an epoch (0: only at epoch ends)
     grad_ckpt: bool = False
+    loss: str = "answer"  # which answer tokens train (trainer.encode.LOSSES)
     notes: bool = False  # write the user's like count and the target's like-rate into prompts (db.item_stats)
     lora: LoraSettings = field(default_factory=LoraSettings)
 

@@ -1,4 +1,4 @@
-"""Turn TALLRec samples into token ids and labels: loss on the answer only, oldest history dropped to fit.
+"""Turn TALLRec samples into token ids and labels, and the training losses over their answers.
 
 The target item is never cut: when a prompt is over `max_len`, history items are removed from the
 front of the longer of the liked/disliked lists (each list is oldest-first) until it fits.
@@ -13,6 +13,12 @@ from db.prompt import build_input, build_prompt, parse_input, sample_domain
 from db.types import Sample
 
 IGNORE = -100  # label value the loss skips
+
+LOSSES = {
+    "answer": "cross-entropy over every answer token, end-of-sequence included (TALLRec)",
+    "first": "cross-entropy over the first answer token only (the one the scorer reads)",
+    "yes-no": "two-way cross-entropy over the first token's Yes/No logits: exactly the scorer's P(Yes)",
+}
 
 
 @dataclass
@@ -91,16 +97,41 @@ def left_pad(rows: list[list[int]], pad_id: int, fill: int | None = None):
     return ids, mask, pos
 
 
+def _answer_len(e: Encoded) -> int:
+    return sum(1 for x in e.labels if x != IGNORE)
+
+
 def collate(batch: list[Encoded], pad_id: int) -> dict:
     """Tensors for `answer_loss`: inputs left-padded, labels aligned the same way."""
+    import torch
+
     ids, mask, pos = left_pad([e.input_ids for e in batch], pad_id)
     labels, _, _ = left_pad([e.labels for e in batch], pad_id, fill=IGNORE)
-    answer = max(sum(1 for x in e.labels if x != IGNORE) for e in batch)
-    return {"input_ids": ids, "attention_mask": mask, "position_ids": pos, "labels": labels, "answer_len": answer}
+    lens = [_answer_len(e) for e in batch]
+    return {"input_ids": ids, "attention_mask": mask, "position_ids": pos, "labels": labels,
+            "answer_len": max(lens), "answer_lens": torch.tensor(lens, dtype=torch.long)}
 
 
-def answer_loss(model, batch: dict):
-    """Mean cross-entropy over the answer tokens, computing logits only where answers are predicted."""
+@dataclass(frozen=True)
+class Objective:
+    """Which answer tokens the loss reads (a key of LOSSES); `yes_no` token ids for "yes-no"."""
+
+    kind: str = "answer"
+    yes_no: tuple[int, int] | None = None
+
+    def check(self, encoded: list[Encoded]) -> None:
+        """"yes-no" can only train samples whose answer starts with the Yes or No token."""
+        if self.kind != "yes-no":
+            return
+        for e in encoded:
+            first = e.labels[len(e.labels) - _answer_len(e)]
+            if first not in self.yes_no:
+                raise RecchatError("--loss yes-no needs answers that start with Yes or No; use --loss answer")
+
+
+def answer_loss(model, batch: dict, objective: Objective | None = None):
+    """Mean cross-entropy over the answer tokens `objective` picks; logits only where answers are predicted."""
+    import torch
     import torch.nn.functional as F
 
     a = batch["answer_len"]
@@ -108,4 +139,13 @@ def answer_loss(model, batch: dict):
                    position_ids=batch["position_ids"], logits_to_keep=a + 1).logits
     pred = logits[:, :-1, :].float()
     target = batch["labels"][:, -a:]
-    return F.cross_entropy(pred.reshape(-1, pred.shape[-1]), target.reshape(-1), ignore_index=IGNORE)
+    kind = objective.kind if objective else "answer"
+    if kind == "answer":
+        return F.cross_entropy(pred.reshape(-1, pred.shape[-1]), target.reshape(-1), ignore_index=IGNORE)
+    rows = torch.arange(pred.shape[0], device=pred.device)
+    col = (a - batch["answer_lens"]).to(pred.device)  # left padding: each row's answer ends in the last column
+    first_pred, first_target = pred[rows, col], target[rows, col]
+    if kind == "first":
+        return F.cross_entropy(first_pred, first_target)
+    yes, no = objective.yes_no
+    return F.cross_entropy(first_pred[:, [yes, no]], (first_target == no).long())

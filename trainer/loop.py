@@ -23,7 +23,7 @@ from db.fileio import write_json_atomic
 from db.types import Sample
 
 from .config import TrainConfig
-from .encode import Encoded, Encoder, answer_loss, collate
+from .encode import Encoded, Encoder, Objective, answer_loss, collate
 
 Metric = Callable[[object], dict]  # model -> metrics, with "score" (higher is better)
 
@@ -69,6 +69,14 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return order
 
 
+def objective(kind: str, tokenizer) -> Objective:
+    if kind != "yes-no":
+        return Objective(kind)
+    from .torch_scoring import tokenizer_answer_ids
+
+    return Objective(kind, tokenizer_answer_ids(tokenizer))
+
+
 class Trainer:
     def __init__(self, model, tokenizer, cfg: TrainConfig, out: Path, metric: Metric | None,
                  report_extra: dict, log: Callable[[str], None] = print):
@@ -82,6 +90,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.model, self.optimizer = self.acc.prepare(self.model, self.optimizer)
         self.state = TrainState()
+        self.objective = objective(cfg.loss, tokenizer)
 
     # ------------------------------------------------------------ checkpoints
     @property
@@ -116,7 +125,8 @@ class Trainer:
         saved = json.loads((self.ckpt_dir / "state.json").read_text())
         if saved.get("data") != self.report_extra.get("data"):
             raise RecchatError(f"cannot resume {self.out}: the training data differ from the checkpoint's")
-        if _without_epochs(saved.get("config")) != _without_epochs(self.cfg.to_json()):  # --epochs may grow
+        saved_cfg = TrainConfig.from_json(saved["config"]).to_json() if saved.get("config") else None  # new defaults
+        if _without_epochs(saved_cfg) != _without_epochs(self.cfg.to_json()):  # --epochs may grow
             raise RecchatError(f"cannot resume {self.out}: the settings differ from the checkpoint's")
         set_peft_model_state_dict(self._peft(), torch.load(self.ckpt_dir / "adapter.pt", weights_only=True))
         self.optimizer.load_state_dict(torch.load(self.ckpt_dir / "optimizer.pt", weights_only=True))
@@ -145,6 +155,7 @@ class Trainer:
         cfg = self.cfg
         encoder = Encoder(self.tok, cfg.max_len)
         encoded = [encoder.encode(s) for s in samples]
+        self.objective.check(encoded)
         dropped = sum(e.dropped for e in encoded)
         if dropped:
             self.log(f"dropped {dropped} oldest history items from long prompts to fit --max-len {cfg.max_len}")
@@ -178,7 +189,7 @@ class Trainer:
             for idx in mine:
                 batch = {k: v.to(self.acc.device) if hasattr(v, "to") else v
                          for k, v in collate([encoded[i] for i in idx], pad).items()}
-                loss = answer_loss(self.model, batch) / len(mine)
+                loss = answer_loss(self.model, batch, self.objective) / len(mine)
                 self.acc.backward(loss)
                 recent.append(loss.item() * len(mine))
                 st.loss_sum += recent[-1]
