@@ -37,6 +37,26 @@ def _umask() -> int:
     return mask
 
 
+def _temp_beside(path: Path) -> str:
+    """An empty temp file in `path`'s folder (created if missing); one-line error if that cannot be."""
+    if path.is_dir():
+        raise RecchatError(f"cannot write {path}: it is a folder")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise RecchatError(f"cannot write {path}: {path.parent} is a file, not a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise RecchatError(f"cannot write {path}: {e.strerror or e}") from None
+    os.close(fd)
+    return tmp
+
+
+def check_writable(path: Path) -> None:
+    """Fail now, not after minutes of work, if `atomic_path` could not write `path` later."""
+    os.unlink(_temp_beside(Path(path)))
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temp path beside `path`; on success it is renamed over `path`, on any error removed.
@@ -44,12 +64,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     A crash or Ctrl-C therefore never leaves half a file under the real name.
     """
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise RecchatError(f"cannot write {path}: {e.strerror or e}") from None
-    os.close(fd)
+    tmp = _temp_beside(path)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions

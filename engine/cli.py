@@ -222,6 +222,7 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
     """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
     from tqdm import tqdm
 
+    from db.fileio import check_writable
     from db.sample_files import read_samples
 
     from .evaluate import evaluate, save_roc, store_run, write_json, write_predictions
@@ -247,6 +248,10 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
         fit = read_samples(fit_path)[0][:hybrid_limit]
         if fit_path.resolve() == data_path.resolve() or len({s.label for s in fit}) < 2:
             raise click.ClickException(f"{fit_path}: the hybrid needs a different split with both labels")
+    roc = roc_out or (json_out.with_suffix(".roc.png") if json_out else Path("roc.png"))
+    for out in (json_out, pred_out, roc):  # before minutes of scoring, not after
+        if out:
+            check_writable(out)
     db = open_db(db_path)
     cases = []
     if ranking:
@@ -303,7 +308,6 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
         write_json(result, json_out)
     if pred_out:
         write_predictions(result, pred_out)
-    roc = roc_out or (json_out.with_suffix(".roc.png") if json_out else Path("roc.png"))
     if result.metrics["auc"] is not None:
         save_roc(result, roc)
     click.echo(f"stored eval run {run_id}; ROC curve: {roc}" + (f"; metrics: {json_out}" if json_out else ""))

@@ -9,6 +9,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from db import open_db
+from db.errors import RecchatError
+from db.fileio import check_writable
 from db.feedback import find_user, rated_item_ids
 from tests.conftest import count, dump, engine
 
@@ -155,7 +157,20 @@ def test_eval_limit_and_errors(ml100k_copy, movie_split_dir, tmp_path):
     assert r.exit_code == 1 and "no usable samples" in r.stderr
     r = engine("eval", "--db", ml100k_copy, "--data", tmp_path / "missing.json")
     assert r.exit_code == 1 and "file not found" in r.stderr
+
+    # outputs that could not be written fail before any scoring, with one line each
+    (tmp_path / "a-file").write_text("")
+    not_folder = f"{tmp_path / 'a-file'} is a file, not a folder"
+    for option, out, reason in [("--json", tmp_path / "a-file" / "m.json", not_folder),
+                                ("--predictions", tmp_path / "a-file" / "p.jsonl", not_folder),
+                                ("--roc", tmp_path / "a-file" / "sub" / "r.png", "Not a directory")]:
+        r = engine("eval", "--db", ml100k_copy, "--data", movie_split_dir / "valid.json", option, out)
+        assert r.exit_code == 1 and r.stderr.strip().splitlines() == [f"Error: cannot write {out}: {reason}"], r.output
+        assert "scoring" not in r.stderr
     assert count(ml100k_copy, "SELECT COUNT(*) FROM eval_runs") == 1
+    assert not [p.name for p in tmp_path.rglob("*.tmp")]  # the probes leave no temp files
+    with pytest.raises(RecchatError, match="it is a folder"):
+        check_writable(tmp_path)
 
 
 def test_eval_hybrid_fits_on_another_split(ml100k_copy, movie_split_dir, tmp_path):
