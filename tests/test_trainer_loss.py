@@ -93,3 +93,12 @@ def test_rec_tune_with_yes_no_loss(movie_split_dir, tmp_path):
     report = json.loads((tmp_path / "train_report.json").read_text())
     assert report["config"]["loss"] == "yes-no"
     assert 0 < report["epochs"][0]["train_loss"] < 5  # a two-way cross-entropy, not a 49k-way one
+
+
+def test_checkpoints_from_before_the_loss_option_still_resume():
+    """A checkpoint's settings are read with today's defaults, so an old run (no "loss") matches "answer"."""
+    from trainer.config import TrainConfig
+
+    old = TrainConfig(k=8).to_json()
+    del old["loss"]
+    assert TrainConfig.from_json(old).to_json() == TrainConfig(k=8).to_json()
