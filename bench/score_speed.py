@@ -33,8 +33,8 @@ def main() -> None:
     uid = find_user(db, args.user)
     history = user_history(db, uid, "movie")
     cands = candidates(db, uid, Query(), args.candidates)
-    prompts = [user_prompt("movie", history, c.item.name) for c in cands]
     scorer = Scorer(args.model)
+    prompts = [user_prompt("movie", history, c.item.name, fmt=scorer.format) for c in cands]
     toks = [scorer.tokenize(p) for p in prompts]
     n = len(prompts)
 

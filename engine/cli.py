@@ -10,6 +10,7 @@ from db import open_db
 from db.fetch import cached_ml100k, default_ml100k_dir, fetch_ml100k
 from db.importers import ImportReport, import_bookcrossing, import_ml100k, import_tallrec
 from db.samples import build_splits, sample_splits, write_splits
+from db.prompt import PROMPT_FORMATS
 from db.types import DOMAINS
 
 from db.clikit import Group, db_option
@@ -211,14 +212,17 @@ def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
               help="Also rank each user's liked test items among 19 items they never rated (HR@5, NDCG@10, MRR; "
                    "up to 5 cases per user; needs samples with user/item ids and the catalog in --db).")
 @click.option("--k", "k_shot", type=int, default=None, help="K the model was trained with (recorded with the run).")
+@click.option("--prompt-format", type=click.Choice(list(PROMPT_FORMATS)), default=None,
+              help="Write prompts this way instead of the way the model was rec-tuned (recorded in its GGUF; "
+                   "Alpaca if none): to measure a base model on its chat template.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write metrics JSON here.")
 @click.option("--predictions", "pred_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write one JSON line per sample here: index, user_id, label, LLM logit, P(Yes).")
 @click.option("--roc", "roc_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="ROC curve PNG (default: beside --json, or roc.png in the current folder).")
 @db_option
-def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, notes, ranking, k_shot, json_out,
-             pred_out, roc_out, db_path) -> None:
+def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, notes, ranking, k_shot, prompt_format,
+             json_out, pred_out, roc_out, db_path) -> None:
     """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
     from tqdm import tqdm
 
@@ -261,7 +265,7 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
         if not cases:
             raise click.ClickException(f"{data_path}: --ranking needs liked samples with user_id and item_id of "
                                        "this store's catalog (write them with engine data split)")
-    scorer = Scorer(model_path)
+    scorer = Scorer(model_path, prompt_format=prompt_format)
     if notes or scorer.uses_notes:
         if not train:
             raise click.ClickException("--notes needs --train (the like-rates come from training windows)")

@@ -12,7 +12,6 @@ import sqlite_utils
 
 from db.fileio import atomic_path, file_sha256, write_json_atomic
 from db.item_stats import like_share
-from db.prompt import build_prompt
 from db.store import transaction
 from db.types import Sample
 
@@ -31,6 +30,7 @@ class EvalResult:
     seconds: float
     hybrid: dict | None = None  # metrics of the LLM-logit + features LR, when a fit split was given
     ranking: dict | None = None  # HR@5 / NDCG@10 of the LLM and item-only rankers (engine.ranking)
+    prompt_format: str = "alpaca"  # how the prompts were written (db.prompt.PROMPT_FORMATS)
     hybrid_model: HybridLR | None = field(repr=False, default=None)
     scores: list[float] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
@@ -38,7 +38,7 @@ class EvalResult:
     users: list[int | None] = field(repr=False, default_factory=list)
 
     def to_json(self) -> dict:
-        out = {"model": self.model, "data": self.data, **self.metrics, "baselines": self.baselines,
+        out = {"model": self.model, "data": self.data, "prompt_format": self.prompt_format, **self.metrics, "baselines": self.baselines,
                "seconds": self.seconds, "roc": roc_points(self.labels, self.scores)}
         if self.hybrid:
             out["hybrid"] = self.hybrid
@@ -62,7 +62,7 @@ def roc_points(labels: list[int], scores: list[float], max_points: int = 64) -> 
 
 
 def score_samples(scorer: Scorer, samples: list[Sample], progress: Callable[[int], None] | None = None) -> list[Score]:
-    return scorer.score([build_prompt(s.instruction, s.input) for s in samples], progress=progress)
+    return scorer.score([scorer.prompt(s.instruction, s.input) for s in samples], progress=progress)
 
 
 def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str,
@@ -85,7 +85,7 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
         hybrid.update(fit_n=len(fit), coefficients=model.coefficients())
     return EvalResult(str(scorer.path), data_name, classification_metrics(labels, scores, users), baselines,
                       seconds, hybrid=hybrid, scores=scores, labels=labels, hybrid_model=model,
-                      logits=logits, users=users)
+                      logits=logits, users=users, prompt_format=scorer.format.name)
 
 
 def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:

@@ -45,11 +45,11 @@ def explain(scorer: Scorer, domain: str, history: list[Interaction], item: Item,
     """
     shown = history[-HISTORY_WINDOW:]
     rate = like_rate if scorer.uses_notes else None
-    [full] = scorer.p_yes([user_prompt(domain, shown, item.name, rate)])
+    [full] = scorer.p_yes([user_prompt(domain, shown, item.name, rate, scorer.format)])
     influences = []
     for k in reversed(range(len(shown))):
         without = shown[:k] + shown[k + 1 :]
-        [p] = scorer.p_yes([user_prompt(domain, without, item.name, rate)])
+        [p] = scorer.p_yes([user_prompt(domain, without, item.name, rate, scorer.format)])
         influences.append(Influence(shown[k], full - p))
     influences.sort(key=lambda inf: -abs(inf.delta))
     return Explanation(item, full, influences)

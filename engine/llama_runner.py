@@ -48,6 +48,7 @@ class LlamaRunner:
         self.path = Path(path)
         self.architecture = info.architecture
         self.prompt_style = info.prompt
+        self.info = info
         mparams = llama_cpp.llama_model_default_params()
         _LOG.clear()
         self.model = llama_cpp.llama_model_load_from_file(str(self.path).encode(), mparams)
@@ -98,16 +99,18 @@ class LlamaRunner:
     def __del__(self):
         self.close()
 
-    def tokenize(self, text: str, *, add_bos: bool | None = None) -> list[int]:
+    def tokenize(self, text: str, *, add_bos: bool | None = None, special: bool = False) -> list[int]:
+        """`special` reads control-token text (`<|im_start|>`) as those tokens: for chat-format prompts only,
+        so an item title can never inject one into an Alpaca prompt."""
         data = text.encode("utf-8")
         add = self.add_bos if add_bos is None else add_bos
         cap = len(data) + 8
         buf = (llama_cpp.llama_token * cap)()
-        n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buf, cap, add, False)
+        n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buf, cap, add, special)
         if n < 0:
             cap = -n
             buf = (llama_cpp.llama_token * cap)()
-            n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buf, cap, add, False)
+            n = llama_cpp.llama_tokenize(self.vocab, data, len(data), buf, cap, add, special)
         return list(buf[:n])
 
     def piece(self, token: int) -> str:

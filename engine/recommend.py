@@ -9,7 +9,7 @@ import sqlite_utils
 
 from db.feedback import HISTORY_WINDOW, like_rates, user_history
 from db.item_stats import notes_for
-from db.prompt import INSTRUCTIONS, build_input, build_prompt
+from db.prompt import ALPACA, INSTRUCTIONS, PromptFormat, build_input, build_prompt
 from db.types import Interaction, Item
 
 from .retrieval import Candidate, Query, candidates
@@ -38,7 +38,8 @@ class Ranking:
         return self.scored >= self.total
 
 
-def user_prompt(domain: str, history: list[Interaction], target_name: str, like_rate: float | None = None) -> str:
+def user_prompt(domain: str, history: list[Interaction], target_name: str, like_rate: float | None = None,
+                fmt: PromptFormat = ALPACA) -> str:
     """The TALLRec prompt for one user and one target, from the user's most recent ratings.
 
     With `like_rate` (models rec-tuned with notes) the prompt carries the same collaborative notes as in training.
@@ -47,7 +48,7 @@ def user_prompt(domain: str, history: list[Interaction], target_name: str, like_
     liked = [h.name for h in recent if h.liked]
     disliked = [h.name for h in recent if not h.liked]
     notes = notes_for(len(liked), len(disliked), like_rate) if like_rate is not None else None
-    return build_prompt(INSTRUCTIONS[domain], build_input(domain, liked, disliked, target_name, notes))
+    return build_prompt(INSTRUCTIONS[domain], build_input(domain, liked, disliked, target_name, notes), fmt)
 
 
 def prompt_history(db: sqlite_utils.Database, user_id: int | None, domain: str,
@@ -76,7 +77,8 @@ def iter_rank(scorer: Scorer, domain: str, history: list[Interaction], cands: li
 
     The chat shows the first ranking at once and refines it; the scores are the same as one call.
     """
-    prompts = [user_prompt(domain, history, c.item.name, c.like_rate if scorer.uses_notes else None) for c in cands]
+    prompts = [user_prompt(domain, history, c.item.name, c.like_rate if scorer.uses_notes else None, scorer.format)
+               for c in cands]
     scores: list[float] = []
     bounds = [b for b in (first_chunk, len(prompts)) if 0 < b <= len(prompts)]
     start = 0

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from db.errors import RecchatError
-from db.prompt import answer_token_ids, p_yes_from_logits
+from db.prompt import PromptFormat, answer_token_ids, build_prompt, p_yes_from_logits, prompt_format
 
 from .llama_runner import LlamaRunner
 
@@ -52,23 +52,36 @@ class Score:
 
 
 class Scorer:
+    """`prompt_format` overrides the format the GGUF says it was rec-tuned on (to measure a base model)."""
+
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 4096, n_batch: int = 512,
-                 n_seq: int = 1, n_ubatch: int = 63, threads: int | None = None):
+                 n_seq: int = 1, n_ubatch: int = 63, threads: int | None = None, prompt_format: str | None = None):
         self.runner = LlamaRunner(model_path or _default(), n_ctx=n_ctx, n_batch=n_batch,
                                   n_seq=n_seq, n_ubatch=n_ubatch, threads=threads)
         self.path = self.runner.path
         self.uses_notes = self.runner.prompt_style == "notes"  # rec-tuned on prompts with collaborative notes
+        self.format = self._format(prompt_format or self.runner.info.prompt_format)
         self.yes_id, self.no_id = self._answer_tokens()
         self._prefix: list[int] = []  # tokens currently cached on PREFIX_SEQ
 
+    def _format(self, name: str) -> PromptFormat:
+        try:
+            return prompt_format(name, self.runner.info.chat_template)
+        except ValueError as e:
+            raise RecchatError(f"{self.path}: {e}") from None
+
     def _answer_tokens(self) -> tuple[int, int]:
         try:
-            return answer_token_ids(self.runner.tokenize)
+            return answer_token_ids(self.tokenize, self.format)
         except ValueError as e:
             raise RecchatError(f"{self.path}: cannot find the answer tokens: {e}") from None
 
+    def prompt(self, instruction: str, input: str) -> str:
+        """The text this model reads for a sample, in the format it was rec-tuned on."""
+        return build_prompt(instruction, input, self.format)
+
     def tokenize(self, prompt: str) -> list[int]:
-        tokens = self.runner.tokenize(prompt)
+        tokens = self.runner.tokenize(prompt, special=self.format.special)
         if len(tokens) > self.runner.n_ctx - 1:
             raise RecchatError(f"prompt is {len(tokens)} tokens, longer than the model context of {self.runner.n_ctx}")
         return tokens

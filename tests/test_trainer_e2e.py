@@ -24,11 +24,12 @@ def trainer(*args):
 
 @pytest.fixture(scope="module")
 def tuned(movie_split_dir, tmp_path_factory) -> Path:
-    """8 training samples, 2 optimizer steps, validation AUC on 8 samples; prompts carry collaborative notes."""
+    """8 training samples, 2 optimizer steps, validation AUC on 8 samples; prompts carry collaborative notes
+    and are written in the base model's chat template (the Alpaca path is the export tests' and the default's)."""
     out = tmp_path_factory.mktemp("tuned")
     trainer("rec-tune", "--train", movie_split_dir / "train.json", "--valid", movie_split_dir / "valid.json",
             "--valid-limit", "8", "--k", "8", "--epochs", "1", "--micro-batch", "4", "--grad-accum", "1",
-            "--lr", "2e-3", "--notes", "--out", out)
+            "--lr", "2e-3", "--notes", "--prompt-format", "chat", "--out", out)
     return out
 
 
@@ -44,7 +45,7 @@ def test_training_report_and_adapter(tuned):
     assert rep["finished"] and rep["steps"] == 2 and rep["best_epoch"] == 1
     assert rep["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
     assert rep["data"]["train_samples"] == 8 and len(rep["data"]["train"][0]["sha256"]) == 64
-    assert rep["config"]["notes"] is True
+    assert rep["config"]["notes"] is True and rep["config"]["prompt_format"] == "chat"
     assert 0 <= rep["epochs"][0]["valid_auc"] <= 1
     assert (tuned / "adapter" / "adapter_model.safetensors").exists()
     assert (tuned / "checkpoint" / "state.json").exists()
@@ -56,17 +57,21 @@ def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, movie_split_di
     from trainer.base_model import resolve_base
     from trainer.export import merged_model
     from trainer.base_model import load_tokenizer
-    from trainer.torch_scoring import torch_p_yes
+    from trainer.torch_scoring import tokenizer_format, torch_p_yes
     from db.gguf_check import default_model_path
 
     samples = json.loads((movie_split_dir / "test.json").read_text())[:20]
-    prompts = [build_prompt(s["instruction"], s["input"]) for s in samples]
     ref = resolve_base(default_model_path())
-    hf = torch_p_yes(merged_model(ref, tuned / "adapter"), load_tokenizer(ref), prompts)
-    base = torch_p_yes(merged_model(ref, None), load_tokenizer(ref), prompts[:5])
+    tok = load_tokenizer(ref)
+    fmt = tokenizer_format(tok, "chat")
+    prompts = [build_prompt(s["instruction"], s["input"], fmt) for s in samples]
+    hf = torch_p_yes(merged_model(ref, tuned / "adapter"), tok, prompts, fmt=fmt)
+    base = torch_p_yes(merged_model(ref, None), tok, prompts[:5], fmt=fmt)
     assert max(abs(a - b) for a, b in zip(hf, base)) > 1e-3, "the adapter changed the model"
     scorer = Scorer(f16)
     assert scorer.uses_notes, "the export records that the model was trained with notes"
+    assert scorer.format == fmt, "and on its chat template"
+    assert prompts[0] == scorer.prompt(samples[0]["instruction"], samples[0]["input"])
     cpp = scorer.p_yes(prompts)
     assert max(abs(a - b) for a, b in zip(hf, cpp)) <= 1e-3
 

@@ -35,6 +35,7 @@ class TrainConfig:
     save_every: int = 0  # optimizer steps between checkpoints inside an epoch (0: only at epoch ends)
     grad_ckpt: bool = False
     loss: str = "answer"  # which answer tokens train (trainer.encode.LOSSES)
+    prompt_format: str = "alpaca"  # db.prompt.PROMPT_FORMATS: TALLRec's Alpaca text or the base model's chat template
     notes: bool = False  # write the user's like count and the target's like-rate into prompts (db.item_stats)
     lora: LoraSettings = field(default_factory=LoraSettings)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.errors import RecchatError
-from db.prompt import build_input, build_prompt, parse_input, sample_domain
+from db.prompt import ALPACA, PromptFormat, build_input, build_prompt, parse_input, sample_domain
 from db.types import Sample
 
 IGNORE = -100  # label value the loss skips
@@ -28,9 +28,9 @@ class Encoded:
     dropped: int  # history items removed to fit max_len
 
 
-def fit_prompt(sample: Sample, count_tokens, budget: int) -> tuple[str, int]:
+def fit_prompt(sample: Sample, count_tokens, budget: int, fmt: PromptFormat = ALPACA) -> tuple[str, int]:
     """The sample's prompt with the fewest oldest history items dropped so it is <= budget tokens."""
-    prompt = build_prompt(sample.instruction, sample.input)
+    prompt = build_prompt(sample.instruction, sample.input, fmt)
     if count_tokens(prompt) <= budget:
         return prompt, 0
     domain = sample_domain(sample.input)
@@ -39,7 +39,7 @@ def fit_prompt(sample: Sample, count_tokens, budget: int) -> tuple[str, int]:
     while liked or disliked:
         (liked if len(liked) >= len(disliked) else disliked).pop(0)
         dropped += 1
-        prompt = build_prompt(sample.instruction, build_input(domain, liked, disliked, p.target, p.notes))
+        prompt = build_prompt(sample.instruction, build_input(domain, liked, disliked, p.target, p.notes), fmt)
         if count_tokens(prompt) <= budget:
             return prompt, dropped
     raise RecchatError(f"sample for target {p.target!r} does not fit in {budget} tokens even without history")
@@ -48,9 +48,9 @@ def fit_prompt(sample: Sample, count_tokens, budget: int) -> tuple[str, int]:
 class Encoder:
     """Tokenizes samples for training; the answer's token ids are found once per distinct answer."""
 
-    def __init__(self, tokenizer, max_len: int):
-        self.tok, self.max_len = tokenizer, max_len
-        self._probe = build_prompt("x", "y")
+    def __init__(self, tokenizer, max_len: int, fmt: PromptFormat = ALPACA):
+        self.tok, self.max_len, self.fmt = tokenizer, max_len, fmt
+        self._probe = build_prompt("x", "y", fmt)
         self._probe_len = len(self._ids(self._probe))
         self._answers: dict[str, list[int]] = {}
 
@@ -70,9 +70,9 @@ class Encoder:
         budget = self.max_len - len(answer)
         try:
             parse_input(sample_domain(sample.input), sample.input)
-            prompt, dropped = fit_prompt(sample, lambda text: len(self._ids(text)), budget)
+            prompt, dropped = fit_prompt(sample, lambda text: len(self._ids(text)), budget, self.fmt)
         except ValueError:  # not a TALLRec input (instruction tuning): no history to drop
-            prompt, dropped = build_prompt(sample.instruction, sample.input), 0
+            prompt, dropped = build_prompt(sample.instruction, sample.input, self.fmt), 0
         ids = self._ids(prompt)
         if len(ids) > budget:
             raise RecchatError(f"a sample is {len(ids) + len(answer)} tokens, over --max-len {self.max_len}")

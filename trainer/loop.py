@@ -20,10 +20,12 @@ from typing import Callable
 
 from db.errors import RecchatError
 from db.fileio import write_json_atomic
+from db.prompt import ALPACA, PromptFormat
 from db.types import Sample
 
 from .config import TrainConfig
 from .encode import Encoded, Encoder, Objective, answer_loss, collate
+from .torch_scoring import tokenizer_format
 
 Metric = Callable[[object], dict]  # model -> metrics, with "score" (higher is better)
 
@@ -69,12 +71,12 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return order
 
 
-def objective(kind: str, tokenizer) -> Objective:
+def objective(kind: str, tokenizer, fmt: PromptFormat = ALPACA) -> Objective:
     if kind != "yes-no":
         return Objective(kind)
     from .torch_scoring import tokenizer_answer_ids
 
-    return Objective(kind, tokenizer_answer_ids(tokenizer))
+    return Objective(kind, tokenizer_answer_ids(tokenizer, fmt))
 
 
 class Trainer:
@@ -90,7 +92,8 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.model, self.optimizer = self.acc.prepare(self.model, self.optimizer)
         self.state = TrainState()
-        self.objective = objective(cfg.loss, tokenizer)
+        self.fmt = tokenizer_format(tokenizer, cfg.prompt_format)
+        self.objective = objective(cfg.loss, tokenizer, self.fmt)
 
     # ------------------------------------------------------------ checkpoints
     @property
@@ -153,7 +156,7 @@ class Trainer:
         if resume:
             self.load_checkpoint()
         cfg = self.cfg
-        encoder = Encoder(self.tok, cfg.max_len)
+        encoder = Encoder(self.tok, cfg.max_len, self.fmt)
         encoded = [encoder.encode(s) for s in samples]
         self.objective.check(encoded)
         dropped = sum(e.dropped for e in encoded)

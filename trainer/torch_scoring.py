@@ -7,21 +7,33 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from db.prompt import answer_token_ids
+from db.errors import RecchatError
+from db.prompt import ALPACA, PromptFormat, answer_token_ids, prompt_format
 
 from .encode import left_pad
 
 
-def tokenizer_answer_ids(tokenizer) -> tuple[int, int]:
-    return answer_token_ids(lambda text: tokenizer(text)["input_ids"])
+def tokenizer_format(tokenizer, name: str) -> PromptFormat:
+    """The prompt format `name` for this tokenizer (transformers parses chat control tokens in text itself)."""
+    try:
+        return prompt_format(name, getattr(tokenizer, "chat_template", None))
+    except ValueError as e:
+        raise RecchatError(f"--prompt-format {name}: {e}") from None
+
+
+def tokenizer_answer_ids(tokenizer, fmt: PromptFormat = ALPACA) -> tuple[int, int]:
+    return answer_token_ids(lambda text: tokenizer(text)["input_ids"], fmt)
 
 
 def torch_p_yes(model, tokenizer, prompts: Sequence[str], batch_size: int = 8,
-                progress: Callable[[int], None] | None = None) -> list[float]:
-    """softmax over the Yes/No logits at each prompt's last token (left padding, explicit positions)."""
+                progress: Callable[[int], None] | None = None, fmt: PromptFormat = ALPACA) -> list[float]:
+    """softmax over the Yes/No logits at each prompt's last token (left padding, explicit positions).
+
+    `fmt` is the format `prompts` are written in: it decides which token reads as "Yes" after them.
+    """
     import torch
 
-    yes, no = tokenizer_answer_ids(tokenizer)
+    yes, no = tokenizer_answer_ids(tokenizer, fmt)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

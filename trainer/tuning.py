@@ -7,14 +7,14 @@ from pathlib import Path
 
 from db.errors import RecchatError
 from db.item_stats import ItemStats, with_notes
-from db.prompt import build_prompt
+from db.prompt import PromptFormat, build_prompt
 from db.types import Sample
 
 from .base_model import BaseRef, load_model, load_tokenizer, resolve_base
 from .config import TrainConfig
 from .data import DataFile, kshot_per_file, load_alpaca, load_rec_files
 from .loop import Trainer
-from .torch_scoring import torch_p_yes
+from .torch_scoring import tokenizer_format, torch_p_yes
 
 
 def peft_model(base_model, ref: BaseRef, cfg: TrainConfig, from_adapter: Path | None):
@@ -45,15 +45,15 @@ def check_adapter(path: Path) -> None:
         raise RecchatError(f"not a LoRA adapter folder (no adapter_config.json): {path}")
 
 
-def valid_auc_metric(tokenizer, samples: list[Sample]):
+def valid_auc_metric(tokenizer, samples: list[Sample], fmt: PromptFormat):
     """Validation AUC with the engine's scoring math (softmax of Yes/No at the first answer token)."""
     from sklearn.metrics import roc_auc_score
 
-    prompts = [build_prompt(s.instruction, s.input) for s in samples]
+    prompts = [build_prompt(s.instruction, s.input, fmt) for s in samples]
     labels = [s.label for s in samples]
 
     def metric(model) -> dict:
-        scores = torch_p_yes(model, tokenizer, prompts, batch_size=8)
+        scores = torch_p_yes(model, tokenizer, prompts, batch_size=8, fmt=fmt)
         auc = roc_auc_score(labels, scores) if len(set(labels)) == 2 else float("nan")
         return {"score": auc, "valid_auc": auc}
 
@@ -109,7 +109,7 @@ def rec_tune(base: Path, train: list[Path], valid: list[Path], cfg: TrainConfig,
         f"validating on {len(valid_samples)}")
     extra = {"stage": "rec-tune", "base": str(ref.path), "from_adapter": str(from_adapter) if from_adapter else None,
              "data": {"train": _files(train_info), "valid": _files(valid_info), "train_samples": len(chosen)}}
-    metric = valid_auc_metric(tok, valid_samples) if valid_samples else None
+    metric = valid_auc_metric(tok, valid_samples, tokenizer_format(tok, cfg.prompt_format)) if valid_samples else None
     trainer = Trainer(model, tok, cfg, out, metric, extra, log)
     return trainer.fit(chosen, resume=resume)
 
