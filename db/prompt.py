@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 ALPACA_TEMPLATE = (
@@ -74,13 +75,17 @@ def prompt_format(name: str, chat_template: str | None) -> PromptFormat:
     return PromptFormat(chat_template)
 
 
-def _render_chat(template: str, content: str) -> str:
-    # as transformers' apply_chat_template renders it: sandboxed, trim_blocks and lstrip_blocks
+@lru_cache(maxsize=8)
+def _compiled_chat(template: str):
+    """Compiled once per template: every scored prompt renders it (eval, each chat candidate)."""
+    # as transformers' apply_chat_template compiles it: sandboxed, trim_blocks and lstrip_blocks
     from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
-    return env.from_string(template).render(messages=[{"role": "user", "content": content}],
-                                            add_generation_prompt=True)
+    return ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True).from_string(template)
+
+
+def _render_chat(template: str, content: str) -> str:
+    return _compiled_chat(template).render(messages=[{"role": "user", "content": content}], add_generation_prompt=True)
 
 
 def answer_token_ids(tokenize: Callable[[str], list[int]], fmt: PromptFormat = ALPACA) -> tuple[int, int]:

@@ -47,8 +47,7 @@ class LlamaRunner:
         _init_backend()
         self.path = Path(path)
         self.architecture = info.architecture
-        self.prompt_style = info.prompt
-        self.info = info
+        self.info = info  # what the GGUF says of itself: architecture, prompt notes and format, chat template
         mparams = llama_cpp.llama_model_default_params()
         _LOG.clear()
         self.model = llama_cpp.llama_model_load_from_file(str(self.path).encode(), mparams)

@@ -59,7 +59,7 @@ class Scorer:
         self.runner = LlamaRunner(model_path or _default(), n_ctx=n_ctx, n_batch=n_batch,
                                   n_seq=n_seq, n_ubatch=n_ubatch, threads=threads)
         self.path = self.runner.path
-        self.uses_notes = self.runner.prompt_style == "notes"  # rec-tuned on prompts with collaborative notes
+        self.uses_notes = self.runner.info.prompt == "notes"  # rec-tuned on prompts with collaborative notes
         self.format = self._format(prompt_format or self.runner.info.prompt_format)
         self.yes_id, self.no_id = self._answer_tokens()
         self._prefix: list[int] = []  # tokens currently cached on PREFIX_SEQ
