@@ -152,27 +152,38 @@ def _user_id(db, name: str, create: bool) -> int | None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @model_option
 def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, candidates, as_json, model_path) -> None:
-    """Rank unrated items for a user by the model's P(Yes)."""
+    """Rank unrated items for a user by P(like): the model's stack of its P(Yes) and collaborative signals.
+
+    Candidates come from the collaborative model (EASE over the store, refitted when ratings change).
+    """
     import json
 
+    from .collab_cache import load_or_fit
     from .recommend import recommend
     from .retrieval import Query
     from .scorer import Scorer
+    from .stack import choose_stack
 
     db = open_db(db_path, create=False)
     uid = _user_id(db, user_name, create=False)
-    recs = recommend(db, Scorer(model_path), uid, Query(query, year_min, year_max, domain=domain), top, candidates)
+    scorer = Scorer(model_path)
+    choice = choose_stack(scorer.sha256, scorer.path.name, domain)
+    click.echo(choice.note, err=True)
+    collab = load_or_fit(db, domain, log=lambda m: click.echo(m, err=True))
+    recs = recommend(db, scorer, collab, choice.stack, uid, Query(query, year_min, year_max, domain=domain), top,
+                     candidates)
     if as_json:
-        click.echo(json.dumps([{"id": r.item.id, "name": r.item.name, "p_yes": round(r.p_yes, 6), "prior": r.prior}
-                               for r in recs], indent=1, ensure_ascii=False))
+        click.echo(json.dumps([{"id": r.item.id, "name": r.item.name, "p_like": round(r.p_like, 6),
+                                "p_yes": round(r.p_yes, 6), "prior": r.prior} for r in recs], indent=1, ensure_ascii=False))
         return
     if not recs:
         click.echo("no candidates match (everything matching is rated, or the filter is too narrow)")
         return
     width = max(len(r.item.name) for r in recs)
+    click.echo(f"{'':>3} {'':<{width}}  P(like)                P(Yes)")
     for rank, r in enumerate(recs, 1):
-        bar = "#" * round(r.p_yes * 20)
-        click.echo(f"{rank:>2}. {r.item.name:<{width}}  {r.p_yes:.3f} {bar}")
+        bar = "#" * round(r.p_like * 20)
+        click.echo(f"{rank:>2}. {r.item.name:<{width}}  {r.p_like:.3f} {bar:<20}  {r.p_yes:.3f}")
 
 
 @cli.command("rate")
@@ -315,6 +326,130 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
     if result.metrics["auc"] is not None:
         save_roc(result, roc)
     click.echo(f"stored eval run {run_id}; ROC curve: {roc}" + (f"; metrics: {json_out}" if json_out else ""))
+
+
+@cli.group(cls=Group)
+def stack() -> None:
+    """The stacked reranker: fit it for a model (P(like) and the ranking), see its weights."""
+
+
+def _read_split(path: Path):
+    from db.sample_files import read_samples
+
+    samples, bad = read_samples(path)
+    if bad:
+        click.echo(f"{path}: skipped {len(bad)} samples with a bad shape", err=True)
+    if not samples:
+        raise click.ClickException(f"{path}: no usable samples")
+    return samples
+
+
+def _read_logits(path: Path, samples) -> list[float]:
+    """Saved LLM logits (engine eval --predictions) for exactly these samples, so fitting need not score again."""
+    import json
+
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, ValueError) as e:
+        raise click.ClickException(f"{path}: cannot read predictions ({e})") from None
+    if len(rows) != len(samples) or any(r.get("label") != s.label for r, s in zip(rows, samples)):
+        raise click.ClickException(f"{path}: predictions do not match the samples of --data (count or labels differ)")
+    return [float(r["logit"]) for r in rows]
+
+
+def _print_reranker(r) -> None:
+    for name, head in (("P(like)", r.like), ("rank", r.rank)):
+        if head is not None:
+            click.echo(f"{name:<8} weights per SD: " + "  ".join(f"{k} {v:+.3f}" for k, v in head.weights().items()))
+
+
+@stack.command("fit")
+@model_option
+@click.option("--data", "data_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Labelled samples the model never trained on (valid.json of engine data split).")
+@click.option("--exclude", "exclude_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Samples whose users stay out of the collaborative statistics too (default: test.json beside --data).")
+@click.option("--logits", "logits_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The model's saved logits for --data (engine eval --predictions) instead of scoring them again.")
+@click.option("--rank-users", type=click.IntRange(10), default=100, show_default=True,
+              help="Users of the hold-out fit half whose retrieved candidates fit the ranking head.")
+@click.option("--no-llm", is_flag=True, help="Fit the stack without the LLM (the fallback for models without one).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write to (default: the user data folder, where the engine looks first).")
+@click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
+@db_option
+def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, no_llm, out_dir, domain, db_path) -> None:
+    """Fit the stack for a model: P(like) on --data, the ranking head on hold-out users; stored under its sha256."""
+    import sys
+
+    from tqdm import tqdm
+
+    from .stack_fit import fit_reranker
+
+    fit = _read_split(data_path)
+    exclude_path = exclude_path or (data_path.parent / "test.json")
+    exclude = _read_split(exclude_path) if exclude_path.exists() else []
+    db = open_db(db_path, create=False)
+    scorer = logits = sha = None
+    if not no_llm:
+        from .evaluate import score_samples
+        from .scorer import Scorer
+
+        scorer = Scorer(model_path)
+        sha = scorer.sha256
+        if logits_path:
+            logits = _read_logits(logits_path, fit)
+        else:
+            with tqdm(total=len(fit), desc="scoring --data", unit="sample", dynamic_ncols=True) as bar:
+                logits = [s.logit for s in score_samples(scorer, fit, bar.update)]
+    with tqdm(desc="rank head", unit="user", total=rank_users, dynamic_ncols=True) as bar:
+        reranker = fit_reranker(db, domain, fit, exclude, logits, scorer, sha, rank_users, progress=bar.update,
+                                fitted_on={"data": str(data_path), "exclude": str(exclude_path),
+                                           "model": str(scorer.path) if scorer else None,
+                                           "command": " ".join(["engine", *sys.argv[1:]])})
+    path = reranker.save(out_dir)
+    _print_reranker(reranker)
+    click.echo(f"wrote {path}")
+
+
+@cli.command("eval-catalog")
+@model_option
+@click.option("--users", "n_users", type=click.IntRange(10), default=200, show_default=True,
+              help="Users ranked (a seeded sample of the evaluation half of the hold-out partition).")
+@click.option("--last", type=click.IntRange(1), default=5, show_default=True, help="Ratings held out per user, latest in time.")
+@click.option("--candidates", type=click.IntRange(1, 2000), default=50, show_default=True,
+              help="Retrieved items the stack reorders per user.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-llm", is_flag=True, help="Skip the LLM pipeline (minutes of scoring); the rest takes seconds.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write metrics JSON here.")
+@click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
+@db_option
+def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_out, domain, db_path) -> None:
+    """Full-catalog hold-out: Recall@10, NDCG@10, MRR of popularity, item-kNN, ALS, EASE and the served pipeline.
+
+    Each user's last ratings are hidden from every model; each ranks all items the user has not
+    rated; the hidden liked items count. Same users, same split, one run.
+    """
+    from tqdm import tqdm
+
+    from db.fileio import check_writable, write_json_atomic
+
+    from .catalog_eval import evaluate_catalog
+
+    if json_out:
+        check_writable(json_out)
+    db = open_db(db_path, create=False)
+    scorer = None
+    if not no_llm:
+        from .scorer import Scorer
+
+        scorer = Scorer(model_path)
+    with tqdm(total=n_users, desc="ranking", unit="user", dynamic_ncols=True) as bar:
+        report = evaluate_catalog(db, domain, scorer, n_users, last, candidates, seed, bar.update, log=lambda m: click.echo(m, err=True))
+    click.echo(report.table())
+    if json_out:
+        write_json_atomic(json_out, report.to_json())
+        click.echo(f"metrics: {json_out}")
 
 
 def main() -> None:

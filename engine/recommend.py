@@ -1,10 +1,15 @@
-"""Retrieve → prompt → score → rank: the one path behind `engine recommend` and the chat."""
+"""Retrieve → prompt → score → stack → rank: the one path behind `engine recommend` and the chat.
+
+Candidates come from the collaborative model (engine.retrieval); the LLM scores each with P(Yes);
+the stack (engine.stack) turns its logit and the collaborative features into P(like), which ranks.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from typing import Iterator
 
+import numpy as np
 import sqlite_utils
 
 from db.feedback import HISTORY_WINDOW, like_rates, user_history
@@ -12,8 +17,10 @@ from db.item_stats import notes_for
 from db.prompt import ALPACA, INSTRUCTIONS, PromptFormat, build_input, build_prompt
 from db.types import Interaction, Item
 
+from .collab import CollabModel
 from .retrieval import Candidate, Query, candidates
-from .scorer import Scorer
+from .scorer import Score, Scorer
+from .stack import Reranker, Table, feature_table, with_logits
 
 FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
 
@@ -21,8 +28,10 @@ FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial rank
 @dataclass(frozen=True)
 class Recommendation:
     item: Item
-    p_yes: float
-    prior: float
+    p_like: float  # the stack's P(like | you rate it) (P(Yes) itself when there is no stack)
+    p_yes: float  # the LLM's own P(Yes), one input of the stack
+    prior: float  # the retrieval score
+    match: float  # what orders the list: the rank head's P(among your next likes), else the retrieval score
 
 
 @dataclass(frozen=True)
@@ -57,12 +66,12 @@ def prompt_history(db: sqlite_utils.Database, user_id: int | None, domain: str,
     return user_history(db, user_id, domain) + list(context or [])
 
 
-def retrieve(db: sqlite_utils.Database, user_id: int | None, query: Query, n_candidates: int,
+def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None, query: Query, n_candidates: int,
              context: list[Interaction] | None = None) -> tuple[list[Interaction], list[Candidate]]:
     """The database half of a recommendation (fast; the chat runs it apart from the model)."""
     history = prompt_history(db, user_id, query.domain, context)
     extra = tuple(h.item_id for h in context or [] if h.liked)
-    return history, candidates(db, user_id, query, n_candidates, extra_liked=extra)
+    return history, candidates(db, collab, user_id, query, n_candidates, extra_liked=extra)
 
 
 def with_like_rates(db: sqlite_utils.Database, user_id: int | None, cands: list[Candidate]) -> list[Candidate]:
@@ -71,34 +80,56 @@ def with_like_rates(db: sqlite_utils.Database, user_id: int | None, cands: list[
     return [replace(c, like_rate=rates[c.item.id]) for c in cands]
 
 
-def iter_rank(scorer: Scorer, domain: str, history: list[Interaction], cands: list[Candidate], top: int,
-              first_chunk: int = FIRST_CHUNK) -> Iterator[Ranking]:
-    """Score candidates in prior order; yield the ranking after the first chunk and at the end.
+def candidate_table(collab: CollabModel, history: list[Interaction], cands: list[Candidate]) -> Table:
+    """The stack's collaborative inputs: the window of ratings the prompt shows, plus every like for EASE."""
+    recent = history[-HISTORY_WINDOW:]
+    return feature_table(collab, [h.item_id for h in recent if h.liked], [h.item_id for h in recent if not h.liked],
+                         [c.item.id for c in cands], all_liked=[h.item_id for h in history if h.liked])
+
+
+def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], priors: list[float]) -> tuple[list[float], list[float]]:
+    """(P(like) to show, the key that orders) for scored candidates; without a stack: P(Yes) and retrieval."""
+    n = len(scores)
+    if stack is None:
+        return [s.p_yes for s in scores], list(priors[:n])
+    t = with_logits({k: v[:n] for k, v in table.items()}, [s.logit for s in scores])
+    like = [float(p) for p in stack.like.predict_table(t)]
+    key = [float(p) for p in stack.rank.predict_table(t)] if stack.rank else like
+    return like, key
+
+
+def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domain: str, history: list[Interaction],
+              cands: list[Candidate], top: int, first_chunk: int = FIRST_CHUNK) -> Iterator[Ranking]:
+    """Score candidates in retrieval order; yield the ranking after the first chunk and at the end.
 
     The chat shows the first ranking at once and refines it; the scores are the same as one call.
     """
     prompts = [user_prompt(domain, history, c.item.name, c.like_rate if scorer.uses_notes else None, scorer.format)
                for c in cands]
-    scores: list[float] = []
+    table = candidate_table(collab, history, cands)
+    priors = [c.prior for c in cands]
+    scores: list[Score] = []
     bounds = [b for b in (first_chunk, len(prompts)) if 0 < b <= len(prompts)]
     start = 0
     for end in sorted(set(bounds)):
-        scores += scorer.p_yes(prompts[start:end])
+        scores += scorer.score(prompts[start:end])
         start = end
-        ranked = sorted(zip(cands, scores), key=lambda cs: (-cs[1], -cs[0].prior))
-        yield Ranking([Recommendation(c.item, p, c.prior) for c, p in ranked[:top]], end, len(cands))
+        like, key = stack_scores(stack, table, scores, priors)
+        ranked = sorted(zip(cands, like, key, scores), key=lambda c: (-c[2], -c[0].prior))
+        yield Ranking([Recommendation(c.item, p, s.p_yes, c.prior, k) for c, p, k, s in ranked[:top]], end, len(cands))
 
 
-def recommend(db: sqlite_utils.Database, scorer: Scorer, user_id: int | None, query: Query = Query(),
-              top: int = 5, n_candidates: int = 50, context: list[Interaction] | None = None) -> list[Recommendation]:
-    """Score the top `n_candidates` by prior with the LLM; return the `top` by P(Yes).
+def recommend(db: sqlite_utils.Database, scorer: Scorer, collab: CollabModel, stack: Reranker | None,
+              user_id: int | None, query: Query = Query(), top: int = 5, n_candidates: int = 50,
+              context: list[Interaction] | None = None) -> list[Recommendation]:
+    """Retrieve the top `n_candidates` with the collaborative model, score them, return the `top` by the stack.
 
     `context` adds liked/disliked items for this request only (e.g. "more like Alien").
     """
-    history, cands = retrieve(db, user_id, query, n_candidates, context)
+    history, cands = retrieve(db, collab, user_id, query, n_candidates, context)
     if scorer.uses_notes:
         cands = with_like_rates(db, user_id, cands)
     final: list[Recommendation] = []
-    for ranking in iter_rank(scorer, query.domain, history, cands, top, first_chunk=len(cands)):
+    for ranking in iter_rank(scorer, stack, collab, query.domain, history, cands, top, first_chunk=len(cands)):
         final = ranking.items
     return final

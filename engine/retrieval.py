@@ -1,15 +1,24 @@
-"""Candidate retrieval before the LLM: unrated items, filtered, ordered by a cheap collaborative prior."""
+"""Candidate retrieval before the reranker: unrated items, filtered, ordered by the collaborative model.
+
+"For you" orders by EASE from the user's liked items (read at request time, so a rating counts at
+once); "more like X" orders by X's own row of the weights. Items the model does not know (no
+ratings yet, or imported after the fit) score 0 and fall back to popularity, so full-text search
+still reaches them; a user with no likes gets popular items.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
 import sqlite_utils
 
 from db.catalog import fts_query
 from db.feedback import item_from_row
 from db.types import Item
+
+from .collab import CollabModel
 
 
 @dataclass(frozen=True)
@@ -27,15 +36,16 @@ class Query:
 @dataclass(frozen=True)
 class Candidate:
     item: Item
-    prior: float  # co-likes with the user's liked items, popularity as tie-break
+    prior: float  # retrieval score: EASE from the liked items (or the seeds), popularity as tie-break
     like_rate: float | None = None  # smoothed share of other users who liked it (for models trained with notes)
 
 
-def candidates(db: sqlite_utils.Database, user_id: int | None, query: Query = Query(), n: int = 50,
-               extra_liked: tuple[int, ...] = ()) -> list[Candidate]:
-    """Top-n unrated items matching `query`. `extra_liked` adds context likes (e.g. "more like X")."""
-    where = ["i.domain = :domain"]
-    params: dict = {"domain": query.domain, "me": user_id if user_id is not None else -1, "n": n}
+def eligible_ids(db: sqlite_utils.Database, user_id: int | None, query: Query, exclude: tuple[int, ...] = ()) -> list[int]:
+    """Ids of the items the query allows that the user has not rated (SQL: FTS, years, genres)."""
+    where = ["i.domain = :domain", "i.id NOT IN (SELECT item_id FROM current_feedback WHERE user_id = :me)",
+             "i.id NOT IN (SELECT value FROM json_each(:exclude))"]
+    params: dict = {"domain": query.domain, "me": user_id if user_id is not None else -1,
+                    "exclude": json.dumps([int(x) for x in exclude])}
     q = fts_query(query.text) if query.text else None
     if q:
         where.append("i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH :q)")
@@ -55,30 +65,34 @@ def candidates(db: sqlite_utils.Database, user_id: int | None, query: Query = Qu
     for k, g in enumerate(query.exclude_genres):
         where.append(f"i.genres NOT LIKE :g{k}")
         params[f"g{k}"] = f"%{g}%"
-    where.append("i.id NOT IN (SELECT item_id FROM current_feedback WHERE user_id = :me)")
-    params["extra"] = json.dumps([int(x) for x in extra_liked])
-    sql = f"""
-    WITH seeds AS (
-        SELECT item_id FROM current_feedback WHERE user_id = :me AND liked = 1
-        UNION SELECT value FROM json_each(:extra)
-    ),
-    neighbours AS (
-        SELECT DISTINCT user_id FROM feedback
-        WHERE item_id IN (SELECT item_id FROM seeds) AND liked = 1 AND user_id != :me
-    ),
-    co AS (
-        SELECT f2.item_id, COUNT(DISTINCT f2.user_id) AS n FROM neighbours nb
-        JOIN feedback f2 ON f2.user_id = nb.user_id AND f2.liked = 1
-        GROUP BY f2.item_id
-    ),
-    pop AS (SELECT item_id, COUNT(*) AS n FROM feedback WHERE liked = 1 GROUP BY item_id)
-    SELECT i.*, COALESCE(co.n, 0) + COALESCE(pop.n, 0) / 1e6 AS prior
-    FROM items i LEFT JOIN co ON co.item_id = i.id LEFT JOIN pop ON pop.item_id = i.id
-    WHERE {' AND '.join(where)} AND i.id NOT IN (SELECT item_id FROM seeds)
-    ORDER BY prior DESC, i.id LIMIT :n"""
-    out = []
-    for row in db.query(sql, params):
-        row = dict(row)
-        prior = row.pop("prior")
-        out.append(Candidate(item_from_row(row), prior))
-    return out
+    return [r[0] for r in db.execute(f"SELECT i.id FROM items i WHERE {' AND '.join(where)}", params)]
+
+
+def liked_ids(db: sqlite_utils.Database, user_id: int | None) -> list[int]:
+    if user_id is None:
+        return []
+    return [r[0] for r in db.execute("SELECT item_id FROM current_feedback WHERE user_id = ? AND liked = 1", [user_id])]
+
+
+def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int) -> list[tuple[int, float]]:
+    """The top `n` of `ids` by EASE from `seeds` (popularity breaks ties; unknown items score 0)."""
+    if not ids:
+        return []
+    scores = model.user_scores(seeds)
+    cols = model.columns(ids)
+    s = np.where(cols >= 0, scores[np.maximum(cols, 0)], 0.0).astype(np.float64)
+    pop = model.popularity(ids)
+    order = np.lexsort((np.asarray(ids), -pop, -s))[:n]
+    return [(ids[k], float(s[k]) + 1e-6 * float(pop[k])) for k in order]
+
+
+def candidates(db: sqlite_utils.Database, model: CollabModel, user_id: int | None, query: Query = Query(),
+               n: int = 50, extra_liked: tuple[int, ...] = ()) -> list[Candidate]:
+    """Top-n unrated items matching `query`. `extra_liked` ("more like X") replaces the user's likes as seeds."""
+    seeds = list(extra_liked) if extra_liked else liked_ids(db, user_id)
+    top = rank_ids(model, eligible_ids(db, user_id, query, exclude=tuple(extra_liked)), seeds, n)
+    if not top:
+        return []
+    rows = {r["id"]: r for r in db.query(
+        "SELECT * FROM items WHERE id IN (SELECT value FROM json_each(?))", [json.dumps([i for i, _ in top])])}
+    return [Candidate(item_from_row(dict(rows[i])), prior) for i, prior in top]

@@ -14,10 +14,12 @@ candidates/s, see bench/score_speed.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Sequence
 
 from db.errors import RecchatError
+from db.fileio import file_sha256
 from db.prompt import PromptFormat, answer_token_ids, build_prompt, p_yes_from_logits, prompt_format
 
 from .llama_runner import LlamaRunner
@@ -63,6 +65,11 @@ class Scorer:
         self.format = self._format(prompt_format or self.runner.info.prompt_format)
         self.yes_id, self.no_id = self._answer_tokens()
         self._prefix: list[int] = []  # tokens currently cached on PREFIX_SEQ
+
+    @cached_property
+    def sha256(self) -> str:
+        """The model's identity: what a fitted stack is stored under (engine.stack)."""
+        return file_sha256(Path(self.path))
 
     def _format(self, name: str) -> PromptFormat:
         try:

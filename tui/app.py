@@ -94,8 +94,9 @@ class ChatApp(App):
                 yield RichLog(id="log", wrap=True, markup=False, highlight=False)
                 yield Static("", id="status")
                 yield ResultsTable(id="results")
+                # No select-all on focus: a key typed on a list lands here, and the next one must not replace it.
                 yield Input(placeholder="Ask: something like Alien but funnier · 80s comedies · I liked Heat · help",
-                            id="ask")
+                            id="ask", select_on_focus=False)
             with Vertical(id="side"):
                 yield Label("History  (x removes)", classes="panel-title")
                 yield HistoryList(id="history")
@@ -159,7 +160,7 @@ class ChatApp(App):
         n = len(self.session.history())
         if n == 0:
             text = (f"Welcome, {self.session.user_name}! Tell me a few movies you liked ('I liked Heat', "
-                    "\"didn't enjoy Cats\"), or rate these popular picks with l / d.")
+                    "\"didn't enjoy Cats\"), or press Esc and rate these popular picks with l / d.")
         else:
             text = f"Welcome back, {self.session.user_name} ({n} ratings). Picks for you below; ask for anything else."
         self.call_from_thread(self.say, text)
@@ -227,10 +228,9 @@ class ChatApp(App):
             if lat.asked_at and lat.final is None:
                 lat.final = time.perf_counter() - lat.asked_at
                 took = f" in {lat.final:.1f} s"
+            # Focus stays in the input: moved to the table, a typed "recommend…" disliked a row at its "d".
             self.status(f"Ranked {ranking.total} candidates by P(Yes){took}; showing {len(ranking.items)}. "
-                        "l like · d dislike · w why · / type")
-            if not self.query_one("#ask", Input).value and table.row_count:
-                table.focus()
+                        "Esc: select a result, then l like · d dislike · w why")
         else:
             self.status(f"Scored {ranking.scored}/{ranking.total} candidates… (list refines)")
 

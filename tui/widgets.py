@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, ListItem, ListView, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, ListView, Static
 
 from db.types import Interaction, Item
 from engine.metrics import fmt
@@ -28,7 +29,27 @@ def p_bar(p: float, width: int = BAR_WIDTH) -> Text:
     return Text.assemble((bar.ljust(width), style), f" {p:.2f}")
 
 
-class ResultsTable(DataTable):
+class TypingGoesToInput:
+    """For the lists: a printable key that is none of their commands is typing, so it goes to the input box.
+
+    Otherwise "recommend…" typed on the results disliked the selected row at the "d" and the text
+    was lost. Keys that reach the list after focus left it (a burst outruns the focus change) are
+    typing too, so only a key pressed while the list has focus can rate.
+    """
+
+    def on_key(self, event: events.Key) -> None:
+        if not event.is_printable or event.character is None:
+            return
+        if self.app.focused is self and event.key in self.app.active_bindings:
+            return  # l, d, w, x, u, e, h, /: a deliberate command
+        event.stop()
+        event.prevent_default()
+        box = self.screen.query_one(Input)
+        self.screen.set_focus(box)
+        box.insert_text_at_cursor(event.character)
+
+
+class ResultsTable(TypingGoesToInput, DataTable):
     """Ranked items; l / d rate the selected row, w explains it."""
 
     BINDINGS = [
@@ -70,7 +91,7 @@ class HistoryEntry(ListItem):
         self.item_id = rating.item_id
 
 
-class HistoryList(ListView):
+class HistoryList(TypingGoesToInput, ListView):
     """The user's ratings, newest first; x removes one."""
 
     BINDINGS = [Binding("x,delete", "app.remove_selected", "Remove")]

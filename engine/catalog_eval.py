@@ -1,0 +1,92 @@
+"""`engine eval-catalog`: the served pipeline against the classic recommenders on one hold-out split.
+
+Why these baselines: popularity is what co-like retrieval used to reduce to; item-kNN (cosine) and
+ALS are `implicit`'s well-kept implementations; EASE is what retrieval serves. All fit on the same
+hidden-last-ratings split (engine.holdout) and rank the same users of the evaluation half.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sqlite_utils
+
+from . import holdout
+from .collab import CollabModel
+from .stack import find_stack
+
+CLASSIC = ("popularity", "item-knn", "als", "ease")
+
+
+@dataclass
+class CatalogReport:
+    metrics: dict[str, dict[str, float]]
+    info: dict
+    weights: dict[str, dict] = field(default_factory=dict)
+
+    def best_classic(self) -> tuple[str, float]:
+        name = max((n for n in CLASSIC if n in self.metrics), key=lambda n: self.metrics[n]["ndcg@10"])
+        return name, self.metrics[name]["ndcg@10"]
+
+    def table(self) -> str:
+        best, ref = self.best_classic()
+        lines = [f"{self.info['users']} users, last {self.info['last']} ratings hidden, {self.info['catalog']} items; "
+                 f"best classic model: {best}",
+                 "| model | Recall@10 | NDCG@10 | MRR | NDCG@10 / best classic |",
+                 "|---|---|---|---|---|"]
+        for name, m in self.metrics.items():
+            ratio = m["ndcg@10"] / ref if ref else float("nan")
+            lines.append(f"| {name} | {m['recall@10']:.4f} | {m['ndcg@10']:.4f} | {m['mrr']:.4f} | {ratio:.3f} |")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        best, ref = self.best_classic()
+        return {**self.info, "metrics": self.metrics, "best_classic": best, "stack_weights": self.weights,
+                "ratio_to_best_classic": {n: round(m["ndcg@10"] / ref, 4) if ref else None
+                                          for n, m in self.metrics.items()}}
+
+
+def classic_rankers(split: holdout.HoldoutSplit, model: CollabModel, seed: int) -> dict[str, holdout.UserScorer]:
+    from implicit.als import AlternatingLeastSquares
+    from implicit.nearest_neighbours import CosineRecommender
+    from threadpoolctl import threadpool_limits
+
+    with warnings.catch_warnings(), threadpool_limits(1, "blas"):  # implicit asks for single-threaded BLAS
+        warnings.simplefilter("ignore")
+        knn = holdout.implicit_ranker(CosineRecommender(K=100), split.train, split.catalog)
+        als = holdout.implicit_ranker(AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15,
+                                                              random_state=seed), split.train, split.catalog)
+    return {"popularity": holdout.popularity_ranker(model), "item-knn": knn, "als": als,
+            "ease": holdout.ease_ranker(model)}
+
+
+def evaluate_catalog(db: sqlite_utils.Database, domain: str, scorer, n_users: int, last: int, candidates: int,
+                     seed: int, progress: Callable[[int], None] | None = None,
+                     log: Callable[[str], None] = print) -> CatalogReport:
+    split = holdout.holdout_split(db, domain, last)
+    _, eval_half = holdout.partition(split.users, seed)
+    users = holdout.sample_users(eval_half, n_users, seed)
+    split = holdout.HoldoutSplit(split.train, users, split.catalog)
+    model = CollabModel.fit(split.train)
+    names = {r[0]: r[1] for r in db.execute("SELECT id, name FROM items WHERE domain = ?", [domain])}
+    rankers = classic_rankers(split, model, seed)
+    weights = {}
+    no_llm = find_stack(None, domain)
+    if no_llm is None:
+        log("no stack without the LLM is installed (engine stack fit --no-llm): its pipeline row is left out")
+    else:
+        rankers["pipeline without LLM"] = holdout.pipeline_ranker(model, no_llm, None, domain, candidates, names)
+        weights["pipeline without LLM"] = no_llm.rank.weights() if no_llm.rank else {}
+    if scorer is not None:
+        own = find_stack(scorer.sha256, domain)
+        if own is None:
+            log(f"{scorer.path.name} has no fitted stack (engine stack fit): the LLM pipeline row is left out")
+        else:
+            rankers["pipeline (served, with LLM)"] = holdout.pipeline_ranker(model, own, scorer, domain, candidates, names)
+            weights["pipeline (served, with LLM)"] = own.rank.weights() if own.rank else {}
+    metrics = holdout.evaluate_rankers(split, rankers, progress=progress)
+    info = {"users": len(users), "last": last, "catalog": len(split.catalog), "candidates": candidates, "seed": seed,
+            "domain": domain, "model": str(scorer.path) if scorer is not None else None}
+    return CatalogReport(metrics, info, weights)

@@ -1,0 +1,215 @@
+"""Full-catalog hold-out evaluation: the last ratings of each user hidden, every unrated item ranked.
+
+For each evaluated user the last `last` ratings in time are removed from what every model sees;
+each model ranks the whole catalog minus the items the user still has rated, and the held-out
+*liked* items are the relevant ones: Recall@10, NDCG@10 (binary gains), MRR (first relevant item).
+All models rank the same users on the same split in the same run, so their numbers compare.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import numpy as np
+import sqlite_utils
+
+from db.types import Interaction
+
+from .collab import CollabModel, Feedback, read_feedback
+
+LAST = 5
+K = 10
+
+
+@dataclass(frozen=True)
+class HoldoutUser:
+    user_id: int
+    history: list[Interaction]  # the ratings models may see, oldest first
+    held: list[Interaction]  # the last `last` ratings, hidden
+
+    @property
+    def relevant(self) -> set[int]:
+        return {h.item_id for h in self.held if h.liked}
+
+
+@dataclass(frozen=True)
+class HoldoutSplit:
+    train: Feedback  # the store's ratings minus every held-out one
+    users: list[HoldoutUser]  # evaluated users (at least one held-out like each)
+    catalog: np.ndarray  # item ids every model ranks over
+
+
+def holdout_split(db: sqlite_utils.Database, domain: str = "movie", last: int = LAST) -> HoldoutSplit:
+    """Hold out every user's last `last` ratings (time order, ties by row id) from what any model sees.
+
+    All users' last ratings are hidden, whether evaluated or not, so one fit serves every user set."""
+    rows = db.execute(
+        """SELECT c.user_id, c.item_id, i.name, c.liked, c.rating, c.ts FROM current_feedback c
+           JOIN items i ON i.id = c.item_id WHERE i.domain = ? ORDER BY c.user_id, c.ts, c.id""", [domain]).fetchall()
+    per_user: dict[int, list[Interaction]] = {}
+    for u, i, name, liked, rating, ts in rows:
+        per_user.setdefault(u, []).append(Interaction(i, name, bool(liked), rating, ts))
+    eligible = [u for u, h in per_user.items() if len(h) > last and any(x.liked for x in h[-last:])]
+    users = [HoldoutUser(u, per_user[u][:-last], per_user[u][-last:]) for u in eligible]
+    hidden = {(hu.user_id, h.item_id) for hu in users for h in hu.held}
+    catalog = np.array([r[0] for r in db.execute("SELECT id FROM items WHERE domain = ? ORDER BY id", [domain])])
+    return HoldoutSplit(read_feedback(db, domain).without(hidden), users, catalog)
+
+
+# ------------------------------------------------------------------ metrics
+def user_metrics(ranked: list[int], relevant: set[int], k: int = K) -> dict[str, float]:
+    """Recall@k = hits in the top k / relevant items; NDCG@k with binary gains; reciprocal rank of the first hit."""
+    gains = [1.0 if i in relevant else 0.0 for i in ranked]
+    dcg = sum(g / math.log2(r + 2) for r, g in enumerate(gains[:k]))
+    idcg = sum(1 / math.log2(r + 2) for r in range(min(len(relevant), k)))
+    first = next((r for r, g in enumerate(gains) if g), None)
+    return {f"recall@{k}": sum(gains[:k]) / len(relevant) if relevant else 0.0,
+            f"ndcg@{k}": dcg / idcg if idcg else 0.0,
+            "mrr": 1.0 / (first + 1) if first is not None else 0.0}
+
+
+def mean_metrics(per_user: list[dict[str, float]]) -> dict[str, float]:
+    keys = per_user[0].keys() if per_user else ()
+    return {key: round(float(np.mean([m[key] for m in per_user])), 4) for key in keys}
+
+
+# ------------------------------------------------------------------ rankers
+UserScorer = Callable[[HoldoutUser, np.ndarray], np.ndarray]  # (user, catalog ids) -> a score per catalog item
+
+
+def ranked_items(scores: np.ndarray, catalog: np.ndarray, exclude: Iterable[int]) -> list[int]:
+    """Catalog ids by score, best first, without the items the user has rated (ties: catalog order)."""
+    order = np.argsort(-scores, kind="stable")
+    seen = set(exclude)
+    return [int(catalog[k]) for k in order if int(catalog[k]) not in seen]
+
+
+def evaluate_rankers(split: HoldoutSplit, rankers: dict[str, UserScorer], k: int = K,
+                     progress: Callable[[int], None] | None = None) -> dict[str, dict[str, float]]:
+    per: dict[str, list[dict[str, float]]] = {name: [] for name in rankers}
+    for hu in split.users:
+        rated = [h.item_id for h in hu.history]
+        for name, score in rankers.items():
+            per[name].append(user_metrics(ranked_items(score(hu, split.catalog), split.catalog, rated), hu.relevant, k))
+        if progress:
+            progress(1)
+    return {name: {"users": len(m), **mean_metrics(m)} for name, m in per.items()}
+
+
+def popularity_ranker(model: CollabModel) -> UserScorer:
+    return lambda hu, catalog: model.popularity(catalog) + 1e-3 * model.like_rate(catalog)
+
+
+def ease_ranker(model: CollabModel) -> UserScorer:
+    def score(hu: HoldoutUser, catalog: np.ndarray) -> np.ndarray:
+        s = model.user_scores([h.item_id for h in hu.history if h.liked])
+        cols = model.columns(catalog)
+        return np.where(cols >= 0, s[np.maximum(cols, 0)], -np.inf) + 1e-6 * model.popularity(catalog)
+    return score
+
+
+def implicit_ranker(algo, train: Feedback, catalog: np.ndarray) -> UserScorer:
+    """An `implicit` model (ALS, BPR, item-kNN) fitted on the liked matrix, scoring users by fold-in."""
+    import scipy.sparse as sp
+
+    col = {int(i): k for k, i in enumerate(catalog)}
+    liked = train.liked == 1
+    users, rows = np.unique(train.users[liked], return_inverse=True)
+    cols = np.array([col[int(i)] for i in train.items[liked]])
+    X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(catalog)))
+    algo.fit(X, show_progress=False)
+
+    def score(hu: HoldoutUser, cat: np.ndarray) -> np.ndarray:
+        mine = sorted({col[h.item_id] for h in hu.history if h.liked and h.item_id in col})
+        row = sp.csr_matrix((np.ones(len(mine), dtype=np.float32), ([0] * len(mine), mine)), shape=(1, len(catalog)))
+        ids, vals = algo.recommend(0, row, N=len(catalog), filter_already_liked_items=False, recalculate_user=True)
+        out = np.full(len(catalog), -np.inf)
+        out[ids] = vals
+        return out
+    return score
+
+
+def retrieved(model: CollabModel, hu: HoldoutUser, catalog: np.ndarray, n: int) -> tuple[np.ndarray, list[int]]:
+    """Retrieval as served: EASE scores of the catalog and the positions of the top `n` unrated items."""
+    base = ease_ranker(model)(hu, catalog)
+    rated = {h.item_id for h in hu.history}
+    return base, [int(k) for k in np.argsort(-base, kind="stable") if int(catalog[k]) not in rated][:n]
+
+
+def _cands(catalog: np.ndarray, order: list[int], base: np.ndarray, domain: str, names: dict[int, str]):
+    from db.types import Item
+
+    from .retrieval import Candidate
+
+    out = []
+    for k in order:
+        i = int(catalog[k])
+        out.append(Candidate(Item(i, domain, names.get(i, str(i)), names.get(i, str(i))), float(base[k])))
+    return out
+
+
+def llm_scores(scorer, domain: str, hu: HoldoutUser, cands) -> list:
+    from .recommend import user_prompt
+
+    return scorer.score([user_prompt(domain, hu.history, c.item.name, None, scorer.format) for c in cands])
+
+
+def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray, names: dict[int, str],
+              scorer=None, domain: str = "movie", n_candidates: int = 50,
+              progress: Callable[[int], None] | None = None) -> tuple[dict[str, np.ndarray], list[int]]:
+    """Fit data of the rank head: each user's retrieved candidates, labelled 1 when among the hidden likes."""
+    from .recommend import candidate_table
+    from .stack import with_logits
+
+    tables, labels = [], []
+    for hu in users:
+        base, order = retrieved(model, hu, catalog, n_candidates)
+        cands = _cands(catalog, order, base, domain, names)
+        table = candidate_table(model, hu.history, cands)
+        if scorer is not None:
+            table = with_logits(table, [s.logit for s in llm_scores(scorer, domain, hu, cands)])
+        tables.append(table)
+        labels += [1 if c.item.id in hu.relevant else 0 for c in cands]
+        if progress:
+            progress(1)
+    keys = tables[0].keys() if tables else ()
+    return {k: np.concatenate([t[k] for t in tables]) for k in keys}, labels
+
+
+def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie", n_candidates: int = 50,
+                    names: dict[int, str] | None = None) -> UserScorer:
+    """The served path: EASE retrieval, then the stack reorders the top `n_candidates` (the rest keep
+    retrieval order below them). With `scorer` the LLM's logit feeds the stack, as in the chat."""
+    from .recommend import candidate_table, stack_scores
+    from .scorer import Score
+
+    def score(hu: HoldoutUser, catalog: np.ndarray) -> np.ndarray:
+        base, order = retrieved(model, hu, catalog, n_candidates)
+        cands = _cands(catalog, order, base, domain, names or {})
+        table = candidate_table(model, hu.history, cands)
+        scores = llm_scores(scorer, domain, hu, cands) if scorer is not None else [Score(0.5, 0.0, 0.0)] * len(cands)
+        _, key = stack_scores(stack, table, scores, [c.prior for c in cands])
+        out = base.copy()
+        top = float(np.max(base[np.isfinite(base)])) if np.isfinite(base).any() else 0.0
+        for k, value in zip(order, key):
+            out[k] = top + 1.0 + value  # the reranked block stays above everything retrieval left out
+        return out
+    return score
+
+
+def partition(users: list[HoldoutUser], seed: int = 0) -> tuple[list[HoldoutUser], list[HoldoutUser]]:
+    """Users split in two halves by a seeded shuffle: the rank head fits on the first, the evaluation
+    ranks the second, so no evaluated user's hidden ratings shaped the stack."""
+    order = sorted(users, key=lambda hu: hu.user_id)
+    random.Random(seed).shuffle(order)
+    half = len(order) // 2
+    return sorted(order[:half], key=lambda h: h.user_id), sorted(order[half:], key=lambda h: h.user_id)
+
+
+def sample_users(users: list[HoldoutUser], n: int | None, seed: int = 0) -> list[HoldoutUser]:
+    if n is None or n >= len(users):
+        return users
+    return sorted(random.Random(seed).sample(users, n), key=lambda h: h.user_id)

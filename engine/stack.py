@@ -1,0 +1,200 @@
+"""The stacked reranker: the LLM's Yes-No logit and collaborative features, one fit per model.
+
+Two heads, each a standardised logistic regression on the same kind of inputs, because measured
+on ML-100K one regression cannot serve both questions (docs/results.md):
+- `like`: P(like | the user rates it), fitted on TALLRec validation samples; shown as P(like) and
+  scored by AUC/GAUC. Rated items are already chosen, so popularity gets a negative weight here.
+- `rank`: P(the item is among the user's next likes | retrieved), fitted on the hidden last ratings
+  of a set of fit users (engine.holdout); it orders the list and is scored by NDCG@10.
+Both are fitted on users neither the LLM nor the collaborative model saw. Stored as JSON under the
+model's sha256 so a calibration fitted for one GGUF is never used for another; the shipped default
+model's stack ships in `engine/stacks/`. The stack without the LLM (same inputs minus the logit)
+is what a model without its own stack falls back to, and the ablation the evaluation reports.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from db.fileio import write_json_atomic
+from db.paths import data_dir
+
+from .collab import CollabModel
+
+COLLAB_FEATURES = ("ease_liked", "ease_disliked", "like_share", "item_like_rate", "log_popularity")
+FEATURES = ("llm_logit", *COLLAB_FEATURES)
+RANK_EXTRA = ("ease_all",)  # EASE from every like the user has (retrieval's own score), per like
+SHIPPED_DIR = Path(__file__).resolve().parent / "stacks"
+NO_LLM = "no-llm"  # file stem of the stack without the LLM
+
+
+Table = dict[str, np.ndarray]  # feature name -> one value per target
+
+
+def feature_table(model: CollabModel, liked: list[int], disliked: list[int], targets: list[int],
+                  all_liked: list[int] | None = None) -> Table:
+    """Every stack input but the LLM's, per target. `liked`/`disliked`: the window a prompt shows (the
+    newest ratings: recency counts); `all_liked`: every like of the user (default: the window's)."""
+    n = len(liked) + len(disliked)
+    all_liked = liked if all_liked is None else all_liked
+    ease = model.user_scores(all_liked)
+    cols = model.columns(targets)
+    return {
+        "ease_liked": model.affinity(liked, targets),
+        "ease_disliked": model.affinity(disliked, targets),
+        "like_share": np.full(len(targets), len(liked) / n if n else 0.5),
+        "item_like_rate": model.like_rate(targets),
+        "log_popularity": model.popularity(targets),
+        "ease_all": np.where(cols >= 0, ease[np.maximum(cols, 0)], 0.0) / max(1, len(all_liked)),
+    }
+
+
+def with_logits(table: Table, logits) -> Table:
+    return {**table, "llm_logit": np.asarray(logits, dtype=np.float64)}
+
+
+def matrix(table: Table, features: tuple[str, ...]) -> np.ndarray:
+    return np.column_stack([np.asarray(table[f], dtype=np.float64) for f in features])
+
+
+@dataclass
+class Stack:
+    """Weights of a standardised LR; `predict` is sigmoid(((x - mean) / scale) . coef + intercept)."""
+
+    features: tuple[str, ...]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+
+    @property
+    def uses_llm(self) -> bool:
+        return "llm_logit" in self.features
+
+    @classmethod
+    def fit(cls, X: np.ndarray, y: list[int], features: tuple[str, ...]) -> "Stack":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        if len(set(y)) < 2:
+            raise ValueError("the fit data needs both likes and dislikes")
+        scaler = StandardScaler().fit(X)
+        lr = LogisticRegression(max_iter=1000).fit(scaler.transform(X), y)
+        scale = [float(s) if s > 0 else 1.0 for s in scaler.scale_]
+        return cls(tuple(features), [float(m) for m in scaler.mean_], scale, [float(c) for c in lr.coef_[0]],
+                   float(lr.intercept_[0]))
+
+    def logit(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64).reshape(-1, len(self.features))
+        return ((X - self.mean) / self.scale) @ np.asarray(self.coef) + self.intercept
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logit(X)))
+
+    def predict_table(self, table: Table) -> np.ndarray:
+        return self.predict(matrix(table, self.features))
+
+    def weights(self) -> dict[str, float]:
+        """Weight per standard deviation of each input: how much each signal counts, comparable across inputs."""
+        return {f: round(c, 4) for f, c in zip(self.features, self.coef)}
+
+    # --------------------------------------------------------------- files
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["features"] = list(self.features)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Stack":
+        s = cls(tuple(d["features"]), d["mean"], d["scale"], d["coef"], d["intercept"])
+        n = len(s.features)
+        if not (len(s.mean) == len(s.scale) == len(s.coef) == n) or not set(s.features) <= {*FEATURES, *RANK_EXTRA}:
+            raise ValueError("malformed stack file")
+        if any(not math.isfinite(v) for v in [*s.mean, *s.scale, *s.coef, s.intercept]):
+            raise ValueError("non-finite weights")
+        return s
+
+
+
+@dataclass
+class Reranker:
+    """What ranks for one model: the like head (shown), the rank head (orders), and what they were fitted on."""
+
+    like: Stack
+    rank: Stack | None
+    domain: str = "movie"
+    model_sha256: str | None = None  # None: without the LLM, usable with any model
+    fitted_on: dict = field(default_factory=dict)  # data, users, command
+
+    @property
+    def uses_llm(self) -> bool:
+        return self.like.uses_llm or (self.rank is not None and self.rank.uses_llm)
+
+    def to_json(self) -> dict:
+        return {"model_sha256": self.model_sha256, "domain": self.domain, "fitted_on": self.fitted_on,
+                "like": self.like.to_json(), "rank": self.rank.to_json() if self.rank else None}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Reranker":
+        rank = Stack.from_json(d["rank"]) if d.get("rank") else None
+        return cls(Stack.from_json(d["like"]), rank, d.get("domain", "movie"), d.get("model_sha256"), d.get("fitted_on", {}))
+
+    def save(self, folder: Path | None = None) -> Path:
+        path = (folder or user_stacks_dir()) / f"{stack_stem(self.model_sha256)}-{self.domain}.json"
+        write_json_atomic(path, self.to_json())
+        return path
+
+
+def user_stacks_dir() -> Path:
+    return data_dir() / "stacks"
+
+
+def stack_stem(model_sha256: str | None) -> str:
+    return model_sha256 or NO_LLM
+
+
+def find_stack(model_sha256: str | None, domain: str) -> Reranker | None:
+    """The stack fitted for exactly this model (user folder first, then shipped); None if there is none.
+
+    A file is trusted only if it names the same sha256 inside, so a copied or renamed file cannot
+    carry another model's calibration.
+    """
+    stem = f"{stack_stem(model_sha256)}-{domain}.json"
+    for folder in (user_stacks_dir(), SHIPPED_DIR):
+        path = folder / stem
+        if not path.exists():
+            continue
+        try:
+            stack = Reranker.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if stack.model_sha256 == model_sha256 and stack.domain == domain:
+            return stack
+    return None
+
+
+@dataclass(frozen=True)
+class StackChoice:
+    """What the engine ranks by for a model, and the sentence that says so."""
+
+    stack: Reranker | None
+    note: str
+
+
+def choose_stack(model_sha256: str, model_name: str, domain: str) -> StackChoice:
+    own = find_stack(model_sha256, domain)
+    if own is not None:
+        w = own.like.weights().get("llm_logit", 0.0)
+        return StackChoice(own, f"ranking by the stack fitted for {model_name} (LLM weight in P(like): {w:+.2f} per SD)")
+    fallback = find_stack(None, domain)
+    fit_cmd = f"engine stack fit --model {model_name} --data valid.json"
+    if fallback is not None:
+        return StackChoice(fallback, f"{model_name} has no fitted stack: ranking by the collaborative stack without "
+                                     f"the LLM (its P(Yes) shown beside); fit one with `{fit_cmd}`")
+    return StackChoice(None, f"{model_name} has no fitted stack and none without the LLM is installed: ranking by "
+                             f"retrieval, P(Yes) shown; fit one with `{fit_cmd}`")

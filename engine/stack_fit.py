@@ -1,0 +1,103 @@
+"""Features of TALLRec samples for the stack, and the fit behind `engine stack fit` and `engine eval`.
+
+Samples name items by prompt text; ids come from the sample (`engine data split` writes them) or
+from the store's catalog by name. The collaborative model used here is fitted without the users
+whose samples are fitted or evaluated, so no sample's own label reaches its features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sqlite_utils
+
+from db.prompt import parse_input, sample_domain
+from db.types import Sample
+
+from .collab import CollabModel, read_feedback
+from .stack import COLLAB_FEATURES, FEATURES, Stack, Table, feature_table, matrix
+
+
+@dataclass(frozen=True)
+class SampleRef:
+    """A sample as item ids: the liked and disliked items its prompt shows, and its target."""
+
+    liked: list[int]
+    disliked: list[int]
+    target: int
+
+
+def sample_refs(db: sqlite_utils.Database, samples: list[Sample]) -> list[SampleRef]:
+    """Item ids of each sample; an item the catalog does not hold gets id -1 (no collaborative signal)."""
+    names: dict[str, dict[str, int]] = {}
+    by_id: dict[int, str] = {}
+    out = []
+    for s in samples:
+        domain = sample_domain(s.input)
+        if domain not in names:
+            rows = db.execute("SELECT id, name FROM items WHERE domain = ? ORDER BY id", [domain]).fetchall()
+            names[domain] = {}
+            for i, n in rows:
+                names[domain].setdefault(n, i)
+                by_id[i] = n
+        p = parse_input(domain, s.input)
+        if s.history and all(h in by_id for h in s.history):
+            liked_names = set(p.liked)
+            liked = [h for h in s.history if by_id[h] in liked_names]
+            disliked = [h for h in s.history if by_id[h] not in liked_names]
+        else:
+            liked = [names[domain].get(n, -1) for n in p.liked]
+            disliked = [names[domain].get(n, -1) for n in p.disliked]
+        target = s.item_id if s.item_id is not None else names[domain].get(p.target, -1)
+        out.append(SampleRef(liked, disliked, target))
+    return out
+
+
+def sample_table(model: CollabModel, refs: list[SampleRef]) -> Table:
+    """Feature table of TALLRec samples (one row each); the prompt's window is all the history they carry."""
+    rows = [feature_table(model, r.liked, r.disliked, [r.target]) for r in refs]
+    keys = rows[0].keys() if rows else ()
+    return {k: np.concatenate([row[k] for row in rows]) for k in keys}
+
+
+def collab_without(db: sqlite_utils.Database, domain: str, *sample_sets: list[Sample]) -> CollabModel:
+    """The collaborative model fitted on every user except those with samples in `sample_sets`."""
+    users = {s.user_id for samples in sample_sets for s in samples if s.user_id is not None}
+    return CollabModel.fit(read_feedback(db, domain).without_users(users))
+
+
+def fit_head(table: Table, labels: list[int], features: tuple[str, ...]) -> Stack:
+    return Stack.fit(matrix(table, features), labels, features)
+
+
+def fit_reranker(db: sqlite_utils.Database, domain: str, fit: list[Sample], exclude: list[Sample],
+                 logits: list[float] | None, scorer=None, model_sha256: str | None = None, rank_users: int = 100,
+                 n_candidates: int = 50, seed: int = 0, progress=None, fitted_on: dict | None = None):
+    """Both heads for one model (`logits`/`scorer` given) or without the LLM (both None).
+
+    like head: `fit` samples (labels from the split), features from a collaborative model without
+    the users of `fit` and `exclude` (the test split). rank head: `rank_users` users of the fit half
+    of the hold-out partition (engine.holdout), features from a model without anyone's hidden ratings.
+    """
+    from . import holdout
+    from .stack import RANK_EXTRA, Reranker
+
+    with_llm = logits is not None
+    like_features = FEATURES if with_llm else COLLAB_FEATURES
+    table = sample_table(collab_without(db, domain, fit, exclude), sample_refs(db, fit))
+    if with_llm:
+        table["llm_logit"] = np.asarray(logits, dtype=np.float64)
+    like = fit_head(table, [s.label for s in fit], like_features)
+
+    split = holdout.holdout_split(db, domain)
+    fit_half, _ = holdout.partition(split.users, seed)
+    users = holdout.sample_users(fit_half, rank_users, seed)
+    names = {r[0]: r[1] for r in db.execute("SELECT id, name FROM items WHERE domain = ?", [domain])}
+    model = CollabModel.fit(split.train)
+    rank_table, labels = holdout.rank_rows(model, users, split.catalog, names, scorer if with_llm else None, domain,
+                                           n_candidates, progress)
+    rank = fit_head(rank_table, labels, (*like_features, *RANK_EXTRA)) if len(set(labels)) == 2 else None
+    info = {"like_samples": len(fit), "rank_users": len(users), "rank_rows": len(labels), "seed": seed,
+            **(fitted_on or {})}
+    return Reranker(like, rank, domain, model_sha256 if with_llm else None, info)
