@@ -32,7 +32,9 @@ def main() -> None:
     db = open_db(ml100k_store(args.db), create=False)
     uid = find_user(db, args.user)
     history = user_history(db, uid, "movie")
-    cands = candidates(db, uid, Query(), args.candidates)
+    from engine.collab_cache import load_or_fit
+
+    cands = candidates(db, load_or_fit(db, "movie"), uid, Query(), args.candidates)
     scorer = Scorer(args.model)
     prompts = [user_prompt("movie", history, c.item.name, fmt=scorer.format) for c in cands]
     toks = [scorer.tokenize(p) for p in prompts]

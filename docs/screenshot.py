@@ -25,7 +25,7 @@ async def shoot(db: str, user: str, ask: str, out: Path) -> None:
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()
-        await pilot.press("down", "w")  # explain the second row
+        await pilot.press("escape", "down", "w")  # select the results, explain the second row
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()

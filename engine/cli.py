@@ -301,13 +301,23 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
                 hybrid = result.hybrid_model
                 extra["hybrid"] = lambda ss, scores: hybrid.predict(ss, [s.logit for s in scores])
             result.ranking = evaluate_ranking(cases, lambda ss: score_samples(scorer, ss, bar.update), train, extra)
+    from .evaluate import stack_metrics
+
+    result.stacks = stack_metrics(db, samples, result.logits, scorer.sha256, fit)
     rows = [("LLM P(Yes)", result.metrics)] + [(name, m) for name, m in result.baselines.items()]
     if result.hybrid:
         rows.append(("hybrid LR", result.hybrid))
-    click.echo(f"{'scorer':<14} {'AUC':>7} {'GAUC':>7} {'logloss':>8} {'acc':>6}   n={result.metrics['n']}, "
+    rows += list(result.stacks.items())
+    for name in ("served_stack", "stack_without_llm"):
+        if name not in result.stacks:
+            click.echo(f"({name}: none installed for this model; engine stack fit)", err=True)
+    click.echo(f"{'scorer':<17} {'AUC':>7} {'GAUC':>7} {'logloss':>8} {'acc':>6}   n={result.metrics['n']}, "
                f"{result.seconds:.1f}s ({len(samples) / result.seconds:.1f} samples/s)")
     for name, m in rows:
-        click.echo(f"{name:<14} {fmt(m['auc']):>7} {fmt(m['gauc']):>7} {fmt(m['logloss']):>8} {fmt(m['accuracy'], 3):>6}")
+        click.echo(f"{name:<17} {fmt(m['auc']):>7} {fmt(m['gauc']):>7} {fmt(m['logloss']):>8} {fmt(m['accuracy'], 3):>6}")
+    if "served_stack" in result.stacks:
+        click.echo("served stack weights per SD: " + "  ".join(
+            f"{k} {v:+.3f}" for k, v in result.stacks["served_stack"]["weights"].items()))
     if not train:
         click.echo("(feature_lr baseline needs --train: item statistics come from training windows only)")
     if result.ranking:

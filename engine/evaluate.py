@@ -30,6 +30,7 @@ class EvalResult:
     seconds: float
     hybrid: dict | None = None  # metrics of the LLM-logit + features LR, when a fit split was given
     ranking: dict | None = None  # HR@5 / NDCG@10 of the LLM and item-only rankers (engine.ranking)
+    stacks: dict[str, dict] = field(default_factory=dict)  # served stack, stack without LLM, EASE alone
     prompt_format: str = "alpaca"  # how the prompts were written (db.prompt.PROMPT_FORMATS)
     hybrid_model: HybridLR | None = field(repr=False, default=None)
     scores: list[float] = field(repr=False, default_factory=list)
@@ -44,6 +45,8 @@ class EvalResult:
             out["hybrid"] = self.hybrid
         if self.ranking:
             out["ranking"] = self.ranking
+        if self.stacks:
+            out["stacks"] = self.stacks
         return out
 
 
@@ -86,6 +89,30 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
     return EvalResult(str(scorer.path), data_name, classification_metrics(labels, scores, users), baselines,
                       seconds, hybrid=hybrid, scores=scores, labels=labels, hybrid_model=model,
                       logits=logits, users=users, prompt_format=scorer.format.name)
+
+
+def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list[float], model_sha256: str,
+                  held_out: list[Sample] | None = None) -> dict[str, dict]:
+    """The served stack's P(like), the stack without the LLM and EASE alone, on `samples`.
+
+    Collaborative statistics leave out the evaluated users (and `held_out`'s), so no sample's own
+    label reaches its features. A stack appears only if one is installed for this model / without LLM.
+    """
+    from db.prompt import sample_domain
+
+    from .stack import find_stack, with_logits
+    from .stack_fit import collab_without, sample_refs, sample_table
+
+    domain = sample_domain(samples[0].input)
+    labels, users = [s.label for s in samples], [s.user_id for s in samples]
+    table = with_logits(sample_table(collab_without(db, domain, samples, held_out or []), sample_refs(db, samples)), logits)
+    out = {"ease_alone": classification_metrics(labels, list(table["ease_liked"]), users)}
+    for name, sha in (("served_stack", model_sha256), ("stack_without_llm", None)):
+        stack = find_stack(sha, domain)
+        if stack is not None:
+            out[name] = {**classification_metrics(labels, list(stack.like.predict_table(table)), users),
+                         "weights": stack.like.weights(), "fitted_on": stack.fitted_on}
+    return out
 
 
 def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:

@@ -52,9 +52,9 @@ def holdout_split(db: sqlite_utils.Database, domain: str = "movie", last: int = 
     per_user: dict[int, list[Interaction]] = {}
     for u, i, name, liked, rating, ts in rows:
         per_user.setdefault(u, []).append(Interaction(i, name, bool(liked), rating, ts))
-    eligible = [u for u, h in per_user.items() if len(h) > last and any(x.liked for x in h[-last:])]
-    users = [HoldoutUser(u, per_user[u][:-last], per_user[u][-last:]) for u in eligible]
-    hidden = {(hu.user_id, h.item_id) for hu in users for h in hu.held}
+    split = [HoldoutUser(u, h[:-last], h[-last:]) for u, h in per_user.items() if len(h) > last]
+    hidden = {(hu.user_id, h.item_id) for hu in split for h in hu.held}
+    users = [hu for hu in split if hu.relevant]  # recall needs at least one hidden like
     catalog = np.array([r[0] for r in db.execute("SELECT id FROM items WHERE domain = ? ORDER BY id", [domain])])
     return HoldoutSplit(read_feedback(db, domain).without(hidden), users, catalog)
 

@@ -81,9 +81,9 @@ def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int) -> li
     scores = model.user_scores(seeds)
     cols = model.columns(ids)
     s = np.where(cols >= 0, scores[np.maximum(cols, 0)], 0.0).astype(np.float64)
-    pop = model.popularity(ids)
-    order = np.lexsort((np.asarray(ids), -pop, -s))[:n]
-    return [(ids[k], float(s[k]) + 1e-6 * float(pop[k])) for k in order]
+    key = s + 1e-6 * model.popularity(ids)  # EASE scores are >= 1e-4 apart where they differ at all
+    order = np.lexsort((np.asarray(ids), -key))[:n]
+    return [(ids[k], float(key[k])) for k in order]
 
 
 def candidates(db: sqlite_utils.Database, model: CollabModel, user_id: int | None, query: Query = Query(),

@@ -1,4 +1,4 @@
-"""Candidate retrieval on the real ML-100K store: never rated items, filters honoured, a collaborative prior."""
+"""Candidate retrieval on the real ML-100K store: never rated items, filters honoured, EASE order."""
 
 from __future__ import annotations
 
@@ -6,12 +6,19 @@ import pytest
 
 from db import open_db
 from db.feedback import find_user, get_or_create_user, rated_item_ids, record_feedback
-from engine.retrieval import Query, candidates
+from engine.collab_cache import fit_from_store
+from engine.retrieval import Query
+from engine.retrieval import candidates as _candidates
 
 
 @pytest.fixture
 def store(ml100k_copy):
     return open_db(ml100k_copy, create=False)
+
+
+def candidates(db, user_id, query=Query(), n=50, extra_liked=()):
+    """Retrieval with a model fitted on the store as it is now (the chat's refit does the same)."""
+    return _candidates(db, fit_from_store(db, query.domain), user_id, query, n, extra_liked)
 
 
 def test_never_returns_rated_items(store):
@@ -36,21 +43,38 @@ def test_a_new_rating_leaves_the_candidates_and_a_retraction_brings_it_back(stor
 
 def test_new_user_gets_popularity_order(store):
     cands = candidates(store, None, Query(), n=3)
-    most_liked = [r[0] for r in store.execute(
-        "SELECT item_id FROM current_feedback WHERE liked = 1 GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 3")]
-    assert [c.item.id for c in cands] == most_liked
+    most_rated = [r[0] for r in store.execute(
+        "SELECT item_id FROM current_feedback GROUP BY item_id ORDER BY COUNT(*) DESC, item_id LIMIT 3")]
+    assert [c.item.id for c in cands] == most_rated
 
 
-def test_liked_items_pull_co_liked_items_up(store):
+def test_liked_items_pull_similar_items_up(store):
     uid = get_or_create_user(store, "bob")
     alien = store.execute("SELECT id FROM items WHERE name = 'Alien (1979)'").fetchone()[0]
     before = candidates(store, uid, Query(), n=20)
+    model = fit_from_store(store, "movie")
     record_feedback(store, uid, alien, True)
-    after = candidates(store, uid, Query(), n=20)
-    assert after[0].prior >= 1 > before[0].prior  # co-like counts dominate the popularity tie-break
+    after = _candidates(store, model, uid, Query(), n=20)  # the model fitted before the like: fold-in
+    assert before[0].prior < 1e-3 < after[0].prior  # popularity only breaks ties; EASE weights now order
     names = [c.item.name for c in after]
-    assert "Aliens (1986)" in names
+    assert "Aliens (1986)" in names[:5]
     assert "Alien (1979)" not in names
+
+
+def test_more_like_x_is_not_popularity(store):
+    """The issue's case: EASE's neighbours of Raising Arizona, not the most co-liked blockbusters."""
+    ra = store.execute("SELECT id FROM items WHERE name = 'Raising Arizona (1987)'").fetchone()[0]
+    top = [c.item.name for c in candidates(store, None, Query(), n=10, extra_liked=(ra,))]
+    assert top[:3] == ["Pulp Fiction (1994)", "This Is Spinal Tap (1984)", "Heathers (1989)"]
+    assert "Star Wars (1977)" not in top
+
+
+def test_an_item_without_ratings_is_reachable_by_text(store):
+    with store.conn:
+        store.execute("INSERT INTO items (domain, source, source_id, name, title, year, genres) "
+                      "VALUES ('movie', 'test', 'x1', 'Zyzzyva Quest (2030)', 'Zyzzyva Quest', 2030, 'Comedy')")
+    model = fit_from_store(store, "movie")
+    assert "Zyzzyva Quest (2030)" in {c.item.name for c in _candidates(store, model, None, Query(text="zyzzyva"), 5)}
 
 
 def test_full_text_filter(store):
@@ -87,7 +111,7 @@ def test_like_rates_are_smoothed_and_leave_the_user_out(store):
     record_feedback(store, uid, 1, False)
     (g,) = store.execute("SELECT AVG(liked) FROM feedback WHERE liked IS NOT NULL").fetchone()
     assert like_rates(store, [1], exclude_user=uid)[1] == pytest.approx((likes + PRIOR_WEIGHT * g) / (n + PRIOR_WEIGHT))
-    history, cands = retrieve(store, uid, Query(), 3)
+    history, cands = retrieve(store, fit_from_store(store, "movie"), uid, Query(), 3)
     assert all(c.like_rate is None for c in cands)  # looked up only for a model that reads notes
     cands = with_like_rates(store, uid, cands)
     assert all(0 < c.like_rate < 1 for c in cands)

@@ -1,4 +1,4 @@
-"""The chat: ask, see ranked items with P(Yes), like or dislike them, see history and offline AUC.
+"""The chat: ask, see ranked items with P(like) (the stack) and the LLM's P(Yes), like or dislike them, see history and offline AUC.
 
 All SQLite and model work runs in thread workers (see tui.session); the UI thread only draws.
 """
@@ -154,6 +154,9 @@ class ChatApp(App):
             self.call_from_thread(self.say, f"Cannot load the model: {e}. Ratings still work.")
             return
         self.call_from_thread(self.status, f"Model ready: {name}")
+        self.call_from_thread(self.say, self.session.stack_note[:1].upper() + self.session.stack_note[1:] + ".", dim=True)
+        for notice in self.session.notices:
+            self.call_from_thread(self.say, notice, dim=True)
 
     @work(thread=True, group="chat")
     def greet(self) -> None:
@@ -229,7 +232,7 @@ class ChatApp(App):
                 lat.final = time.perf_counter() - lat.asked_at
                 took = f" in {lat.final:.1f} s"
             # Focus stays in the input: moved to the table, a typed "recommend…" disliked a row at its "d".
-            self.status(f"Ranked {ranking.total} candidates by P(Yes){took}; showing {len(ranking.items)}. "
+            self.status(f"Ranked {ranking.total} candidates{took}; showing {len(ranking.items)}. "
                         "Esc: select a result, then l like · d dislike · w why")
         else:
             self.status(f"Scored {ranking.scored}/{ranking.total} candidates… (list refines)")

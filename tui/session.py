@@ -23,9 +23,11 @@ from db.errors import RecchatError
 from db.feedback import find_user, get_or_create_user, item_from_row, like_rates, record_feedback, user_history
 from db.store import transaction
 from db.types import Interaction, Item
+from engine.collab_cache import CollabService
 from engine.explain import Explanation, explain
 from engine.recommend import Ranking, iter_rank, retrieve, with_like_rates
 from engine.retrieval import Candidate, Query
+from engine.stack import Reranker, choose_stack
 
 from .intent import HELP, Intent, Request, parse
 from .text import MAX_MESSAGE, clean_message
@@ -113,6 +115,9 @@ class ChatSession:
     lock_tries: int = 3
     scorer_factory: Callable[[], object] | None = None  # tests share one loaded scorer through this
     scorer: object | None = field(default=None, init=False)
+    stack: Reranker | None = field(default=None, init=False)
+    stack_note: str = field(default="", init=False)  # what ranks for this model, in words (the app shows it)
+    notices: list[str] = field(default_factory=list, init=False)  # one-line notices, e.g. a collaborative refit
     pending: list[Pending] = field(default_factory=list, init=False)
     undo_stack: list[Undo] = field(default_factory=list, init=False)
     last_plan: Plan | None = field(default=None, init=False)
@@ -125,15 +130,21 @@ class ChatSession:
         self.db = open_db(self.db_path, timeout=self.lock_wait, shared=True)
         self.user_id = self._with_retry(lambda: get_or_create_user(self.db, self.user_name))
         self.chat_id = self._with_retry(self._latest_chat)
+        self.collab = CollabService(lambda: open_db(self.db_path, timeout=self.lock_wait), self.domain,
+                                    log=self.notices.append)
 
     # ---------------------------------------------------------------- model
     def load_model(self) -> str:
-        """Load the scorer once (the default model is built on first use: a minute, then cached)."""
+        """Load the scorer, its stack and the collaborative model once (the default model is built on first
+        use: a minute, then cached; the collaborative fit takes about a second on ML-100K)."""
+        self.collab.load()
         with self.model_lock:
             if self.scorer is None:
                 from engine.scorer import Scorer
 
-                self.scorer = self.scorer_factory() if self.scorer_factory else Scorer(self.model_path)
+                scorer = self.scorer_factory() if self.scorer_factory else Scorer(self.model_path)
+                choice = choose_stack(scorer.sha256, Path(scorer.path).name, self.domain)
+                self.stack, self.stack_note, self.scorer = choice.stack, choice.note, scorer
             return Path(self.scorer.path).name
 
     def rank(self, plan: Plan) -> Iterator[Ranking]:
@@ -144,8 +155,10 @@ class ChatSession:
         if self.scorer.uses_notes:  # known only once the model is loaded; plans are made before
             with self.db_lock:
                 cands = with_like_rates(self.db, self.user_id, cands)
+        collab = self.collab.current()
         with self.model_lock:
-            for ranking in iter_rank(self.scorer, self.domain, plan.history, cands, plan.request.count):
+            for ranking in iter_rank(self.scorer, self.stack, collab, self.domain, plan.history, cands,
+                                     plan.request.count):
                 self.shown = [r.item for r in ranking.items]
                 yield ranking
 
@@ -237,7 +250,7 @@ class ChatSession:
         context = [Interaction(s.id, s.name, True, None, now) for s in seeds]
         query = Query(None, request.year_min, request.year_max, request.genres, request.exclude_genres, self.domain)
         with self.db_lock:
-            history, cands = retrieve(self.db, self.user_id, query, self.n_candidates, context)
+            history, cands = retrieve(self.db, self.collab.current(), self.user_id, query, self.n_candidates, context)
         return Plan(request, tuple(seeds), history, cands)
 
     def replan(self) -> Plan:
@@ -325,6 +338,7 @@ class ChatSession:
 
     def _write_rating(self, item: Item, liked: bool | None, ts: float | None = None) -> None:
         self._with_retry(lambda: record_feedback(self.db, self.user_id, item.id, liked, source="chat", ts=ts))
+        self.collab.refresh()  # off the request path; this user's own rating counts at once (fold-in)
 
     def current_rating(self, item: Item) -> bool | None:
         with self.db_lock:

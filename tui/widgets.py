@@ -50,7 +50,7 @@ class TypingGoesToInput:
 
 
 class ResultsTable(TypingGoesToInput, DataTable):
-    """Ranked items; l / d rate the selected row, w explains it."""
+    """Ranked items (in the stack's order) with P(like) and the LLM's own P(Yes); l / d rate the selected row, w explains it."""
 
     BINDINGS = [
         Binding("l", "app.rate(True)", "Like"),
@@ -62,10 +62,11 @@ class ResultsTable(TypingGoesToInput, DataTable):
         self.cursor_type = "row"
         self.zebra_stripes = True
         self.add_column("#", key="rank", width=3)
-        self.add_column("Title", key="title", width=36)
+        self.add_column("Title", key="title", width=32)
         self.add_column("Year", key="year", width=4)
-        self.add_column("Genres", key="genres", width=24)
-        self.add_column("P(Yes)", key="p", width=BAR_WIDTH + 6)
+        self.add_column("Genres", key="genres", width=20)
+        self.add_column("P(like)", key="p", width=BAR_WIDTH + 6)
+        self.add_column("LLM", key="llm", width=5)  # the raw P(Yes): one input of P(like)
 
     def show(self, recs: list[Recommendation]) -> None:
         """Replace the rows, keeping the cursor on the same item when it is still listed."""
@@ -73,7 +74,7 @@ class ResultsTable(TypingGoesToInput, DataTable):
         self.clear()
         for rank, r in enumerate(recs, 1):
             self.add_row(str(rank), Text(r.item.title), str(r.item.year or ""), Text(r.item.genres or r.item.creators),
-                         p_bar(r.p_yes), key=str(r.item.id))
+                         p_bar(r.p_like), Text(f"{r.p_yes:.2f}", "dim"), key=str(r.item.id))
         if keep is not None and str(keep) in {str(r.item.id) for r in recs}:
             self.move_cursor(row=self.get_row_index(str(keep)))
 

@@ -1,0 +1,72 @@
+"""The stack: fitted weights round-trip, are found only for the model they were fitted for, and rank."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.stack import Reranker, Stack, choose_stack, find_stack
+
+
+@pytest.fixture(autouse=True)
+def private_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr("engine.stack.SHIPPED_DIR", tmp_path / "shipped")
+
+
+def toy_stack(llm: bool) -> Reranker:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] + 0.3 * rng.normal(size=200) > 0).astype(int).tolist()
+    names = ("llm_logit", "like_share") if llm else ("item_like_rate", "like_share")
+    head = Stack.fit(X, y, names)
+    return Reranker(head, head, "movie", "a" * 64 if llm else None, {"data": "toy"})
+
+
+def test_weights_round_trip_and_predict_as_a_standardised_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2)) * [5.0, 0.01]
+    y = (X[:, 1] > 0).astype(int).tolist()
+    head = Stack.fit(X, y, ("llm_logit", "like_share"))
+    sc = StandardScaler().fit(X)
+    ref = LogisticRegression(max_iter=1000).fit(sc.transform(X), y).predict_proba(sc.transform(X))[:, 1]
+    assert np.allclose(head.predict(X), ref, atol=1e-9)
+    again = Stack.from_json(json.loads(json.dumps(head.to_json())))
+    assert np.allclose(again.predict(X), ref, atol=1e-9)
+    assert abs(head.weights()["like_share"]) > abs(head.weights()["llm_logit"])
+
+
+def test_a_stack_is_used_only_for_the_model_it_was_fitted_for(tmp_path):
+    own = toy_stack(llm=True)
+    path = own.save()
+    assert find_stack("a" * 64, "movie") is not None
+    assert find_stack("b" * 64, "movie") is None  # another model: never this calibration
+    assert find_stack("a" * 64, "book") is None
+    # a file renamed to another model's sha still names its own inside: refused
+    path.rename(path.with_name("b" * 64 + "-movie.json"))
+    assert find_stack("b" * 64, "movie") is None
+
+
+def test_a_malformed_stack_file_is_ignored(tmp_path):
+    path = toy_stack(llm=True).save()
+    path.write_text('{"like": {"features": ["llm_logit"], "mean": [0, 1], "scale": [1], "coef": [1], "intercept": 0}}')
+    assert find_stack("a" * 64, "movie") is None
+    path.write_text("{ truncated")
+    assert find_stack("a" * 64, "movie") is None
+
+
+def test_choice_says_what_ranks(tmp_path):
+    none = choose_stack("c" * 64, "my.gguf", "movie")
+    assert none.stack is None and "no fitted stack" in none.note and "engine stack fit --model my.gguf" in none.note
+    toy_stack(llm=False).save()
+    fallback = choose_stack("c" * 64, "my.gguf", "movie")
+    assert fallback.stack is not None and not fallback.stack.uses_llm
+    assert "without the LLM" in fallback.note
+    toy_stack(llm=True).save()
+    own = choose_stack("a" * 64, "model.gguf", "movie")
+    assert own.stack.uses_llm and "LLM weight" in own.note
