@@ -7,9 +7,8 @@ the stack (engine.stack) turns its logit and the collaborative features into P(l
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterator
+from typing import Callable, Iterator
 
-import numpy as np
 import sqlite_utils
 
 from db.feedback import HISTORY_WINDOW, like_rates, user_history
@@ -99,19 +98,25 @@ def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], prio
 
 
 def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domain: str, history: list[Interaction],
-              cands: list[Candidate], top: int, first_chunk: int = FIRST_CHUNK) -> Iterator[Ranking]:
-    """Score candidates in retrieval order; yield the ranking after the first chunk and at the end.
+              cands: list[Candidate], top: int, first_chunk: int = FIRST_CHUNK, chunk: int | None = None,
+              cancelled: Callable[[], bool] = lambda: False) -> Iterator[Ranking]:
+    """Score candidates in retrieval order; yield the ranking after the first chunk, every `chunk` more, and at the end.
 
     The chat shows the first ranking at once and refines it; the scores are the same as one call.
+    `cancelled` is asked between chunks: a newer request stops an older ranking within one chunk
+    instead of queueing behind all of it (the first request on a new store waited on the greeting's).
     """
     prompts = [user_prompt(domain, history, c.item.name, c.like_rate if scorer.uses_notes else None, scorer.format)
                for c in cands]
     table = candidate_table(collab, history, cands)
     priors = [c.prior for c in cands]
     scores: list[Score] = []
-    bounds = [b for b in (first_chunk, len(prompts)) if 0 < b <= len(prompts)]
+    steps = range(first_chunk, len(prompts), chunk) if chunk else [first_chunk]
+    bounds = [b for b in (*steps, len(prompts)) if 0 < b <= len(prompts)]
     start = 0
     for end in sorted(set(bounds)):
+        if cancelled():
+            return
         scores += scorer.score(prompts[start:end])
         start = end
         like, key = stack_scores(stack, table, scores, priors)

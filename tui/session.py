@@ -32,6 +32,7 @@ from engine.stack import Reranker, choose_stack
 from .intent import HELP, Intent, Request, parse
 from .text import MAX_MESSAGE, clean_message
 
+RANK_CHUNK = 8  # candidates scored between checks for a newer request (about a second on 2 cores)
 _WORD = re.compile(r"\w+", re.U)
 _ARTICLE_LAST = re.compile(r"^(?P<rest>.*), (?P<article>the|a|an|la|le|les|il|el|das|der|die)$", re.I)
 
@@ -126,6 +127,7 @@ class ChatSession:
     def __post_init__(self) -> None:
         self.db_lock = threading.RLock()
         self.model_lock = threading.Lock()
+        self._generation = 0  # bumped by every ranking request; an older ranking stops at its next chunk
         self.flush_lock = threading.Lock()  # one flush at a time: the timer's and a rating's never write a change twice
         self.db = open_db(self.db_path, timeout=self.lock_wait, shared=True)
         self.user_id = self._with_retry(lambda: get_or_create_user(self.db, self.user_name))
@@ -148,7 +150,11 @@ class ChatSession:
             return Path(self.scorer.path).name
 
     def rank(self, plan: Plan) -> Iterator[Ranking]:
-        """Score a plan's candidates; the first ranking comes after a small chunk (see engine.recommend)."""
+        """Score a plan's candidates; the first ranking comes after a small chunk (see engine.recommend).
+
+        The newest request wins: an older ranking still scoring stops at its next chunk."""
+        self._generation += 1
+        mine = self._generation
         self.load_model()
         self.last_plan = plan
         cands = list(plan.candidates)
@@ -158,7 +164,8 @@ class ChatSession:
         collab = self.collab.current()
         with self.model_lock:
             for ranking in iter_rank(self.scorer, self.stack, collab, self.domain, plan.history, cands,
-                                     plan.request.count):
+                                     plan.request.count, chunk=RANK_CHUNK,
+                                     cancelled=lambda: self._generation != mine):
                 self.shown = [r.item for r in ranking.items]
                 yield ranking
 

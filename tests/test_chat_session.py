@@ -1,0 +1,41 @@
+"""The chat session without the UI: the newest request wins over one still scoring; the stack note; fallbacks."""
+
+from __future__ import annotations
+
+import threading
+
+from tui.session import ChatSession
+
+from test_chat_keys import FakeScorer
+
+
+def test_a_newer_request_stops_an_older_ranking_at_its_next_chunk(ml100k_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
+    session = ChatSession(ml100k_copy, "newbie", scorer_factory=lambda: FakeScorer(), n_candidates=50)
+    greeting = session.rank(session.plan())
+    first = next(greeting)  # the greeting has shown its first rows and holds the model
+    assert first.scored == 6 and not first.done
+    newer: list = []
+    worker = threading.Thread(target=lambda: newer.extend(session.rank(session.plan())))
+    worker.start()
+    while session._generation < 2:  # the newer request has asked, and waits for the model
+        pass
+    rest = list(greeting)
+    assert rest == [] or not rest[-1].done  # stopped within one chunk, never finished
+    worker.join(30)
+    assert newer and newer[-1].done and newer[-1].total == 50
+
+
+def test_the_session_says_what_ranks_and_uses_collaborative_retrieval(ml100k_copy, tmp_path, monkeypatch):
+    monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
+    session = ChatSession(ml100k_copy, "ml100k-196", scorer_factory=lambda: FakeScorer())
+    session.load_model()
+    # the fake model has no stack of its own: the shipped stack without the LLM ranks, and the note says so
+    assert "fake.gguf has no fitted stack" in session.stack_note
+    assert session.stack is not None and not session.stack.uses_llm
+    assert any("collaborative model: fitted" in n for n in session.notices)
+    final = list(session.rank(session.plan()))[-1]
+    assert final.done and len(final.items) == 10
+    assert all(0 < r.p_like < 1 and 0 < r.p_yes < 1 for r in final.items)
+    assert [r.match for r in final.items] == sorted((r.match for r in final.items), reverse=True)
