@@ -15,7 +15,7 @@ import sqlite_utils
 
 from . import holdout
 from .collab import CollabModel
-from .stack import find_stack
+from .stack import Reranker, find_stack
 
 CLASSIC = ("popularity", "item-knn", "als", "ease")
 
@@ -78,6 +78,10 @@ def evaluate_catalog(db: sqlite_utils.Database, domain: str, scorer, n_users: in
         log("no stack without the LLM is installed (engine stack fit --no-llm): its pipeline row is left out")
     else:
         rankers["pipeline without LLM"] = holdout.pipeline_ranker(model, no_llm, None, domain, candidates, names)
+        # why the list is not ordered by P(like): the same retrieval, reordered by the like head alone
+        like_only = Reranker(no_llm.like, None, domain, None)
+        rankers["retrieval ordered by P(like), no LLM"] = holdout.pipeline_ranker(model, like_only, None, domain,
+                                                                                  candidates, names)
         weights["pipeline without LLM"] = no_llm.rank.weights() if no_llm.rank else {}
     if scorer is not None:
         own = find_stack(scorer.sha256, domain)

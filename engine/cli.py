@@ -174,7 +174,8 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
                      candidates)
     if as_json:
         click.echo(json.dumps([{"id": r.item.id, "name": r.item.name, "p_like": round(r.p_like, 6),
-                                "p_yes": round(r.p_yes, 6), "prior": r.prior} for r in recs], indent=1, ensure_ascii=False))
+                                "p_yes": round(r.p_yes, 6), "match": round(r.match, 6), "prior": r.prior}
+                               for r in recs], indent=1, ensure_ascii=False))
         return
     if not recs:
         click.echo("no candidates match (everything matching is rated, or the filter is too narrow)")

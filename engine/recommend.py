@@ -83,7 +83,8 @@ def candidate_table(collab: CollabModel, history: list[Interaction], cands: list
     """The stack's collaborative inputs: the window of ratings the prompt shows, plus every like for EASE."""
     recent = history[-HISTORY_WINDOW:]
     return feature_table(collab, [h.item_id for h in recent if h.liked], [h.item_id for h in recent if not h.liked],
-                         [c.item.id for c in cands], all_liked=[h.item_id for h in history if h.liked])
+                         [c.item.id for c in cands], all_liked=[h.item_id for h in history if h.liked],
+                         all_disliked=[h.item_id for h in history if not h.liked])
 
 
 def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], priors: list[float]) -> tuple[list[float], list[float]]:

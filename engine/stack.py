@@ -26,9 +26,9 @@ from db.paths import data_dir
 
 from .collab import CollabModel
 
-COLLAB_FEATURES = ("ease_liked", "ease_disliked", "like_share", "item_like_rate", "log_popularity")
+COLLAB_FEATURES = ("ease_liked", "ease_disliked", "like_share", "like_share_all", "item_like_rate", "log_popularity",
+                   "ease_all")
 FEATURES = ("llm_logit", *COLLAB_FEATURES)
-RANK_EXTRA = ("ease_all",)  # EASE from every like the user has (retrieval's own score), per like
 SHIPPED_DIR = Path(__file__).resolve().parent / "stacks"
 NO_LLM = "no-llm"  # file stem of the stack without the LLM
 
@@ -37,17 +37,21 @@ Table = dict[str, np.ndarray]  # feature name -> one value per target
 
 
 def feature_table(model: CollabModel, liked: list[int], disliked: list[int], targets: list[int],
-                  all_liked: list[int] | None = None) -> Table:
+                  all_liked: list[int] | None = None, all_disliked: list[int] | None = None) -> Table:
     """Every stack input but the LLM's, per target. `liked`/`disliked`: the window a prompt shows (the
-    newest ratings: recency counts); `all_liked`: every like of the user (default: the window's)."""
+    newest ratings: recency counts); `all_liked`/`all_disliked`: the user's whole history before now
+    (default: the window). The whole history's like-share lifted test AUC 0.778 -> 0.784 (docs/results.md)."""
     n = len(liked) + len(disliked)
     all_liked = liked if all_liked is None else all_liked
+    all_disliked = disliked if all_disliked is None else all_disliked
+    n_all = len(all_liked) + len(all_disliked)
     ease = model.user_scores(all_liked)
     cols = model.columns(targets)
     return {
         "ease_liked": model.affinity(liked, targets),
         "ease_disliked": model.affinity(disliked, targets),
         "like_share": np.full(len(targets), len(liked) / n if n else 0.5),
+        "like_share_all": np.full(len(targets), len(all_liked) / n_all if n_all else 0.5),
         "item_like_rate": model.like_rate(targets),
         "log_popularity": model.popularity(targets),
         "ease_all": np.where(cols >= 0, ease[np.maximum(cols, 0)], 0.0) / max(1, len(all_liked)),
@@ -113,7 +117,7 @@ class Stack:
     def from_json(cls, d: dict) -> "Stack":
         s = cls(tuple(d["features"]), d["mean"], d["scale"], d["coef"], d["intercept"])
         n = len(s.features)
-        if not (len(s.mean) == len(s.scale) == len(s.coef) == n) or not set(s.features) <= {*FEATURES, *RANK_EXTRA}:
+        if not (len(s.mean) == len(s.scale) == len(s.coef) == n) or not set(s.features) <= set(FEATURES):
             raise ValueError("malformed stack file")
         if any(not math.isfinite(v) for v in [*s.mean, *s.scale, *s.coef, s.intercept]):
             raise ValueError("non-finite weights")

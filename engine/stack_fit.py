@@ -21,17 +21,43 @@ from .stack import COLLAB_FEATURES, FEATURES, Stack, Table, feature_table, matri
 
 @dataclass(frozen=True)
 class SampleRef:
-    """A sample as item ids: the liked and disliked items its prompt shows, and its target."""
+    """A sample as item ids: the liked and disliked items its prompt shows, its target, and the user's
+    whole history before the target (from the store; the window when the sample has no user)."""
 
     liked: list[int]
     disliked: list[int]
     target: int
+    all_liked: list[int] | None = None
+    all_disliked: list[int] | None = None
+
+
+def prior_history(db: sqlite_utils.Database, samples: list[Sample]) -> dict[tuple[int, int], list[tuple[int, bool]]]:
+    """(user, target) -> the user's ratings before the target in time (ties by row id), as the store holds them."""
+    users = sorted({s.user_id for s in samples if s.user_id is not None and s.item_id is not None})
+    if not users:
+        return {}
+    marks = ",".join("?" * len(users))
+    rows = db.execute(f"""SELECT user_id, item_id, liked FROM current_feedback WHERE user_id IN ({marks})
+                          ORDER BY user_id, ts, id""", users).fetchall()
+    per_user: dict[int, list[tuple[int, bool]]] = {}
+    for u, i, liked in rows:
+        per_user.setdefault(u, []).append((i, bool(liked)))
+    out = {}
+    for s in samples:
+        events = per_user.get(s.user_id)
+        if events is None:
+            continue
+        k = next((j for j, (i, _) in enumerate(events) if i == s.item_id), None)
+        if k is not None:
+            out[(s.user_id, s.item_id)] = events[:k]
+    return out
 
 
 def sample_refs(db: sqlite_utils.Database, samples: list[Sample]) -> list[SampleRef]:
     """Item ids of each sample; an item the catalog does not hold gets id -1 (no collaborative signal)."""
     names: dict[str, dict[str, int]] = {}
     by_id: dict[int, str] = {}
+    prior = prior_history(db, samples)
     out = []
     for s in samples:
         domain = sample_domain(s.input)
@@ -50,13 +76,17 @@ def sample_refs(db: sqlite_utils.Database, samples: list[Sample]) -> list[Sample
             liked = [names[domain].get(n, -1) for n in p.liked]
             disliked = [names[domain].get(n, -1) for n in p.disliked]
         target = s.item_id if s.item_id is not None else names[domain].get(p.target, -1)
-        out.append(SampleRef(liked, disliked, target))
+        before = prior.get((s.user_id, s.item_id))
+        if before is None:
+            out.append(SampleRef(liked, disliked, target))
+        else:
+            out.append(SampleRef(liked, disliked, target, [i for i, ok in before if ok], [i for i, ok in before if not ok]))
     return out
 
 
 def sample_table(model: CollabModel, refs: list[SampleRef]) -> Table:
     """Feature table of TALLRec samples (one row each); the prompt's window is all the history they carry."""
-    rows = [feature_table(model, r.liked, r.disliked, [r.target]) for r in refs]
+    rows = [feature_table(model, r.liked, r.disliked, [r.target], r.all_liked, r.all_disliked) for r in refs]
     keys = rows[0].keys() if rows else ()
     return {k: np.concatenate([row[k] for row in rows]) for k in keys}
 
@@ -81,7 +111,7 @@ def fit_reranker(db: sqlite_utils.Database, domain: str, fit: list[Sample], excl
     of the hold-out partition (engine.holdout), features from a model without anyone's hidden ratings.
     """
     from . import holdout
-    from .stack import RANK_EXTRA, Reranker
+    from .stack import Reranker
 
     with_llm = logits is not None
     like_features = FEATURES if with_llm else COLLAB_FEATURES
@@ -97,7 +127,7 @@ def fit_reranker(db: sqlite_utils.Database, domain: str, fit: list[Sample], excl
     model = CollabModel.fit(split.train)
     rank_table, labels = holdout.rank_rows(model, users, split.catalog, names, scorer if with_llm else None, domain,
                                            n_candidates, progress)
-    rank = fit_head(rank_table, labels, (*like_features, *RANK_EXTRA)) if len(set(labels)) == 2 else None
+    rank = fit_head(rank_table, labels, like_features) if len(set(labels)) == 2 else None
     info = {"like_samples": len(fit), "rank_users": len(users), "rank_rows": len(labels), "seed": seed,
             **(fitted_on or {})}
     return Reranker(like, rank, domain, model_sha256 if with_llm else None, info)

@@ -54,8 +54,10 @@ def test_recommend_json_ranks_unrated_items(ml100k_copy):
     assert r.exit_code == 0, r.output
     recs = json.loads(r.stdout)
     assert len(recs) == 3
-    ps = [x["p_yes"] for x in recs]
-    assert ps == sorted(ps, reverse=True) and all(0 < p < 1 for p in ps)
+    keys = [x["match"] for x in recs]
+    assert keys == sorted(keys, reverse=True)  # the stack's ranking head orders
+    assert all(0 < x["p_yes"] < 1 and 0 < x["p_like"] < 1 for x in recs)
+    assert "stack" in r.stderr  # which stack ranks (this model's, or the fallback without the LLM) is said
     db = open_db(ml100k_copy)
     assert not {x["id"] for x in recs} & rated_item_ids(db, find_user(db, "ml100k-196"))
 
@@ -63,7 +65,8 @@ def test_recommend_json_ranks_unrated_items(ml100k_copy):
 def test_recommend_with_query_and_table(ml100k_copy):
     r = engine("recommend", "--db", ml100k_copy, "--user", "ml100k-196", "--query", "star trek", "--top", "2")
     assert r.exit_code == 0, r.output
-    lines = r.stdout.strip().splitlines()
+    header, *lines = r.stdout.strip().splitlines()
+    assert "P(like)" in header and "P(Yes)" in header
     assert len(lines) == 2 and all("Star Trek" in line for line in lines)
     r = engine("recommend", "--db", ml100k_copy, "--user", "ml100k-196", "--query", "zzzqqq")
     assert "no candidates match" in r.stdout
@@ -124,6 +127,11 @@ def test_eval_reports_bad_rows_and_stores_the_run(ml100k_copy, movie_split_dir, 
     row = open_db(ml100k_copy).execute("SELECT model_sha256, dataset, k, metrics FROM eval_runs").fetchall()
     assert len(row) == 1 and len(row[0][0]) == 64 and row[0][2] == 0 and json.loads(row[0][3])["n"] == 6
     assert "LLM P(Yes)" in r.stdout and "feature_lr" in r.stdout
+    # beside the LLM: EASE alone, the shipped stack without the LLM and (the default model's own) served stack
+    assert {"ease_alone", "stack_without_llm", "served_stack"} <= set(m["stacks"])
+    for name in ("stack_without_llm", "served_stack"):
+        assert m["stacks"][name]["n"] == 6 and 0 <= m["stacks"][name]["auc"] <= 1
+    assert "llm_logit" in m["stacks"]["served_stack"]["weights"] and "served stack weights" in r.stdout
     rows = [json.loads(line) for line in preds.read_text().splitlines()]
     assert [r["index"] for r in rows] == list(range(6))
     assert [r["label"] for r in rows] == [int(s["output"] == "Yes.") for s in picked]
@@ -206,3 +214,12 @@ def test_eval_notes_need_training_statistics(ml100k_copy, movie_split_dir, tmp_p
                "--json", out)
     assert r.exit_code == 0, r.output
     assert json.loads(out.read_text())["n"] == 4
+
+
+def test_the_default_model_ships_its_stack(scorer):
+    """The shipped stack is keyed by the sha256 of the default GGUF as this install builds it."""
+    from engine.stack import choose_stack, find_stack
+
+    stack = find_stack(scorer.sha256, "movie")
+    assert stack is not None and stack.uses_llm and stack.rank is not None
+    assert "LLM weight" in choose_stack(scorer.sha256, scorer.path.name, "movie").note

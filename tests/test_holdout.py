@@ -48,7 +48,7 @@ def test_catalog_eval_ranks_every_model_and_the_pipeline(ml100k_store, tmp_path,
     """A real, small run: the served pipeline without the LLM beats popularity on the same users."""
     from engine.catalog_eval import evaluate_catalog
     from engine.stack_fit import fit_head
-    from engine.stack import COLLAB_FEATURES, RANK_EXTRA, Reranker
+    from engine.stack import COLLAB_FEATURES, Reranker
 
     monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
     db = open_db(ml100k_store, create=False)
@@ -57,10 +57,11 @@ def test_catalog_eval_ranks_every_model_and_the_pipeline(ml100k_store, tmp_path,
     model = holdout.CollabModel.fit(split.train)
     names = {r[0]: r[1] for r in db.execute("SELECT id, name FROM items")}
     table, labels = holdout.rank_rows(model, holdout.sample_users(fit_half, 60, 0), split.catalog, names)
-    head = fit_head(table, labels, (*COLLAB_FEATURES, *RANK_EXTRA))
+    head = fit_head(table, labels, COLLAB_FEATURES)
     Reranker(head, head, "movie", None).save()
     report = evaluate_catalog(db, "movie", None, 60, 5, 50, 0, log=lambda m: None)
-    assert set(report.metrics) == {"popularity", "item-knn", "als", "ease", "pipeline without LLM"}
+    assert set(report.metrics) == {"popularity", "item-knn", "als", "ease", "pipeline without LLM",
+                                   "retrieval ordered by P(like), no LLM"}
     m = report.metrics
     assert m["ease"]["ndcg@10"] > m["popularity"]["ndcg@10"]
     assert m["pipeline without LLM"]["ndcg@10"] > m["popularity"]["ndcg@10"]

@@ -69,12 +69,18 @@ def test_more_like_x_is_not_popularity(store):
     assert "Star Wars (1977)" not in top
 
 
-def test_an_item_without_ratings_is_reachable_by_text(store):
+def test_an_item_added_after_the_fit_is_reachable_by_text_and_scored_as_unknown(store):
+    from engine.recommend import candidate_table
+
+    model = fit_from_store(store, "movie")  # fitted before the item exists
     with store.conn:
         store.execute("INSERT INTO items (domain, source, source_id, name, title, year, genres) "
                       "VALUES ('movie', 'test', 'x1', 'Zyzzyva Quest (2030)', 'Zyzzyva Quest', 2030, 'Comedy')")
-    model = fit_from_store(store, "movie")
-    assert "Zyzzyva Quest (2030)" in {c.item.name for c in _candidates(store, model, None, Query(text="zyzzyva"), 5)}
+    cands = _candidates(store, model, find_user(store, "ml100k-196"), Query(text="zyzzyva"), 5)
+    assert [c.item.name for c in cands] == ["Zyzzyva Quest (2030)"]
+    table = candidate_table(model, [], cands)  # a new user with no history, an item the model never saw
+    assert table["ease_liked"][0] == 0 and table["log_popularity"][0] == 0
+    assert table["item_like_rate"][0] == pytest.approx(model.global_rate)
 
 
 def test_full_text_filter(store):
