@@ -1,0 +1,41 @@
+"""`engine stack fit` and `engine eval-catalog` end to end on the real ML-100K store (no LLM: seconds)."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import engine
+
+
+def test_stack_fit_without_llm_then_eval_catalog(ml100k_copy, movie_split_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
+    r = engine("stack", "fit", "--no-llm", "--data", movie_split_dir / "valid.json", "--db", ml100k_copy,
+               "--rank-users", "40")
+    assert r.exit_code == 0, r.output
+    path = tmp_path / "data" / "stacks" / "no-llm-movie.json"
+    saved = json.loads(path.read_text())
+    assert saved["model_sha256"] is None and "llm_logit" not in saved["like"]["features"]
+    assert saved["fitted_on"]["rank_users"] == 40 and saved["fitted_on"]["exclude"].endswith("test.json")
+    assert "P(like)  weights per SD" in r.stdout and "rank     weights per SD" in r.stdout
+
+    out = tmp_path / "catalog.json"
+    r = engine("eval-catalog", "--no-llm", "--users", "30", "--db", ml100k_copy, "--json", out)
+    assert r.exit_code == 0, r.output
+    m = json.loads(out.read_text())
+    assert m["users"] == 30 and m["best_classic"] in {"popularity", "item-knn", "als", "ease"}
+    assert {"ease", "als", "item-knn", "popularity", "pipeline without LLM"} <= set(m["metrics"])
+    assert "| pipeline without LLM |" in r.stdout
+
+
+def test_stack_fit_refuses_predictions_of_other_samples(ml100k_copy, movie_split_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps({"index": i, "label": 1, "logit": 0.0}) + "\n" for i in range(3)))
+    r = engine("stack", "fit", "--data", movie_split_dir / "valid.json", "--logits", preds, "--db", ml100k_copy)
+    assert r.exit_code == 1
+    assert r.stderr.strip().splitlines()[-1] == (f"Error: {preds}: predictions do not match the samples of --data "
+                                                 "(count or labels differ)")
+    assert not (tmp_path / "data" / "stacks").exists()  # nothing written
+    r = engine("stack", "fit", "--no-llm", "--data", tmp_path / "missing.json", "--db", ml100k_copy)
+    assert r.exit_code == 1 and "file not found" in r.stderr
