@@ -416,7 +416,7 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
     with tqdm(desc="rank head", unit="user", total=rank_users, dynamic_ncols=True) as bar:
         reranker = fit_reranker(db, domain, fit, exclude, logits, scorer, sha, rank_users, progress=bar.update,
                                 fitted_on={"data": str(data_path), "exclude": str(exclude_path),
-                                           "model": str(scorer.path) if scorer else None,
+                                           "model": scorer.path.name if scorer else None,
                                            "command": " ".join(["engine", *sys.argv[1:]])})
     path = reranker.save(out_dir)
     _print_reranker(reranker)
