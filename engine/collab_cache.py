@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import sys
 import threading
-import time
 import zipfile
 from pathlib import Path
 from typing import Callable
@@ -53,9 +52,8 @@ def load_or_fit(db: sqlite_utils.Database, domain: str, log: Log = _stderr, path
             why = "the store changed since it was fitted"
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
             why = f"unreadable cache ({type(e).__name__})"
-    t0 = time.perf_counter()
-    model = fit_from_store(db, domain, state)
-    log(f"collaborative model: fitted on {int(model.seen.sum())} ratings in {time.perf_counter() - t0:.1f} s ({why})")
+    model = fit_from_store(db, domain, state)  # about a second on ML-100K (docs/results.md)
+    log(f"collaborative model: fitted on {int(model.seen.sum())} ratings ({why})")
     try:
         model.save(path)
     except OSError as e:
