@@ -79,12 +79,19 @@ def with_like_rates(db: sqlite_utils.Database, user_id: int | None, cands: list[
     return [replace(c, like_rate=rates[c.item.id]) for c in cands]
 
 
-def candidate_table(collab: CollabModel, history: list[Interaction], cands: list[Candidate]) -> Table:
-    """The stack's collaborative inputs: the window of ratings the prompt shows, plus every like for EASE."""
+def candidate_table(collab: CollabModel, history: list[Interaction], cands: list[Candidate],
+                    seeds: tuple[int, ...] = ()) -> Table:
+    """The stack's collaborative inputs: the window of ratings the prompt shows, plus every like for EASE.
+
+    With `seeds` ("more like X") `ease_all` is EASE from the seeds, as retrieval ordered them: the
+    request is about X, and the user's whole taste would otherwise pull the list away from it."""
     recent = history[-HISTORY_WINDOW:]
-    return feature_table(collab, [h.item_id for h in recent if h.liked], [h.item_id for h in recent if not h.liked],
-                         [c.item.id for c in cands], all_liked=[h.item_id for h in history if h.liked],
-                         all_disliked=[h.item_id for h in history if not h.liked])
+    table = feature_table(collab, [h.item_id for h in recent if h.liked], [h.item_id for h in recent if not h.liked],
+                          [c.item.id for c in cands], all_liked=[h.item_id for h in history if h.liked],
+                          all_disliked=[h.item_id for h in history if not h.liked])
+    if seeds:
+        table["ease_all"] = feature_table(collab, [], [], [c.item.id for c in cands], all_liked=list(seeds))["ease_all"]
+    return table
 
 
 def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], priors: list[float]) -> tuple[list[float], list[float]]:
@@ -100,7 +107,7 @@ def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], prio
 
 def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domain: str, history: list[Interaction],
               cands: list[Candidate], top: int, first_chunk: int = FIRST_CHUNK, chunk: int | None = None,
-              cancelled: Callable[[], bool] = lambda: False) -> Iterator[Ranking]:
+              cancelled: Callable[[], bool] = lambda: False, seeds: tuple[int, ...] = ()) -> Iterator[Ranking]:
     """Score candidates in retrieval order; yield the ranking after the first chunk, every `chunk` more, and at the end.
 
     The chat shows the first ranking at once and refines it; the scores are the same as one call.
@@ -109,7 +116,7 @@ def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domai
     """
     prompts = [user_prompt(domain, history, c.item.name, c.like_rate if scorer.uses_notes else None, scorer.format)
                for c in cands]
-    table = candidate_table(collab, history, cands)
+    table = candidate_table(collab, history, cands, seeds)
     priors = [c.prior for c in cands]
     scores: list[Score] = []
     steps = range(first_chunk, len(prompts), chunk) if chunk else [first_chunk]
@@ -136,6 +143,8 @@ def recommend(db: sqlite_utils.Database, scorer: Scorer, collab: CollabModel, st
     if scorer.uses_notes:
         cands = with_like_rates(db, user_id, cands)
     final: list[Recommendation] = []
-    for ranking in iter_rank(scorer, stack, collab, query.domain, history, cands, top, first_chunk=len(cands)):
+    seeds = tuple(h.item_id for h in context or [] if h.liked)
+    for ranking in iter_rank(scorer, stack, collab, query.domain, history, cands, top, first_chunk=len(cands),
+                             seeds=seeds):
         final = ranking.items
     return final

@@ -165,7 +165,8 @@ class ChatSession:
         with self.model_lock:
             for ranking in iter_rank(self.scorer, self.stack, collab, self.domain, plan.history, cands,
                                      plan.request.count, chunk=RANK_CHUNK,
-                                     cancelled=lambda: self._generation != mine):
+                                     cancelled=lambda: self._generation != mine,
+                                     seeds=tuple(s.id for s in plan.seeds)):
                 self.shown = [r.item for r in ranking.items]
                 yield ranking
 
