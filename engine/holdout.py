@@ -183,7 +183,7 @@ def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie
                     names: dict[int, str] | None = None) -> UserScorer:
     """The served path: EASE retrieval, then the stack reorders the top `n_candidates` (the rest keep
     retrieval order below them). With `scorer` the LLM's logit feeds the stack, as in the chat."""
-    from .recommend import candidate_table, stack_scores
+    from .recommend import candidate_table, is_cold, stack_scores
     from .scorer import Score
 
     def score(hu: HoldoutUser, catalog: np.ndarray) -> np.ndarray:
@@ -191,7 +191,7 @@ def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie
         cands = _cands(catalog, order, base, domain, names or {})
         table = candidate_table(model, hu.history, cands)
         scores = llm_scores(scorer, domain, hu, cands) if scorer is not None else [Score(0.5, 0.0, 0.0)] * len(cands)
-        _, key = stack_scores(stack, table, scores, [c.prior for c in cands])
+        _, key = stack_scores(stack, table, scores, [c.prior for c in cands], is_cold(hu.history))
         out = base.copy()
         top = float(np.max(base[np.isfinite(base)])) if np.isfinite(base).any() else 0.0
         for k, value in zip(order, key):

@@ -94,15 +94,28 @@ def candidate_table(collab: CollabModel, history: list[Interaction], cands: list
     return table
 
 
-def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], priors: list[float]) -> tuple[list[float], list[float]]:
-    """(P(like) to show, the key that orders) for scored candidates; without a stack: P(Yes) and retrieval."""
+def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], priors: list[float],
+                 cold: bool = False) -> tuple[list[float], list[float]]:
+    """(P(like) to show, the key that orders) for scored candidates; without a stack: P(Yes) and retrieval.
+
+    `cold` (no likes, no seeds): retrieval's popularity order stays. The rank head was fitted on users
+    with likes, where popularity's weight is negative beside EASE; with every EASE input at zero it
+    would put the most obscure items first (measured: a new user's "80s sci-fi" led with Transformers:
+    The Movie)."""
     n = len(scores)
     if stack is None:
         return [s.p_yes for s in scores], list(priors[:n])
     t = with_logits({k: v[:n] for k, v in table.items()}, [s.logit for s in scores])
     like = [float(p) for p in stack.like.predict_table(t)]
+    if cold:
+        return like, list(priors[:n])
     key = [float(p) for p in stack.rank.predict_table(t)] if stack.rank else like
     return like, key
+
+
+def is_cold(history: list[Interaction], seeds: tuple[int, ...] = ()) -> bool:
+    """Nothing to be collaborative about: no like in the history and no "more like" seed."""
+    return not seeds and not any(h.liked for h in history)
 
 
 def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domain: str, history: list[Interaction],
@@ -117,6 +130,7 @@ def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domai
     prompts = [user_prompt(domain, history, c.item.name, c.like_rate if scorer.uses_notes else None, scorer.format)
                for c in cands]
     table = candidate_table(collab, history, cands, seeds)
+    cold = is_cold(history, seeds)
     priors = [c.prior for c in cands]
     scores: list[Score] = []
     steps = range(first_chunk, len(prompts), chunk) if chunk else [first_chunk]
@@ -127,7 +141,7 @@ def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domai
             return
         scores += scorer.score(prompts[start:end])
         start = end
-        like, key = stack_scores(stack, table, scores, priors)
+        like, key = stack_scores(stack, table, scores, priors, cold)
         ranked = sorted(zip(cands, like, key, scores), key=lambda c: (-c[2], -c[0].prior))
         yield Ranking([Recommendation(c.item, p, s.p_yes, c.prior, k) for c, p, k, s in ranked[:top]], end, len(cands))
 

@@ -39,3 +39,16 @@ def test_the_session_says_what_ranks_and_uses_collaborative_retrieval(ml100k_cop
     assert final.done and len(final.items) == 10
     assert all(0 < r.p_like < 1 and 0 < r.p_yes < 1 for r in final.items)
     assert [r.match for r in final.items] == sorted((r.match for r in final.items), reverse=True)
+
+
+def test_a_new_user_gets_popular_items_first(ml100k_copy, tmp_path, monkeypatch):
+    """No likes, no seeds: the stack still gives P(like), but retrieval's popularity order stays
+    (the rank head, fitted on users with likes, would otherwise lead with obscure items)."""
+    monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
+    session = ChatSession(ml100k_copy, "newbie", scorer_factory=lambda: FakeScorer())
+    plan = session.handle("sci-fi from the 80s").plan
+    final = list(session.rank(plan))[-1]
+    assert [r.item.id for r in final.items] == [c.item.id for c in plan.candidates[:10]]
+    assert final.items[0].item.name in {"Empire Strikes Back, The (1980)", "Return of the Jedi (1983)"}
+    assert session.stack is not None and all(0 < r.p_like < 1 for r in final.items)
