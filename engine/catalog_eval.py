@@ -14,7 +14,7 @@ from typing import Callable
 import sqlite_utils
 
 from . import holdout
-from .collab import CollabModel
+from .collab import CollabModel, item_names
 from .stack import Reranker, find_stack
 
 CLASSIC = ("popularity", "item-knn", "als", "ease")
@@ -70,7 +70,7 @@ def evaluate_catalog(db: sqlite_utils.Database, domain: str, scorer, n_users: in
     users = holdout.sample_users(eval_half, n_users, seed)
     split = holdout.HoldoutSplit(split.train, users, split.catalog)
     model = CollabModel.fit(split.train)
-    names = {r[0]: r[1] for r in db.execute("SELECT id, name FROM items WHERE domain = ?", [domain])}
+    names = item_names(db, domain)
     rankers = classic_rankers(split, model, seed)
     weights = {}
     no_llm = find_stack(None, domain)

@@ -317,8 +317,9 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
     for name, m in rows:
         click.echo(f"{name:<17} {fmt(m['auc']):>7} {fmt(m['gauc']):>7} {fmt(m['logloss']):>8} {fmt(m['accuracy'], 3):>6}")
     if "served_stack" in result.stacks:
-        click.echo("served stack weights per SD: " + "  ".join(
-            f"{k} {v:+.3f}" for k, v in result.stacks["served_stack"]["weights"].items()))
+        from .stack import weights_text
+
+        click.echo("served stack weights per SD: " + weights_text(result.stacks["served_stack"]["weights"]))
     if not train:
         click.echo("(feature_lr baseline needs --train: item statistics come from training windows only)")
     if result.ranking:
@@ -369,9 +370,11 @@ def _read_logits(path: Path, samples) -> list[float]:
 
 
 def _print_reranker(r) -> None:
+    from .stack import weights_text
+
     for name, head in (("P(like)", r.like), ("rank", r.rank)):
         if head is not None:
-            click.echo(f"{name:<8} weights per SD: " + "  ".join(f"{k} {v:+.3f}" for k, v in head.weights().items()))
+            click.echo(f"{name:<8} weights per SD: " + weights_text(head.weights()))
 
 
 @stack.command("fit")

@@ -47,6 +47,11 @@ def read_feedback(db: sqlite_utils.Database, domain: str) -> Feedback:
     return Feedback(arr[:, 0], arr[:, 1], arr[:, 2])
 
 
+def item_names(db: sqlite_utils.Database, domain: str) -> dict[int, str]:
+    """Store id -> the name prompts show, for every item of `domain`."""
+    return {r[0]: r[1] for r in db.execute("SELECT id, name FROM items WHERE domain = ? ORDER BY id", [domain])}
+
+
 def store_state(db: sqlite_utils.Database, domain: str) -> str:
     """What a fit depends on. Feedback is append-only (triggers refuse UPDATE/DELETE), so its row count
     and largest id change with every rating or retraction; items likewise."""
@@ -102,14 +107,13 @@ class CollabModel:
         """Column of each store id; -1 for items the fit never saw (added later, or unrated)."""
         return np.array([self.index.get(int(i), -1) for i in item_ids], dtype=np.int64)
 
-    def user_scores(self, liked_ids, weights: np.ndarray | None = None) -> np.ndarray:
+    def user_scores(self, liked_ids) -> np.ndarray:
         """EASE score of every column for a user who liked `liked_ids` (fold-in: no refit needed)."""
         cols = self.columns(liked_ids)
-        keep = cols >= 0
-        if not keep.any():
+        cols = cols[cols >= 0]
+        if not len(cols):
             return np.zeros(len(self.item_ids), dtype=np.float32)
-        w = np.ones(keep.sum(), dtype=np.float32) if weights is None else np.asarray(weights, np.float32)[keep]
-        return w @ self.weights[cols[keep]]
+        return self.weights[cols].sum(axis=0)
 
     def affinity(self, history_ids, target_ids) -> np.ndarray:
         """Mean EASE weight from `history_ids` to each target: a history-length-free collaborative feature."""
@@ -124,14 +128,13 @@ class CollabModel:
         return out
 
     def like_rate(self, item_ids) -> np.ndarray:
-        """Smoothed like-rate (db.item_stats.smoothed_rate's formula); unknown items sit at the global rate."""
-        from db.item_stats import PRIOR_WEIGHT
+        """Smoothed like-rate, the training statistics' formula; unknown items sit at the global rate."""
+        from db.item_stats import smoothed_rate
 
         cols = self.columns(item_ids)
-        g = self.global_rate
         likes = np.where(cols >= 0, self.likes[cols], 0.0)
         seen = np.where(cols >= 0, self.seen[cols], 0.0)
-        return (likes + PRIOR_WEIGHT * g) / (seen + PRIOR_WEIGHT)
+        return smoothed_rate(likes, seen, self.global_rate)
 
     def popularity(self, item_ids) -> np.ndarray:
         """log(1 + ratings): what the no-history fallback orders by."""

@@ -86,12 +86,9 @@ def candidate_table(collab: CollabModel, history: list[Interaction], cands: list
     With `seeds` ("more like X") `ease_all` is EASE from the seeds, as retrieval ordered them: the
     request is about X, and the user's whole taste would otherwise pull the list away from it."""
     recent = history[-HISTORY_WINDOW:]
-    table = feature_table(collab, [h.item_id for h in recent if h.liked], [h.item_id for h in recent if not h.liked],
-                          [c.item.id for c in cands], all_liked=[h.item_id for h in history if h.liked],
-                          all_disliked=[h.item_id for h in history if not h.liked])
-    if seeds:
-        table["ease_all"] = feature_table(collab, [], [], [c.item.id for c in cands], all_liked=list(seeds))["ease_all"]
-    return table
+    return feature_table(collab, [h.item_id for h in recent if h.liked], [h.item_id for h in recent if not h.liked],
+                         [c.item.id for c in cands], all_liked=[h.item_id for h in history if h.liked],
+                         all_disliked=[h.item_id for h in history if not h.liked], ease_from=list(seeds) or None)
 
 
 def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], priors: list[float],

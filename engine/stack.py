@@ -37,15 +37,18 @@ Table = dict[str, np.ndarray]  # feature name -> one value per target
 
 
 def feature_table(model: CollabModel, liked: list[int], disliked: list[int], targets: list[int],
-                  all_liked: list[int] | None = None, all_disliked: list[int] | None = None) -> Table:
+                  all_liked: list[int] | None = None, all_disliked: list[int] | None = None,
+                  ease_from: list[int] | None = None) -> Table:
     """Every stack input but the LLM's, per target. `liked`/`disliked`: the window a prompt shows (the
     newest ratings: recency counts); `all_liked`/`all_disliked`: the user's whole history before now
-    (default: the window). The whole history's like-share lifted test AUC 0.778 -> 0.784 (docs/results.md)."""
+    (default: the window). The whole history's like-share lifted test AUC 0.778 -> 0.784 (docs/results.md).
+    `ease_from`: the items `ease_all` is EASE from (default `all_liked`; "more like X" passes X)."""
     n = len(liked) + len(disliked)
     all_liked = liked if all_liked is None else all_liked
     all_disliked = disliked if all_disliked is None else all_disliked
+    ease_from = all_liked if ease_from is None else ease_from
     n_all = len(all_liked) + len(all_disliked)
-    ease = model.user_scores(all_liked)
+    ease = model.user_scores(ease_from)
     cols = model.columns(targets)
     return {
         "ease_liked": model.affinity(liked, targets),
@@ -54,8 +57,13 @@ def feature_table(model: CollabModel, liked: list[int], disliked: list[int], tar
         "like_share_all": np.full(len(targets), len(all_liked) / n_all if n_all else 0.5),
         "item_like_rate": model.like_rate(targets),
         "log_popularity": model.popularity(targets),
-        "ease_all": np.where(cols >= 0, ease[np.maximum(cols, 0)], 0.0) / max(1, len(all_liked)),
+        "ease_all": np.where(cols >= 0, ease[np.maximum(cols, 0)], 0.0) / max(1, len(ease_from)),
     }
+
+
+def weights_text(weights: dict[str, float]) -> str:
+    """'llm_logit -0.012  ease_liked -0.068 ...': how the CLI prints a head's weights."""
+    return "  ".join(f"{k} {v:+.3f}" for k, v in weights.items())
 
 
 def with_logits(table: Table, logits) -> Table:
@@ -122,7 +130,6 @@ class Stack:
         if any(not math.isfinite(v) for v in [*s.mean, *s.scale, *s.coef, s.intercept]):
             raise ValueError("non-finite weights")
         return s
-
 
 
 @dataclass

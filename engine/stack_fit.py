@@ -15,7 +15,7 @@ import sqlite_utils
 from db.prompt import parse_input, sample_domain
 from db.types import Sample
 
-from .collab import CollabModel, read_feedback
+from .collab import CollabModel, item_names, read_feedback
 from .stack import COLLAB_FEATURES, FEATURES, Stack, Table, feature_table, matrix
 
 
@@ -62,11 +62,11 @@ def sample_refs(db: sqlite_utils.Database, samples: list[Sample]) -> list[Sample
     for s in samples:
         domain = sample_domain(s.input)
         if domain not in names:
-            rows = db.execute("SELECT id, name FROM items WHERE domain = ? ORDER BY id", [domain]).fetchall()
+            ids = item_names(db, domain)
+            by_id.update(ids)
             names[domain] = {}
-            for i, n in rows:
+            for i, n in ids.items():  # a name two items share means the lower id
                 names[domain].setdefault(n, i)
-                by_id[i] = n
         p = parse_input(domain, s.input)
         if s.history and all(h in by_id for h in s.history):
             liked_names = set(p.liked)
@@ -123,7 +123,7 @@ def fit_reranker(db: sqlite_utils.Database, domain: str, fit: list[Sample], excl
     split = holdout.holdout_split(db, domain)
     fit_half, _ = holdout.partition(split.users, seed)
     users = holdout.sample_users(fit_half, rank_users, seed)
-    names = {r[0]: r[1] for r in db.execute("SELECT id, name FROM items WHERE domain = ?", [domain])}
+    names = item_names(db, domain)
     model = CollabModel.fit(split.train)
     rank_table, labels = holdout.rank_rows(model, users, split.catalog, names, scorer if with_llm else None, domain,
                                            n_candidates, progress)

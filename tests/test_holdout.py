@@ -8,6 +8,7 @@ import pytest
 
 from db import open_db
 from engine import holdout
+from engine.collab import item_names
 
 
 def test_metrics_by_hand():
@@ -55,7 +56,7 @@ def test_catalog_eval_ranks_every_model_and_the_pipeline(ml100k_store, tmp_path,
     split = holdout.holdout_split(db, "movie")
     fit_half, _ = holdout.partition(split.users, 0)
     model = holdout.CollabModel.fit(split.train)
-    names = {r[0]: r[1] for r in db.execute("SELECT id, name FROM items")}
+    names = item_names(db, "movie")
     table, labels = holdout.rank_rows(model, holdout.sample_users(fit_half, 60, 0), split.catalog, names)
     head = fit_head(table, labels, COLLAB_FEATURES)
     Reranker(head, head, "movie", None).save()
