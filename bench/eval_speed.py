@@ -28,16 +28,16 @@ def main() -> None:
 
     from db.prompt import build_prompt
     from db.sample_files import load_samples
-    from engine.scorer import Scorer
+    from engine.scorer import LlamaScorer
 
     samples = load_samples(args.data)[: args.n]
     prompts = [build_prompt(s.instruction, s.input) for s in samples]
-    scorer = Scorer(args.model)
+    scorer = LlamaScorer(args.model)
     n = len(prompts)
 
     def engine_path():
         scorer.reset()
-        return scorer.p_yes(prompts)
+        return [s.p_yes for s in scorer.score(prompts)]
 
     t_eval, p_eval = timed(engine_path, args.repeats)
     t_naive, p_naive = timed(lambda: [scorer.score_full(p).p_yes for p in prompts], args.repeats)

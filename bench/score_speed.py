@@ -25,9 +25,8 @@ def main() -> None:
 
     from db import open_db
     from db.feedback import find_user, user_history
-    from engine.recommend import user_prompt
-    from engine.retrieval import Query, candidates
-    from engine.scorer import Scorer
+        from engine.retrieval import Query, candidates
+    from engine.scorer import LlamaScorer
 
     db = open_db(ml100k_store(args.db), create=False)
     uid = find_user(db, args.user)
@@ -35,14 +34,14 @@ def main() -> None:
     from engine.collab_cache import load_or_fit
 
     cands = candidates(db, load_or_fit(db, "movie"), uid, Query(), args.candidates)
-    scorer = Scorer(args.model)
-    prompts = [user_prompt("movie", history, c.item.name, fmt=scorer.format) for c in cands]
+    scorer = LlamaScorer(args.model)
+    prompts = [scorer.prompts.for_user("movie", history, c.item.name) for c in cands]
     toks = [scorer.tokenize(p) for p in prompts]
     n = len(prompts)
 
     def fast():
         scorer.reset()
-        return scorer.p_yes(prompts)
+        return [s.p_yes for s in scorer.score(prompts)]
 
     def naive():
         return [scorer.score_full(p).p_yes for p in prompts]

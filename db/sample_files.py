@@ -25,12 +25,15 @@ def iter_json_array(path: Path) -> Iterator[tuple[int, object]]:
     pos = _skip_ws(text, pos + 1)
     if text.startswith("]", pos):
         return
+    line, counted = 1, 0  # line numbers counted forward once: counting from the start each time was quadratic
     while True:
         try:
             obj, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as e:
             raise RecchatError(f"{path}:{e.lineno}: malformed JSON: {e.msg}") from None
-        yield text.count("\n", 0, pos) + 1, obj
+        line += text.count("\n", counted, pos)
+        counted = pos
+        yield line, obj
         pos = _skip_ws(text, end)
         if text.startswith(",", pos):
             pos = _skip_ws(text, pos + 1)

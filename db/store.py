@@ -56,15 +56,29 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    current = schema_version(db)
-    latest = len(MIGRATIONS)
+def _check_not_newer(current: int, latest: int) -> None:
     if current > latest:
         raise RecchatError(f"database schema v{current} is newer than this program (v{latest}); upgrade recchat")
-    for version, step in enumerate(MIGRATIONS[current:], start=current + 1):
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the schema up to date; safe when several processes open the same store at once.
+
+    An up-to-date store takes no write lock. Otherwise each step re-reads the version under the
+    write lock (BEGIN IMMEDIATE), so a step another process applied while this one waited is skipped
+    rather than run twice ("table items already exists").
+    """
+    latest = len(MIGRATIONS)
+    current = schema_version(db)
+    _check_not_newer(current, latest)
+    while current < latest:
         with transaction(db):
-            step(db)
-            db.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (?, datetime('now'))", [version]
-            )
+            current = schema_version(db)  # as of now, holding the write lock
+            _check_not_newer(current, latest)
+            if current < latest:
+                MIGRATIONS[current](db)
+                current += 1
+                db.execute(
+                    "INSERT INTO schema_version (version, applied_at) VALUES (?, datetime('now'))", [current]
+                )
     return latest

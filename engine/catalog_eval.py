@@ -84,13 +84,13 @@ def evaluate_catalog(db: sqlite_utils.Database, domain: str, scorer, n_users: in
                                                                                   candidates, names)
         weights["pipeline without LLM"] = no_llm.rank.weights() if no_llm.rank else {}
     if scorer is not None:
-        own = find_stack(scorer.sha256, domain)
+        own = find_stack(scorer.identity, domain)
         if own is None:
-            log(f"{scorer.path.name} has no fitted stack (engine stack fit): the LLM pipeline row is left out")
+            log(f"{scorer.name} has no fitted stack (engine stack fit): the LLM pipeline row is left out")
         else:
             rankers["pipeline (served, with LLM)"] = holdout.pipeline_ranker(model, own, scorer, domain, candidates, names)
             weights["pipeline (served, with LLM)"] = own.rank.weights() if own.rank else {}
     metrics = holdout.evaluate_rankers(split, rankers, progress=progress)
     info = {"users": len(users), "last": last, "catalog": len(split.catalog), "candidates": candidates, "seed": seed,
-            "domain": domain, "model": str(scorer.path) if scorer is not None else None}
+            "domain": domain, "model": scorer.name if scorer is not None else None}
     return CatalogReport(metrics, info, weights)

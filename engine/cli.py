@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -127,10 +128,18 @@ def data_split_samples(file: Path, out: Path, seed: int, valid_share: float, tes
                + (f"; {len(bad)} malformed sample(s) skipped" if bad else ""))
 
 
-model_option = click.option(
-    "--model", "model_path", type=click.Path(dir_okay=True, path_type=Path), default=None,
-    help="GGUF model (default: SmolLM2-135M-Instruct rec-tuned with the shipped adapter, built on first use).",
-)
+MODEL_HELP = ("GGUF file, or the URL of an OpenAI-compatible server (http://HOST:PORT/v1, e.g. engine serve) "
+              "(default: SmolLM2-135M-Instruct rec-tuned with the shipped adapter, built on first use).")
+model_option = click.option("--model", "model_path", default=None, metavar="GGUF|URL", help=MODEL_HELP)
+
+
+@contextmanager
+def progress_bar(label: str, total: int):
+    """A tqdm bar on stderr; yields its update(n) for the library code to call."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=label, unit="prompt", dynamic_ncols=True) as bar:
+        yield bar.update
 
 
 def _user_id(db, name: str, create: bool) -> int | None:
@@ -161,13 +170,13 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     from .collab_cache import load_or_fit
     from .recommend import recommend
     from .retrieval import Query
-    from .scorer import Scorer
+    from .backends import open_scorer
     from .stack import choose_stack
 
     db = open_db(db_path, create=False)
     uid = _user_id(db, user_name, create=False)
-    scorer = Scorer(model_path)
-    choice = choose_stack(scorer.sha256, scorer.path.name, domain)
+    scorer = open_scorer(model_path)
+    choice = choose_stack(scorer.identity, scorer.name, domain)
     click.echo(choice.note, err=True)
     collab = load_or_fit(db, domain, log=lambda m: click.echo(m, err=True))
     recs = recommend(db, scorer, collab, choice.stack, uid, Query(query, year_min, year_max, domain=domain), top,
@@ -206,8 +215,7 @@ def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
 
 
 @cli.command("eval")
-@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
-              help="GGUF model (default: the rec-tuned SmolLM2 built on first use).")
+@model_option
 @click.option("--data", "data_path", type=click.Path(path_type=Path), required=True, help="TALLRec JSON split to score.")
 @click.option("--train", "train_path", type=click.Path(path_type=Path), default=None,
               help="Training split for the feature baseline (default: train.json beside --data, if present).")
@@ -236,100 +244,27 @@ def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
 def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, notes, ranking, k_shot, prompt_format,
              json_out, pred_out, roc_out, db_path) -> None:
     """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
-    from tqdm import tqdm
+    from .backends import open_scorer
+    from .evaluate import (EvalRequest, check_notes, load_inputs, missing_stacks, report_lines, run_eval, save_roc,
+                           store_run, write_json, write_predictions)
 
-    from db.fileio import check_writable
-    from db.sample_files import read_samples
-
-    from .evaluate import evaluate, save_roc, store_run, write_json, write_predictions
-    from .metrics import fmt
-    from .scorer import Scorer
-
-    samples, bad = read_samples(data_path)
-    for line in bad[:20]:
-        click.echo(line, err=True)
-    if bad:
-        click.echo(f"skipped {len(bad)} samples with a bad shape", err=True)
-    samples = samples[:limit] if limit else samples
-    if not samples:
-        raise click.ClickException(f"{data_path}: no usable samples")
-    train_path = train_path or (data_path.parent / "train.json" if (data_path.parent / "train.json").exists() else None)
-    train = read_samples(train_path)[0] if train_path and train_path.resolve() != data_path.resolve() else None
-    fit = None
-    if fit_path:
-        if not train:
-            raise click.ClickException("--hybrid-fit needs --train (item statistics come from training windows)")
-        if not fit_path.exists():
-            raise click.ClickException(f"file not found: {fit_path}")
-        fit = read_samples(fit_path)[0][:hybrid_limit]
-        if fit_path.resolve() == data_path.resolve() or len({s.label for s in fit}) < 2:
-            raise click.ClickException(f"{fit_path}: the hybrid needs a different split with both labels")
     roc = roc_out or (json_out.with_suffix(".roc.png") if json_out else Path("roc.png"))
-    for out in (json_out, pred_out, roc):  # before minutes of scoring, not after
-        if out:
-            check_writable(out)
+    req = EvalRequest(data_path, train_path, limit, fit_path, hybrid_limit, ranking, (json_out, pred_out, roc))
+    inputs = load_inputs(req)
+    for line in inputs.skipped[:20]:
+        click.echo(line, err=True)
+    if inputs.skipped:
+        click.echo(f"skipped {len(inputs.skipped)} samples with a bad shape", err=True)
     db = open_db(db_path)
-    cases = []
-    if ranking:
-        from .ranking import build_cases
-
-        cases = build_cases(db, samples)
-        if not cases:
-            raise click.ClickException(f"{data_path}: --ranking needs liked samples with user_id and item_id of "
-                                       "this store's catalog (write them with engine data split)")
-    scorer = Scorer(model_path, prompt_format=prompt_format)
-    if notes or scorer.uses_notes:
-        if not train:
-            raise click.ClickException("--notes needs --train (the like-rates come from training windows)")
-        from db.item_stats import ItemStats, with_notes
-
-        from .ranking import RankingCase
-
+    scorer = open_scorer(model_path, prompt_format=prompt_format, notes=True if notes else None)
+    check_notes(scorer, inputs)
+    if scorer.prompts.notes:
         click.echo("prompts carry collaborative notes (like-rates from the training split)", err=True)
-        stats = ItemStats.from_samples(train)
-        samples = [with_notes(s, stats) for s in samples]
-        fit = [with_notes(s, stats) for s in fit] if fit else fit
-        cases = [RankingCase([with_notes(s, stats) for s in c.samples]) for c in cases]
-    with tqdm(total=len(samples) + len(fit or []), desc="scoring", unit="sample", dynamic_ncols=True) as bar:
-        result = evaluate(scorer, samples, train, str(data_path), progress=bar.update, fit=fit)
-    if cases:
-        from .evaluate import score_samples
-        from .ranking import evaluate_ranking
-
-        with tqdm(total=sum(len(c.samples) for c in cases), desc="ranking", unit="prompt", dynamic_ncols=True) as bar:
-            extra = {}
-            if result.hybrid_model:
-                hybrid = result.hybrid_model
-                extra["hybrid"] = lambda ss, scores: hybrid.predict(ss, [s.logit for s in scores])
-            result.ranking = evaluate_ranking(cases, lambda ss: score_samples(scorer, ss, bar.update), train, extra)
-    from .evaluate import stack_metrics
-
-    result.stacks = stack_metrics(db, samples, result.logits, scorer.sha256, fit)
-    rows = [("LLM P(Yes)", result.metrics)] + [(name, m) for name, m in result.baselines.items()]
-    if result.hybrid:
-        rows.append(("hybrid LR", result.hybrid))
-    rows += list(result.stacks.items())
-    for name in ("served_stack", "stack_without_llm"):
-        if name not in result.stacks:
-            click.echo(f"({name}: none installed for this model; engine stack fit)", err=True)
-    click.echo(f"{'scorer':<17} {'AUC':>7} {'GAUC':>7} {'logloss':>8} {'acc':>6}   n={result.metrics['n']}, "
-               f"{result.seconds:.1f}s ({len(samples) / result.seconds:.1f} samples/s)")
-    for name, m in rows:
-        click.echo(f"{name:<17} {fmt(m['auc']):>7} {fmt(m['gauc']):>7} {fmt(m['logloss']):>8} {fmt(m['accuracy'], 3):>6}")
-    if "served_stack" in result.stacks:
-        from .stack import weights_text
-
-        click.echo("served stack weights per SD: " + weights_text(result.stacks["served_stack"]["weights"]))
-    if not train:
-        click.echo("(feature_lr baseline needs --train: item statistics come from training windows only)")
-    if result.ranking:
-        rk = result.ranking
-        click.echo(f"ranking: 1 liked item among {rk['negatives']} never-rated items, {rk['llm']['cases']} cases "
-                   f"of {rk['users']} users")
-        click.echo(f"{'scorer':<14} {'HR@5':>7} {'NDCG@10':>8} {'MRR':>7}")
-        for name, m in rk.items():
-            if isinstance(m, dict):
-                click.echo(f"{name:<14} {fmt(m['hr@5']):>7} {fmt(m['ndcg@10']):>8} {fmt(m['mrr']):>7}")
+    result = run_eval(db, scorer, req, inputs, progress_bar)
+    for name in missing_stacks(result):
+        click.echo(f"({name}: none installed for this model; engine stack fit)", err=True)
+    for line in report_lines(result, inputs.train is not None):
+        click.echo(line)
     run_id = store_run(db, result, k_shot)
     if json_out:
         write_json(result, json_out)
@@ -406,20 +341,21 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
     db = open_db(db_path, create=False)
     scorer = logits = sha = None
     if not no_llm:
-        from .evaluate import score_samples
-        from .scorer import Scorer
+        from db.scoring import score_samples
 
-        scorer = Scorer(model_path)
-        sha = scorer.sha256
+        from .backends import open_scorer
+
+        scorer = open_scorer(model_path)
+        sha = scorer.identity
         if logits_path:
             logits = _read_logits(logits_path, fit)
         else:
-            with tqdm(total=len(fit), desc="scoring --data", unit="sample", dynamic_ncols=True) as bar:
-                logits = [s.logit for s in score_samples(scorer, fit, bar.update)]
+            with progress_bar("scoring --data", len(fit)) as update:
+                logits = [s.logit for s in score_samples(scorer, fit, progress=update)]
     with tqdm(desc="rank head", unit="user", total=rank_users, dynamic_ncols=True) as bar:
         reranker = fit_reranker(db, domain, fit, exclude, logits, scorer, sha, rank_users, progress=bar.update,
                                 fitted_on={"data": str(data_path), "exclude": str(exclude_path),
-                                           "model": scorer.path.name if scorer else None,
+                                           "model": scorer.name if scorer else None,
                                            "command": " ".join(["engine", *sys.argv[1:]])})
     path = reranker.save(out_dir)
     _print_reranker(reranker)
@@ -455,15 +391,37 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
     db = open_db(db_path, create=False)
     scorer = None
     if not no_llm:
-        from .scorer import Scorer
+        from .backends import open_scorer
 
-        scorer = Scorer(model_path)
+        scorer = open_scorer(model_path)
     with tqdm(total=n_users, desc="ranking", unit="user", dynamic_ncols=True) as bar:
         report = evaluate_catalog(db, domain, scorer, n_users, last, candidates, seed, bar.update, log=lambda m: click.echo(m, err=True))
     click.echo(report.table())
     if json_out:
         write_json_atomic(json_out, report.to_json())
         click.echo(f"metrics: {json_out}")
+
+
+@cli.command("serve")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="GGUF to serve (default: the rec-tuned SmolLM2, built on first use).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: all cores).")
+@click.option("--ctx", "n_ctx", type=click.IntRange(256), default=4096, show_default=True, help="Context length in tokens.")
+def serve_cmd(model_path, host, port, threads, n_ctx) -> None:
+    """Serve a model over an OpenAI-compatible API for several clients (chat, recommend, eval: --model URL).
+
+    Runs llama-cpp-python's server with the in-process backend's llama.cpp settings, so P(Yes) is the
+    same; requests are answered one at a time. Needs: pip install 'recchat[serve]'.
+    """
+    from db.default_model import default_engine_model
+
+    from .serve import serve
+
+    path = model_path or default_engine_model(log=lambda m: click.echo(m, err=True))
+    click.echo(f"serving {path.name} on http://{host}:{port}/v1 (Ctrl-C stops)", err=True)
+    serve(path, host, port, n_ctx=n_ctx, threads=threads)
 
 
 def main() -> None:

@@ -1,7 +1,12 @@
-"""`engine eval`: score a TALLRec split with the LLM, compute metrics and baselines, store the run."""
+"""`engine eval`: score a TALLRec split with the LLM, compute metrics and baselines, store the run.
+
+The CLI only parses options and prints; reading the splits, scoring, the baselines, the stacks and
+the ranking cases happen here (`EvalRequest` → `run_eval` → `EvalResult`, `report_lines`).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -10,15 +15,16 @@ from typing import Callable
 
 import sqlite_utils
 
-from db.fileio import atomic_path, file_sha256, write_json_atomic
-from db.item_stats import like_share
+from db.errors import RecchatError
+from db.fileio import atomic_path, check_writable, file_sha256, write_json_atomic
+from db.item_stats import ItemStats, like_share
+from db.scoring import Progress, Scorer, score_samples
 from db.store import transaction
 from db.types import Sample
 
 from .baselines import FeatureLR
 from .hybrid import HybridLR
-from .metrics import classification_metrics
-from .scorer import Score, Scorer
+from .metrics import classification_metrics, fmt
 
 
 @dataclass
@@ -32,6 +38,7 @@ class EvalResult:
     ranking: dict | None = None  # HR@5 / NDCG@10 of the LLM and item-only rankers (engine.ranking)
     stacks: dict[str, dict] = field(default_factory=dict)  # served stack, stack without LLM, EASE alone
     prompt_format: str = "alpaca"  # how the prompts were written (db.prompt.PROMPT_FORMATS)
+    model_sha256: str = ""  # the scorer's identity (GGUF sha256), also for a model served over HTTP
     hybrid_model: HybridLR | None = field(repr=False, default=None)
     scores: list[float] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
@@ -64,15 +71,14 @@ def roc_points(labels: list[int], scores: list[float], max_points: int = 64) -> 
     return {"fpr": [round(float(fpr[k]), 4) for k in keep], "tpr": [round(float(tpr[k]), 4) for k in keep]}
 
 
-def score_samples(scorer: Scorer, samples: list[Sample], progress: Callable[[int], None] | None = None) -> list[Score]:
-    return scorer.score([scorer.prompt(s.instruction, s.input) for s in samples], progress=progress)
-
-
 def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str,
              progress: Callable[[int], None] | None = None, fit: list[Sample] | None = None) -> EvalResult:
-    """Score `samples`; baselines from `train`; with `fit` (labelled, unseen in training) also the hybrid LR."""
+    """Score `samples`; baselines from `train`; with `fit` (labelled, unseen in training) also the hybrid LR.
+
+    `train` also fills the collaborative notes of a model rec-tuned with them."""
+    stats = ItemStats.from_samples(train) if train else None
     t0 = time.perf_counter()
-    raw = score_samples(scorer, samples, progress)
+    raw = score_samples(scorer, samples, stats, progress)
     scores = [s.p_yes for s in raw]
     seconds = time.perf_counter() - t0
     labels = [s.label for s in samples]
@@ -83,12 +89,13 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
     logits = [r.logit for r in raw]
     hybrid, model = None, None
     if train and fit:
-        model = HybridLR(train, fit, [r.logit for r in score_samples(scorer, fit, progress)])
+        model = HybridLR(train, fit, [r.logit for r in score_samples(scorer, fit, stats, progress)])
         hybrid = classification_metrics(labels, model.predict(samples, logits), users)
         hybrid.update(fit_n=len(fit), coefficients=model.coefficients())
-    return EvalResult(str(scorer.path), data_name, classification_metrics(labels, scores, users), baselines,
+    return EvalResult(scorer.name, data_name, classification_metrics(labels, scores, users), baselines,
                       seconds, hybrid=hybrid, scores=scores, labels=labels, hybrid_model=model,
-                      logits=logits, users=users, prompt_format=scorer.format.name)
+                      logits=logits, users=users, prompt_format=scorer.prompts.format.name,
+                      model_sha256=scorer.identity)
 
 
 def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list[float], model_sha256: str,
@@ -115,11 +122,133 @@ def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list
     return out
 
 
+@dataclass(frozen=True)
+class EvalRequest:
+    """What `engine eval` was asked: the split to score and what to measure beside the LLM."""
+
+    data: Path
+    train: Path | None = None  # default: train.json beside `data`
+    limit: int | None = None
+    fit: Path | None = None  # labelled split for the hybrid LR
+    hybrid_limit: int = 1000
+    ranking: bool = False
+    outputs: tuple[Path | None, ...] = ()  # checked writable before minutes of scoring
+
+
+@dataclass
+class EvalInputs:
+    samples: list[Sample]
+    train: list[Sample] | None
+    fit: list[Sample] | None
+    skipped: list[str]  # one line per sample with a bad shape
+
+
+def load_inputs(req: EvalRequest) -> EvalInputs:
+    """Read and check every input first: a bad option fails in a second, not after the scoring."""
+    from db.sample_files import read_samples
+
+    if not req.data.exists():
+        raise RecchatError(f"file not found: {req.data}")
+    samples, bad = read_samples(req.data)
+    samples = samples[: req.limit] if req.limit else samples
+    if not samples:
+        raise RecchatError(f"{req.data}: no usable samples")
+    beside = req.data.parent / "train.json"
+    train_path = req.train or (beside if beside.exists() else None)
+    if train_path is not None and not train_path.exists():
+        raise RecchatError(f"file not found: {train_path}")
+    train = read_samples(train_path)[0] if train_path and train_path.resolve() != req.data.resolve() else None
+    fit = None
+    if req.fit:
+        if not train:
+            raise RecchatError("--hybrid-fit needs --train (item statistics come from training windows)")
+        if not req.fit.exists():
+            raise RecchatError(f"file not found: {req.fit}")
+        fit = read_samples(req.fit)[0][: req.hybrid_limit]
+        if req.fit.resolve() == req.data.resolve() or len({s.label for s in fit}) < 2:
+            raise RecchatError(f"{req.fit}: the hybrid needs a different split with both labels")
+    for out in req.outputs:
+        if out:
+            check_writable(out)
+    return EvalInputs(samples, train, fit, bad)
+
+
+ProgressBar = Callable[[str, int], "contextlib.AbstractContextManager[Progress]"]  # (label, total) -> update(n)
+
+
+def check_notes(scorer: Scorer, inputs: EvalInputs) -> None:
+    if scorer.prompts.notes and not inputs.train:
+        raise RecchatError(f"--notes needs --train: {scorer.name} reads collaborative notes, and like-rates come "
+                           "from training windows")
+
+
+def run_eval(db: sqlite_utils.Database, scorer: Scorer, req: EvalRequest, inputs: EvalInputs,
+             bar: ProgressBar) -> EvalResult:
+    """Score the split, the baselines, the hybrid, the ranking cases and the installed stacks, in one run."""
+    check_notes(scorer, inputs)
+    cases = []
+    if req.ranking:
+        from .ranking import build_cases
+
+        cases = build_cases(db, inputs.samples)
+        if not cases:
+            raise RecchatError(f"{req.data}: --ranking needs liked samples with user_id and item_id of "
+                               "this store's catalog (write them with engine data split)")
+    samples, fit = inputs.samples, inputs.fit
+    with bar("scoring", len(samples) + len(fit or [])) as update:
+        result = evaluate(scorer, samples, inputs.train, str(req.data), progress=update, fit=fit)
+    if cases:
+        from .ranking import evaluate_ranking
+
+        stats = ItemStats.from_samples(inputs.train) if inputs.train else None
+        extra = {}
+        if result.hybrid_model:
+            hybrid = result.hybrid_model
+            extra["hybrid"] = lambda ss, scores: hybrid.predict(ss, [s.logit for s in scores])
+        with bar("ranking", sum(len(c.samples) for c in cases)) as update:
+            result.ranking = evaluate_ranking(cases, lambda ss: score_samples(scorer, ss, stats, update),
+                                              inputs.train, extra)
+    result.stacks = stack_metrics(db, samples, result.logits, scorer.identity, fit)
+    return result
+
+
+def report_lines(result: EvalResult, with_train: bool) -> list[str]:
+    """The table `engine eval` prints: the LLM beside every baseline and stack of the same run."""
+    m = result.metrics
+    rows = [("LLM P(Yes)", m)] + list(result.baselines.items())
+    if result.hybrid:
+        rows.append(("hybrid LR", result.hybrid))
+    rows += list(result.stacks.items())
+    lines = [f"{'scorer':<17} {'AUC':>7} {'GAUC':>7} {'logloss':>8} {'acc':>6}   n={m['n']}, "
+             f"{result.seconds:.1f}s ({m['n'] / result.seconds:.1f} samples/s)"]
+    lines += [f"{name:<17} {fmt(r['auc']):>7} {fmt(r['gauc']):>7} {fmt(r['logloss']):>8} {fmt(r['accuracy'], 3):>6}"
+              for name, r in rows]
+    if "served_stack" in result.stacks:
+        from .stack import weights_text
+
+        lines.append("served stack weights per SD: " + weights_text(result.stacks["served_stack"]["weights"]))
+    if not with_train:
+        lines.append("(feature_lr baseline needs --train: item statistics come from training windows only)")
+    if result.ranking:
+        rk = result.ranking
+        lines.append(f"ranking: 1 liked item among {rk['negatives']} never-rated items, {rk['llm']['cases']} cases "
+                     f"of {rk['users']} users")
+        lines.append(f"{'scorer':<14} {'HR@5':>7} {'NDCG@10':>8} {'MRR':>7}")
+        lines += [f"{name:<14} {fmt(r['hr@5']):>7} {fmt(r['ndcg@10']):>8} {fmt(r['mrr']):>7}"
+                  for name, r in rk.items() if isinstance(r, dict)]
+    return lines
+
+
+def missing_stacks(result: EvalResult) -> list[str]:
+    return [name for name in ("served_stack", "stack_without_llm") if name not in result.stacks]
+
+
 def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:
     with transaction(db):
         cur = db.execute(
             "INSERT INTO eval_runs (model_path, model_sha256, dataset, k, metrics) VALUES (?, ?, ?, ?, ?)",
-            [result.model, file_sha256(Path(result.model)), result.data, k, json.dumps(result.to_json())],
+            [result.model, result.model_sha256 or file_sha256(Path(result.model)), result.data, k,
+             json.dumps(result.to_json())],
         )
     return cur.lastrowid
 

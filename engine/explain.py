@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from db.feedback import HISTORY_WINDOW
 from db.types import Interaction, Item
 
-from .recommend import user_prompt
-from .scorer import Scorer
+from db.scoring import Scorer
 
 
 @dataclass(frozen=True)
@@ -44,12 +43,11 @@ def explain(scorer: Scorer, domain: str, history: list[Interaction], item: Item,
     tokens up to the rating it drops. `like_rate` fills the target's note for models trained with notes.
     """
     shown = history[-HISTORY_WINDOW:]
-    rate = like_rate if scorer.uses_notes else None
-    [full] = scorer.p_yes([user_prompt(domain, shown, item.name, rate, scorer.format)])
+    p_yes = lambda ratings: scorer.score([scorer.prompts.for_user(domain, ratings, item.name, like_rate)])[0].p_yes
+    full = p_yes(shown)
     influences = []
     for k in reversed(range(len(shown))):
         without = shown[:k] + shown[k + 1 :]
-        [p] = scorer.p_yes([user_prompt(domain, without, item.name, rate, scorer.format)])
-        influences.append(Influence(shown[k], full - p))
+        influences.append(Influence(shown[k], full - p_yes(without)))
     influences.sort(key=lambda inf: -abs(inf.delta))
     return Explanation(item, full, influences)

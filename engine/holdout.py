@@ -151,10 +151,10 @@ def _cands(catalog: np.ndarray, order: list[int], base: np.ndarray, domain: str,
     return out
 
 
-def llm_scores(scorer, domain: str, hu: HoldoutUser, cands) -> list:
-    from .recommend import user_prompt
-
-    return scorer.score([user_prompt(domain, hu.history, c.item.name, None, scorer.format) for c in cands])
+def llm_scores(scorer, model: CollabModel, domain: str, hu: HoldoutUser, cands) -> list:
+    """The LLM's scores of a user's candidates; like-rates (for a notes model) from the hold-out training part."""
+    rates = model.like_rate(np.array([c.item.id for c in cands]))
+    return scorer.score([scorer.prompts.for_user(domain, hu.history, c.item.name, float(r)) for c, r in zip(cands, rates)])
 
 
 def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray, names: dict[int, str],
@@ -170,7 +170,7 @@ def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray,
         cands = _cands(catalog, order, base, domain, names)
         table = candidate_table(model, hu.history, cands)
         if scorer is not None:
-            table = with_logits(table, [s.logit for s in llm_scores(scorer, domain, hu, cands)])
+            table = with_logits(table, [s.logit for s in llm_scores(scorer, model, domain, hu, cands)])
         tables.append(table)
         labels += [1 if c.item.id in hu.relevant else 0 for c in cands]
         if progress:
@@ -184,13 +184,13 @@ def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie
     """The served path: EASE retrieval, then the stack reorders the top `n_candidates` (the rest keep
     retrieval order below them). With `scorer` the LLM's logit feeds the stack, as in the chat."""
     from .recommend import candidate_table, is_cold, stack_scores
-    from .scorer import Score
+    from db.scoring import Score
 
     def score(hu: HoldoutUser, catalog: np.ndarray) -> np.ndarray:
         base, order = retrieved(model, hu, catalog, n_candidates)
         cands = _cands(catalog, order, base, domain, names or {})
         table = candidate_table(model, hu.history, cands)
-        scores = llm_scores(scorer, domain, hu, cands) if scorer is not None else [Score(0.5, 0.0, 0.0)] * len(cands)
+        scores = llm_scores(scorer, model, domain, hu, cands) if scorer is not None else [Score(0.0, 0.0)] * len(cands)
         _, key = stack_scores(stack, table, scores, [c.prior for c in cands], is_cold(hu.history))
         out = base.copy()
         top = float(np.max(base[np.isfinite(base)])) if np.isfinite(base).any() else 0.0

@@ -20,7 +20,7 @@ from db.item_stats import ItemStats
 from db.prompt import NO, build_input, parse_input, sample_domain
 from db.types import Sample
 
-from .scorer import Score
+from db.scoring import Score
 
 NEGATIVES = 19
 PER_USER = 5

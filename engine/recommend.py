@@ -12,13 +12,11 @@ from typing import Callable, Iterator
 import sqlite_utils
 
 from db.feedback import HISTORY_WINDOW, like_rates, user_history
-from db.item_stats import notes_for
-from db.prompt import ALPACA, INSTRUCTIONS, PromptFormat, build_input, build_prompt
+from db.scoring import Score, Scorer
 from db.types import Interaction, Item
 
 from .collab import CollabModel
 from .retrieval import Candidate, Query, candidates
-from .scorer import Score, Scorer
 from .stack import Reranker, Table, feature_table, with_logits
 
 FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
@@ -46,19 +44,6 @@ class Ranking:
         return self.scored >= self.total
 
 
-def user_prompt(domain: str, history: list[Interaction], target_name: str, like_rate: float | None = None,
-                fmt: PromptFormat = ALPACA) -> str:
-    """The TALLRec prompt for one user and one target, from the user's most recent ratings.
-
-    With `like_rate` (models rec-tuned with notes) the prompt carries the same collaborative notes as in training.
-    """
-    recent = history[-HISTORY_WINDOW:]
-    liked = [h.name for h in recent if h.liked]
-    disliked = [h.name for h in recent if not h.liked]
-    notes = notes_for(len(liked), len(disliked), like_rate) if like_rate is not None else None
-    return build_prompt(INSTRUCTIONS[domain], build_input(domain, liked, disliked, target_name, notes), fmt)
-
-
 def prompt_history(db: sqlite_utils.Database, user_id: int | None, domain: str,
                    context: list[Interaction] | None = None) -> list[Interaction]:
     """The ratings a prompt shows: stored history, then this request's context (e.g. "more like Alien")."""
@@ -74,7 +59,7 @@ def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None
 
 
 def with_like_rates(db: sqlite_utils.Database, user_id: int | None, cands: list[Candidate]) -> list[Candidate]:
-    """Candidates with their like-rate from the store, which a model rec-tuned with notes reads in its prompt."""
+    """Candidates with their like-rate among other users (one query): a model rec-tuned with notes reads it."""
     rates = like_rates(db, [c.item.id for c in cands], exclude_user=user_id)
     return [replace(c, like_rate=rates[c.item.id]) for c in cands]
 
@@ -124,8 +109,7 @@ def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domai
     `cancelled` is asked between chunks: a newer request stops an older ranking within one chunk
     instead of queueing behind all of it (the first request on a new store waited on the greeting's).
     """
-    prompts = [user_prompt(domain, history, c.item.name, c.like_rate if scorer.uses_notes else None, scorer.format)
-               for c in cands]
+    prompts = [scorer.prompts.for_user(domain, history, c.item.name, c.like_rate) for c in cands]
     table = candidate_table(collab, history, cands, seeds)
     cold = is_cold(history, seeds)
     priors = [c.prior for c in cands]
@@ -151,8 +135,7 @@ def recommend(db: sqlite_utils.Database, scorer: Scorer, collab: CollabModel, st
     `context` adds liked/disliked items for this request only (e.g. "more like Alien").
     """
     history, cands = retrieve(db, collab, user_id, query, n_candidates, context)
-    if scorer.uses_notes:
-        cands = with_like_rates(db, user_id, cands)
+    cands = with_like_rates(db, user_id, cands)
     final: list[Recommendation] = []
     seeds = tuple(h.item_id for h in context or [] if h.liked)
     for ranking in iter_rank(scorer, stack, collab, query.domain, history, cands, top, first_chunk=len(cands),

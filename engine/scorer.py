@@ -13,14 +13,15 @@ candidates/s, see bench/score_speed.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, Sequence
 
 from db.errors import RecchatError
 from db.fileio import file_sha256
-from db.prompt import PromptFormat, answer_token_ids, build_prompt, p_yes_from_logits, prompt_format
+from db.prompt import PromptFormat, answer_token_ids
+from db.prompt import prompt_format as prompt_format_named
+from db.scoring import Progress, PromptSettings, Score
 
 from .llama_runner import LlamaRunner
 
@@ -28,7 +29,7 @@ PREFIX_SEQ = 0  # sequence that holds the cached shared prefix
 
 
 def _default() -> Path:
-    from .default_model import default_engine_model
+    from db.default_model import default_engine_model
 
     return default_engine_model()
 
@@ -41,54 +42,46 @@ def common_prefix_len(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
-@dataclass(frozen=True)
-class Score:
-    p_yes: float
-    logit_yes: float
-    logit_no: float
-
-    @property
-    def logit(self) -> float:
-        """logit(Yes) - logit(No): the log-odds behind p_yes, the LLM input of the hybrid."""
-        return self.logit_yes - self.logit_no
+def answer_ids(tokenize: Callable[[str], list[int]], fmt: PromptFormat, where: str) -> tuple[int, int]:
+    """The Yes/No answer tokens, or a one-line error naming the model (a tokenizer without them cannot score)."""
+    try:
+        return answer_token_ids(tokenize, fmt)
+    except ValueError as e:
+        raise RecchatError(f"{where}: cannot find the Yes/No answer tokens: {e}") from None
 
 
-class Scorer:
-    """`prompt_format` overrides the format the GGUF says it was rec-tuned on (to measure a base model)."""
+def settings_for(info, where: str, prompt_format: str | None = None, notes: bool | None = None) -> PromptSettings:
+    """The prompt settings a GGUF records (db.gguf_check), with the caller's overrides (to measure a base model)."""
+    try:
+        fmt = prompt_format_named(prompt_format or info.prompt_format, info.chat_template)
+    except ValueError as e:
+        raise RecchatError(f"{where}: {e}") from None
+    return PromptSettings(fmt, info.prompt == "notes" if notes is None else notes)
+
+
+class LlamaScorer:
+    """The in-process backend: llama.cpp through llama-cpp-python, with the shared-prefix fast path."""
 
     def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 4096, n_batch: int = 512,
-                 n_seq: int = 1, n_ubatch: int = 63, threads: int | None = None, prompt_format: str | None = None):
+                 n_seq: int = 1, n_ubatch: int = 63, threads: int | None = None, prompt_format: str | None = None,
+                 notes: bool | None = None):
         self.runner = LlamaRunner(model_path or _default(), n_ctx=n_ctx, n_batch=n_batch,
                                   n_seq=n_seq, n_ubatch=n_ubatch, threads=threads)
         self.path = self.runner.path
-        self.uses_notes = self.runner.info.prompt == "notes"  # rec-tuned on prompts with collaborative notes
-        self.format = self._format(prompt_format or self.runner.info.prompt_format)
-        self.yes_id, self.no_id = self._answer_tokens()
+        self.prompts = settings_for(self.runner.info, str(self.path), prompt_format, notes)
+        self.yes_id, self.no_id = answer_ids(self.tokenize, self.prompts.format, str(self.path))
         self._prefix: list[int] = []  # tokens currently cached on PREFIX_SEQ
 
+    @property
+    def name(self) -> str:
+        return self.path.name
+
     @cached_property
-    def sha256(self) -> str:
-        """The model's identity: what a fitted stack is stored under (engine.stack)."""
+    def identity(self) -> str:
         return file_sha256(Path(self.path))
 
-    def _format(self, name: str) -> PromptFormat:
-        try:
-            return prompt_format(name, self.runner.info.chat_template)
-        except ValueError as e:
-            raise RecchatError(f"{self.path}: {e}") from None
-
-    def _answer_tokens(self) -> tuple[int, int]:
-        try:
-            return answer_token_ids(self.tokenize, self.format)
-        except ValueError as e:
-            raise RecchatError(f"{self.path}: cannot find the answer tokens: {e}") from None
-
-    def prompt(self, instruction: str, input: str) -> str:
-        """The text this model reads for a sample, in the format it was rec-tuned on."""
-        return build_prompt(instruction, input, self.format)
-
     def tokenize(self, prompt: str) -> list[int]:
-        tokens = self.runner.tokenize(prompt, special=self.format.special)
+        tokens = self.runner.tokenize(prompt, special=self.prompts.format.special)
         if len(tokens) > self.runner.n_ctx - 1:
             raise RecchatError(f"prompt is {len(tokens)} tokens, longer than the model context of {self.runner.n_ctx}")
         return tokens
@@ -106,7 +99,7 @@ class Scorer:
         last = self._extend_prefix(tokens, want_logits=True)
         return self._score(last)
 
-    def score(self, prompts: Sequence[str], progress: Callable[[int], None] | None = None) -> list[Score]:
+    def score(self, prompts: Sequence[str], progress: Progress | None = None) -> list[Score]:
         """Fast path: the prefix all prompts share once, then each prompt's suffix. Order kept."""
         if not prompts:
             return []
@@ -124,9 +117,6 @@ class Scorer:
             if progress:
                 progress(1)
         return out
-
-    def p_yes(self, prompts: Sequence[str]) -> list[float]:
-        return [s.p_yes for s in self.score(prompts)]
 
     # -------------------------------------------------------------- internals
     def _set_prefix(self, tokens: list[int]) -> None:
@@ -153,4 +143,4 @@ class Scorer:
 
     def _score(self, batch_index: int) -> Score:
         yes, no = self.runner.logits_at(batch_index, (self.yes_id, self.no_id))
-        return Score(p_yes_from_logits(yes, no), yes, no)
+        return Score(yes, no)

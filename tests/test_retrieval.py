@@ -108,7 +108,8 @@ def test_query_symbols_are_safe_and_no_match_is_empty(store):
 def test_like_rates_are_smoothed_and_leave_the_user_out(store):
     from db.feedback import like_rates
     from db.item_stats import PRIOR_WEIGHT
-    from engine.recommend import retrieve, user_prompt, with_like_rates
+    from db.scoring import PromptSettings
+    from engine.recommend import retrieve, with_like_rates
 
     (g,) = store.execute("SELECT AVG(liked) FROM feedback WHERE liked IS NOT NULL").fetchone()
     likes, n = store.execute("SELECT SUM(liked), COUNT(*) FROM feedback WHERE item_id = 1").fetchone()
@@ -118,10 +119,9 @@ def test_like_rates_are_smoothed_and_leave_the_user_out(store):
     (g,) = store.execute("SELECT AVG(liked) FROM feedback WHERE liked IS NOT NULL").fetchone()
     assert like_rates(store, [1], exclude_user=uid)[1] == pytest.approx((likes + PRIOR_WEIGHT * g) / (n + PRIOR_WEIGHT))
     history, cands = retrieve(store, fit_from_store(store, "movie"), uid, Query(), 3)
-    assert all(c.like_rate is None for c in cands)  # looked up only for a model that reads notes
     cands = with_like_rates(store, uid, cands)
     assert all(0 < c.like_rate < 1 for c in cands)
-    prompt = user_prompt("movie", history, cands[0].item.name, cands[0].like_rate)
+    prompt = PromptSettings(notes=True).for_user("movie", history, cands[0].item.name, cands[0].like_rate)
     assert "The user liked 0 of 1 rated movies." in prompt
     assert f"(liked by {round(100 * cands[0].like_rate)}% of users)?" in prompt
-    assert "liked by" not in user_prompt("movie", history, cands[0].item.name)
+    assert "liked by" not in PromptSettings().for_user("movie", history, cands[0].item.name, cands[0].like_rate)

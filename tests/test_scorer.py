@@ -12,8 +12,8 @@ from db import RecchatError
 from db.prompt import build_input, build_prompt, parse_input
 from db.prompt import p_yes_from_logits
 from db.gguf_check import default_model_path
-from engine.scorer import Scorer
-from tests.conftest import SHARED, needs_shared
+from engine.scorer import LlamaScorer
+from tests.conftest import SHARED, needs_shared, p_yes
 
 
 def _published(n: int, start: int = 0) -> list[dict]:
@@ -26,7 +26,7 @@ def test_shared_prefix_matches_full_prompt_for_one_user(scorer):
     user = parse_input("movie", samples[0]["input"])
     targets = [parse_input("movie", s["input"]).target for s in samples[20:60]]
     prompts = [build_prompt(samples[0]["instruction"], build_input("movie", user.liked, user.disliked, t)) for t in targets]
-    fast = scorer.p_yes(prompts)
+    fast = p_yes(scorer, prompts)
     full = [scorer.score_full(p).p_yes for p in prompts[:12]]
     assert max(abs(a - b) for a, b in zip(fast, full)) <= 1e-4
     assert all(0.0 < p < 1.0 for p in fast)
@@ -37,7 +37,7 @@ def test_shared_prefix_matches_full_prompt_for_one_user(scorer):
 def test_shared_header_matches_full_prompt_across_users(scorer):
     samples = _published(12, start=400)
     prompts = [build_prompt(s["instruction"], s["input"]) for s in samples]
-    fast = scorer.p_yes(prompts)
+    fast = p_yes(scorer, prompts)
     full = [scorer.score_full(p).p_yes for p in prompts]
     assert max(abs(a - b) for a, b in zip(fast, full)) <= 1e-4
 
@@ -52,21 +52,21 @@ def test_answer_tokens_and_softmax(scorer):
 
 
 def test_prompt_longer_than_context():
-    small = Scorer(n_ctx=256, n_batch=256)
+    small = LlamaScorer(n_ctx=256, n_batch=256)
     with pytest.raises(RecchatError, match=r"prompt is \d+ tokens, longer than the model context of 256"):
-        small.p_yes([build_prompt("x", "word " * 400)])
+        p_yes(small, [build_prompt("x", "word " * 400)])
 
 
 def test_missing_file(tmp_path):
     with pytest.raises(RecchatError, match="model not found"):
-        Scorer(tmp_path / "nope.gguf")
+        LlamaScorer(tmp_path / "nope.gguf")
 
 
 def test_not_a_gguf(tmp_path):
     f = tmp_path / "model.gguf"
     f.write_bytes(b"PK\x03\x04 this is a zip, not a model")
     with pytest.raises(RecchatError, match=r"not a GGUF file: .*model.gguf \(starts with b'PK\\x03\\x04'\)"):
-        Scorer(f)
+        LlamaScorer(f)
 
 
 def test_truncated_file(tmp_path):
@@ -75,7 +75,7 @@ def test_truncated_file(tmp_path):
         f = tmp_path / f"cut{cut}.gguf"
         f.write_bytes(src[:cut])
         with pytest.raises(RecchatError, match="truncated"):
-            Scorer(f)
+            LlamaScorer(f)
 
 
 def test_architecture_llama_cpp_cannot_run(tmp_path):
@@ -88,4 +88,4 @@ def test_architecture_llama_cpp_cannot_run(tmp_path):
     w.write_tensors_to_file()
     w.close()
     with pytest.raises(RecchatError, match=r"llama.cpp cannot load .*alien.gguf \(architecture 'notarealarch'\)"):
-        Scorer(f)
+        LlamaScorer(f)

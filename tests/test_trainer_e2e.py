@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import p_yes
 from sklearn.metrics import roc_auc_score
 from click.testing import CliRunner
 
@@ -53,7 +55,7 @@ def test_training_report_and_adapter(tuned):
 
 def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, movie_split_dir):
     """P(Yes) of the merged fp32 model in transformers and of the F16 GGUF in llama.cpp agree within 1e-3."""
-    from engine.scorer import Scorer
+    from engine.scorer import LlamaScorer
     from trainer.base_model import resolve_base
     from trainer.export import merged_model
     from trainer.base_model import load_tokenizer
@@ -68,18 +70,18 @@ def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, movie_split_di
     hf = torch_p_yes(merged_model(ref, tuned / "adapter"), tok, prompts, fmt=fmt)
     base = torch_p_yes(merged_model(ref, None), tok, prompts[:5], fmt=fmt)
     assert max(abs(a - b) for a, b in zip(hf, base)) > 1e-3, "the adapter changed the model"
-    scorer = Scorer(f16)
-    assert scorer.uses_notes, "the export records that the model was trained with notes"
-    assert scorer.format == fmt, "and on its chat template"
-    assert prompts[0] == scorer.prompt(samples[0]["instruction"], samples[0]["input"])
-    cpp = scorer.p_yes(prompts)
+    scorer = LlamaScorer(f16)
+    assert scorer.prompts.notes, "the export records that the model was trained with notes"
+    assert scorer.prompts.format == fmt, "and on its chat template"
+    assert prompts[0] == scorer.prompts.text(samples[0]["instruction"], samples[0]["input"])
+    cpp = p_yes(scorer, prompts)
     assert max(abs(a - b) for a, b in zip(hf, cpp)) <= 1e-3
 
 
 def test_q8_0_auc_close_to_f16(movie_split_dir, tmp_path):
     """Quantization costs no ranking quality: the shipped rec-tuned adapter exported both ways."""
-    from engine.default_model import ADAPTER_DIR
-    from engine.scorer import Scorer
+    from db.default_model import ADAPTER_DIR
+    from engine.scorer import LlamaScorer
 
     paths = {}
     for quant in ("f16", "q8_0"):
@@ -89,13 +91,13 @@ def test_q8_0_auc_close_to_f16(movie_split_dir, tmp_path):
     samples = json.loads((movie_split_dir / "test.json").read_text())[:200]
     prompts = [build_prompt(s["instruction"], s["input"]) for s in samples]
     labels = [s["output"] == "Yes." for s in samples]
-    p_yes = {q: Scorer(p).p_yes(prompts) for q, p in paths.items()}
-    auc = {q: roc_auc_score(labels, p) for q, p in p_yes.items()}
+    by_quant = {q: p_yes(LlamaScorer(p), prompts) for q, p in paths.items()}
+    auc = {q: roc_auc_score(labels, p) for q, p in by_quant.items()}
     assert auc["f16"] > 0.6, "the shipped adapter ranks better than chance"
     # Quantization must not cost ranking quality. It does move P(Yes): on this 135M model Q8_0
     # (weights and activations in 8 bits) differs from F16 by a median 0.012, max 0.055 on these
     # samples, and how the AUC moves with it depends on the CPU's kernels (measured here: F16
     # 0.643, Q8_0 0.674 on AVX2). So: no loss beyond 0.01, and the shift itself stays small.
     assert auc["q8_0"] >= auc["f16"] - 0.01, auc
-    shifts = sorted(abs(a - b) for a, b in zip(p_yes["f16"], p_yes["q8_0"]))
+    shifts = sorted(abs(a - b) for a, b in zip(by_quant["f16"], by_quant["q8_0"]))
     assert shifts[len(shifts) // 2] <= 0.03, shifts[len(shifts) // 2]

@@ -1,14 +1,17 @@
-"""P(Yes) with a transformers model: the same math as the engine's llama.cpp scorer.
+"""The torch backend of the Scorer protocol: a transformers model scores prompts with P(Yes).
 
-Used for validation AUC while training and as the HF baseline in bench/score_speed.py.
+Used for validation AUC while training and as the HF baseline in bench/score_speed.py. It returns the
+same `Score` (first answer token's Yes/No logits) as the llama.cpp backends, so P(Yes) has one
+definition (db.scoring.Score.p_yes).
 """
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 from db.errors import RecchatError
 from db.prompt import ALPACA, PromptFormat, answer_token_ids, prompt_format
+from db.scoring import Progress, PromptSettings, Score
 
 from .encode import left_pad
 
@@ -25,28 +28,44 @@ def tokenizer_answer_ids(tokenizer, fmt: PromptFormat = ALPACA) -> tuple[int, in
     return answer_token_ids(lambda text: tokenizer(text)["input_ids"], fmt)
 
 
-def torch_p_yes(model, tokenizer, prompts: Sequence[str], batch_size: int = 8,
-                progress: Callable[[int], None] | None = None, fmt: PromptFormat = ALPACA) -> list[float]:
-    """softmax over the Yes/No logits at each prompt's last token (left padding, explicit positions).
+class TorchScorer:
+    """A transformers model (with or without a LoRA adapter) behind the Scorer protocol.
 
-    `fmt` is the format `prompts` are written in: it decides which token reads as "Yes" after them.
+    Left padding with explicit positions, so a prompt's logits do not depend on its batch.
+    `prompts` says how the texts handed to `score` were written; it decides which token reads as "Yes".
     """
-    import torch
 
-    yes, no = tokenizer_answer_ids(tokenizer, fmt)
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    out: list[float] = []
-    with torch.no_grad():
-        for i in range(0, len(prompts), batch_size):
-            rows = [tokenizer(p)["input_ids"] for p in prompts[i : i + batch_size]]
-            ids, mask, pos = (t.to(device) for t in left_pad(rows, tokenizer.pad_token_id or 0))
-            logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1).logits
-            pair = logits[:, -1, [yes, no]].float()
-            out.extend(torch.softmax(pair, dim=-1)[:, 0].tolist())
-            if progress:
-                progress(len(rows))
-    if was_training:
-        model.train()
-    return out
+    def __init__(self, model, tokenizer, prompts: PromptSettings = PromptSettings(), batch_size: int = 8,
+                 name: str = "torch model"):
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+        self.prompts = prompts
+        self.name = self.identity = name
+        self.yes_id, self.no_id = tokenizer_answer_ids(tokenizer, prompts.format)
+
+    def score(self, prompts: Sequence[str], progress: Progress | None = None) -> list[Score]:
+        import torch
+
+        model = self.model
+        device = next(model.parameters()).device
+        was_training = model.training
+        model.eval()
+        out: list[Score] = []
+        with torch.no_grad():
+            for i in range(0, len(prompts), self.batch_size):
+                rows = [self.tokenizer(p)["input_ids"] for p in prompts[i : i + self.batch_size]]
+                ids, mask, pos = (t.to(device) for t in left_pad(rows, self.tokenizer.pad_token_id or 0))
+                logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, logits_to_keep=1).logits
+                pair = logits[:, -1, [self.yes_id, self.no_id]].float().tolist()
+                out.extend(Score(yes, no) for yes, no in pair)
+                if progress:
+                    progress(len(rows))
+        if was_training:
+            model.train()
+        return out
+
+
+def torch_p_yes(model, tokenizer, prompts: Sequence[str], batch_size: int = 8,
+                progress: Progress | None = None, fmt: PromptFormat = ALPACA) -> list[float]:
+    """P(Yes) of each prompt, written in format `fmt`."""
+    scorer = TorchScorer(model, tokenizer, PromptSettings(fmt), batch_size)
+    return [s.p_yes for s in scorer.score(prompts, progress)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-from pathlib import Path
 
 import click
 
@@ -21,8 +20,9 @@ def _default_user() -> str:
 @db_option
 @click.option("--user", "user_name", default=None,
               help="Who is chatting (created if new; default: your login name). ML-100K users are ml100k-<id>.")
-@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
-              help="GGUF model (default: the rec-tuned SmolLM2 built on first use).")
+@click.option("--model", "model_path", default=None, metavar="GGUF|URL",
+              help="GGUF file, or the URL of an OpenAI-compatible server (http://HOST:PORT/v1, e.g. engine serve) "
+                   "(default: the rec-tuned SmolLM2 built on first use).")
 @click.option("--domain", type=click.Choice(["movie", "book"]), default="movie", show_default=True)
 @click.option("--candidates", type=click.IntRange(1, 500), default=50, show_default=True,
               help="Retrieved items the model scores per request.")
@@ -35,12 +35,13 @@ def chat(db_path, user_name, model_path, domain, candidates) -> None:
     """
     from db.errors import RecchatError
     from db.gguf_check import check_gguf
+    from engine.http_scorer import is_url
 
     from .app import ChatApp
     from .session import ChatSession
 
     try:
-        if model_path is not None:
+        if model_path is not None and not is_url(model_path):
             check_gguf(model_path)
         session = ChatSession(db_path, user_name or _default_user(), model_path, domain=domain, n_candidates=candidates)
         if not session.db.execute("SELECT 1 FROM items WHERE domain = ? LIMIT 1", [domain]).fetchone():

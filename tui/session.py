@@ -21,6 +21,7 @@ from db import open_db
 from db.catalog import close_matches
 from db.errors import RecchatError
 from db.feedback import find_user, get_or_create_user, item_from_row, like_rates, record_feedback, user_history
+from db.scoring import Scorer
 from db.store import transaction
 from db.types import Interaction, Item
 from engine.collab_cache import CollabService
@@ -114,8 +115,8 @@ class ChatSession:
     n_candidates: int = 50
     lock_wait: float = 1.0  # seconds SQLite waits on another writer, per try
     lock_tries: int = 3
-    scorer_factory: Callable[[], object] | None = None  # tests share one loaded scorer through this
-    scorer: object | None = field(default=None, init=False)
+    scorer_factory: Callable[[], Scorer] | None = None  # tests share one loaded scorer (or a fake) through this
+    scorer: Scorer | None = field(default=None, init=False)
     stack: Reranker | None = field(default=None, init=False)
     stack_note: str = field(default="", init=False)  # what ranks for this model, in words (the app shows it)
     notices: list[str] = field(default_factory=list, init=False)  # one-line notices, e.g. a collaborative refit
@@ -142,12 +143,12 @@ class ChatSession:
         self.collab.load()
         with self.model_lock:
             if self.scorer is None:
-                from engine.scorer import Scorer
+                from engine.backends import open_scorer
 
-                scorer = self.scorer_factory() if self.scorer_factory else Scorer(self.model_path)
-                choice = choose_stack(scorer.sha256, Path(scorer.path).name, self.domain)
+                scorer = self.scorer_factory() if self.scorer_factory else open_scorer(self.model_path)
+                choice = choose_stack(scorer.identity, scorer.name, self.domain)
                 self.stack, self.stack_note, self.scorer = choice.stack, choice.note, scorer
-            return Path(self.scorer.path).name
+            return self.scorer.name
 
     def rank(self, plan: Plan) -> Iterator[Ranking]:
         """Score a plan's candidates; the first ranking comes after a small chunk (see engine.recommend).
@@ -157,10 +158,8 @@ class ChatSession:
         mine = self._generation
         self.load_model()
         self.last_plan = plan
-        cands = list(plan.candidates)
-        if self.scorer.uses_notes:  # known only once the model is loaded; plans are made before
-            with self.db_lock:
-                cands = with_like_rates(self.db, self.user_id, cands)
+        with self.db_lock:  # a model rec-tuned with notes reads each candidate's like-rate
+            cands = with_like_rates(self.db, self.user_id, list(plan.candidates))
         collab = self.collab.current()
         with self.model_lock:
             for ranking in iter_rank(self.scorer, self.stack, collab, self.domain, plan.history, cands,
@@ -176,10 +175,8 @@ class ChatSession:
         plan = self.last_plan
         on_screen = plan is not None and any(i.id == item.id for i in self.shown)
         history = plan.history if on_screen else self.history()
-        rate = None
-        if self.scorer.uses_notes:
-            with self.db_lock:
-                rate = like_rates(self.db, [item.id], exclude_user=self.user_id)[item.id]
+        with self.db_lock:
+            rate = like_rates(self.db, [item.id], exclude_user=self.user_id)[item.id]
         with self.model_lock:
             return explain(self.scorer, self.domain, history, item, like_rate=rate)
 

@@ -1,0 +1,62 @@
+"""`engine serve`: one GGUF behind llama-cpp-python's OpenAI-compatible server, for several clients.
+
+The server runs the same llama.cpp context settings as the in-process backend (F32 K/V, no flash
+attention, micro-batches under 64 rows), so its P(Yes) matches (tests/test_http_scorer.py). Requests
+are served one at a time (llama-cpp-python holds one context); clients queue.
+It adds GET /recchat/model: the model's sha256 (its stack is stored under it), the prompt settings
+it was rec-tuned on and the exact Yes/No answer tokens, so clients build the same prompts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from db.errors import RecchatError
+from db.fileio import file_sha256
+from db.gguf_check import check_gguf
+
+from .llama_runner import GGML_TYPE_F32
+from .scorer import answer_ids, settings_for
+
+SERVER_EXTRA = "pip install 'recchat[serve]' (fastapi, uvicorn and the other llama-cpp-python[server] packages)"
+
+
+def model_info(path: Path) -> dict:
+    """What GET /recchat/model answers: identity, prompt settings and answer tokens of `path`."""
+    import llama_cpp
+
+    info = check_gguf(path)
+    settings = settings_for(info, str(path))
+    vocab = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+    tokenize = lambda text: vocab.tokenize(text.encode("utf-8"), add_bos=True, special=settings.format.special)
+    yes, no = answer_ids(tokenize, settings.format, str(path))
+    piece = lambda t: vocab.detokenize([t]).decode("utf-8", "replace")
+    out = {"sha256": file_sha256(path), "name": path.name, "prompt_format": settings.format.name,
+           "chat_template": settings.format.chat_template, "notes": settings.notes,
+           "yes_id": yes, "no_id": no, "yes_token": piece(yes), "no_token": piece(no)}
+    vocab.close()
+    return out
+
+
+def build_app(path: Path, *, n_ctx: int = 4096, threads: int | None = None):
+    """The FastAPI app: llama-cpp-python's OpenAI routes plus /recchat/model."""
+    try:
+        from llama_cpp.server.app import create_app
+        from llama_cpp.server.settings import ModelSettings, ServerSettings
+    except ImportError as e:
+        raise RecchatError(f"engine serve needs the server packages ({e.name} is missing): {SERVER_EXTRA}") from None
+    info = model_info(path)
+    threads = threads or os.cpu_count() or 1
+    model = ModelSettings(model=str(path), model_alias=path.name, n_ctx=n_ctx, n_batch=512, n_ubatch=63,
+                          type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32, flash_attn=False, logits_all=True,
+                          n_threads=threads, n_threads_batch=threads, verbose=False)
+    app = create_app(server_settings=ServerSettings(), model_settings=[model])
+    app.add_api_route("/recchat/model", lambda: info, methods=["GET"])
+    return app
+
+
+def serve(path: Path, host: str, port: int, *, n_ctx: int = 4096, threads: int | None = None) -> None:
+    import uvicorn
+
+    uvicorn.run(build_app(path, n_ctx=n_ctx, threads=threads), host=host, port=port, log_level="warning")
