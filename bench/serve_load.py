@@ -29,9 +29,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: str | None, threads: int | None) -> tuple[subprocess.Popen, str]:
+def start_server(model: str | None, threads: int | None, cache_mb: int | None = None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [*ENGINE, "serve", "--port", str(port)] + (["--model", model] if model else [])
+    cmd += ["--cache-mb", str(cache_mb)] if cache_mb is not None else []
     cmd += ["--threads", str(threads)] if threads else []
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/v1"
@@ -73,6 +74,8 @@ def main() -> None:
     ap.add_argument("--candidates", type=int, default=20, help="candidates each client scores")
     ap.add_argument("--model", default=None, help="GGUF to serve (default: the rec-tuned SmolLM2)")
     ap.add_argument("--threads", type=int, default=None, help="server threads (default: all cores)")
+    ap.add_argument("--cache-mb", type=int, nargs="+", default=[0, 2048],
+                    help="server prompt-state caches to compare (engine serve --cache-mb; 0: off)")
     args = ap.parse_args()
     db = str(ml100k_store(args.db))
     users = [f"ml100k-{u}" for u in range(1, args.clients + 1)]
@@ -88,18 +91,19 @@ def main() -> None:
 
     seconds, results = run_clients(db, users[:1], args.model, args.candidates)  # in-process, no server
     in_process = row("in-process (no server)", 1, seconds, results, None)
-    proc, url = start_server(args.model, args.threads)
-    try:
-        run_clients(db, users[:1], url, args.candidates)  # warm the server once
-        seconds, results = run_clients(db, users[:1], url, args.candidates)
-        one = row("server, 1 client", 1, seconds, results, in_process)
-        seconds, results = run_clients(db, users, url, args.candidates)
-        row(f"server, {args.clients} clients", args.clients, seconds, results, in_process)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-    print(f"{args.candidates} candidates per request; rates are candidates/s, ratios vs the in-process client; "
-          f"one-client server rate {one:.2f}/s")
+    for cache in args.cache_mb:
+        proc, url = start_server(args.model, args.threads, cache)
+        try:
+            run_clients(db, users[:1], url, args.candidates)  # warm the server once
+            seconds, results = run_clients(db, users[:1], url, args.candidates)
+            row(f"server cache {cache} MB, 1 client", 1, seconds, results, in_process)
+            seconds, results = run_clients(db, users, url, args.candidates)
+            row(f"server cache {cache} MB, {args.clients} clients", args.clients, seconds, results, in_process)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(f"{args.candidates} candidates per request; rates are candidates/s (answered requests x candidates / wall "
+          "time, each client a fresh `engine recommend` process); ratios vs the in-process client")
     print_table(["clients on", "clients", "answered", "errors", "wall s", "cand/s", "vs in-process", "first error"], rows)
 
 

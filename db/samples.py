@@ -18,6 +18,7 @@ from .types import Interaction, Sample
 
 DEFAULT_DATASET = {"movie": "ml-100k", "book": "bookcrossing"}
 WINDOW = 10
+COLD_FILE = "cold_items.json"  # beside a cold-item split's JSON files: the held-out item ids
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Splits:
     train: list[Sample]
     valid: list[Sample]
     test: list[Sample]
+    cold_items: tuple[int, ...] = ()  # items no train/valid window mentions (cold-item split)
 
 
 def load_histories(db: sqlite_utils.Database, domain: str, dataset: str) -> dict[int, list[Interaction]]:
@@ -65,6 +67,34 @@ def movie_splits(histories: dict[int, list[Interaction]], last: int = 10_000, wi
     return _split_in_order(samples[-last:])
 
 
+def cold_item_splits(histories: dict[int, list[Interaction]], share: float = 0.15, seed: int = 0,
+                     last: int = 9_000, n_test: int = 1_000, window: int = WINDOW) -> Splits:
+    """Items the models never saw: a seeded `share` of the rated movies is held out entirely.
+
+    Train and valid are the movie protocol over each user's other ratings (time-sorted windows; the
+    last `last` windows split 8:1 in order), so no training window mentions a held-out item, as target
+    or in its history. Test: `n_test` seeded windows whose target is held out, each with the user's 10
+    preceding other ratings as history. What the collaborative models may not see is in `cold_items`.
+    """
+    if not 0 < share < 1:
+        raise RecchatError(f"the cold-item share must be in (0, 1), got {share}")
+    items = sorted({e.item_id for events in histories.values() for e in events})
+    cold = set(random.Random(seed).sample(items, round(len(items) * share)))
+    warm_samples, cold_samples = [], []
+    for user_id, events in histories.items():
+        seen: list[Interaction] = []  # the user's earlier ratings of warm items
+        for e in sorted(events, key=lambda e: e.ts):
+            if len(seen) >= window:
+                (cold_samples if e.item_id in cold else warm_samples).append(
+                    make_sample("movie", user_id, seen[-window:], e))
+            if e.item_id not in cold:
+                seen.append(e)
+    warm_samples = warm_samples[-last:]
+    a = len(warm_samples) * 8 // 9
+    test = random.Random(seed).sample(cold_samples, min(n_test, len(cold_samples)))
+    return Splits(warm_samples[:a], warm_samples[a:], test, tuple(sorted(cold)))
+
+
 def book_splits(histories: dict[int, list[Interaction]], seed: int = 0, window: int = WINDOW) -> Splits:
     """TALLRec book protocol: shuffle each user's items (seeded), last item is the target; users split 8:1:1."""
     rng = random.Random(seed)
@@ -101,12 +131,30 @@ def sample_splits(samples: list[Sample], seed: int = 0, valid_share: float = 0.1
     return Splits(unique[n_test + n_valid:], unique[n_test:n_test + n_valid], unique[:n_test])
 
 
-def build_splits(db: sqlite_utils.Database, domain: str, seed: int = 0, dataset: str | None = None) -> Splits:
+def build_splits(db: sqlite_utils.Database, domain: str, seed: int = 0, dataset: str | None = None,
+                 cold_share: float | None = None) -> Splits:
+    if cold_share is not None and domain != "movie":
+        raise RecchatError("the cold-item split is defined for movies (time-ordered histories)")
     dataset = dataset or DEFAULT_DATASET[domain]
     histories = load_histories(db, domain, dataset)
     if not histories:
         raise RecchatError(f"no imported {domain} ratings for dataset {dataset!r}; run `engine data import` first")
+    if cold_share is not None:
+        return cold_item_splits(histories, cold_share, seed)
     return movie_splits(histories) if domain == "movie" else book_splits(histories, seed)
+
+
+def read_cold_items(split_file: Path) -> set[int]:
+    """The held-out items of the cold-item split `split_file` belongs to (empty for other splits)."""
+    import json
+
+    path = split_file.parent / COLD_FILE
+    if not path.exists():
+        return set()
+    try:
+        return {int(i) for i in json.loads(path.read_text(encoding="utf-8"))["items"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise RecchatError(f"{path}: cannot read the held-out items ({e})") from None
 
 
 def kshot(samples: list[Sample], k: int, seed: int = 0) -> list[Sample]:
@@ -122,6 +170,10 @@ def write_splits(splits: Splits, out: Path) -> dict[str, int]:
     try:
         for name in ("train", "valid", "test"):
             write_json_atomic(out / f"{name}.json", [s.to_json() for s in getattr(splits, name)])
+        if splits.cold_items:
+            write_json_atomic(out / COLD_FILE, {"items": list(splits.cold_items)})
+        elif (out / COLD_FILE).exists():  # a folder reused for another split must not keep a stale list
+            (out / COLD_FILE).unlink()
     except OSError as e:
         raise RecchatError(f"cannot write splits to {out}: {e.strerror or e}") from None
     return {name: len(getattr(splits, name)) for name in ("train", "valid", "test")}

@@ -92,16 +92,24 @@ def import_tallrec_cmd(file: Path, domain: str, db_path: str | None) -> None:
 @click.argument("domain", type=click.Choice(DOMAINS))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for train.json, valid.json, test.json.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Shuffle seed (book protocol).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Shuffle seed (book protocol; the held-out items of --cold-items).")
 @click.option("--dataset", default=None, help="Imported dataset to use (default: ml-100k / bookcrossing).")
+@click.option("--cold-items", "cold_share", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Hold out this share of movies entirely (e.g. 0.15, seeded by --seed): train/valid never mention "
+                   "them, test targets only them; engine eval keeps their ratings from the collaborative models.")
 @db_option
-def data_split(domain: str, out: Path, seed: int, dataset: str | None, db_path: str | None) -> None:
+def data_split(domain: str, out: Path, seed: int, dataset: str | None, cold_share: float | None,
+               db_path: str | None) -> None:
     """Build TALLRec train/valid/test samples from imported histories.
 
     movie: time-ordered windows of 10, last 10,000 windows split 8:1:1 in order.
     book: per-user seeded shuffle, last item is the target, users split 8:1:1.
+    --cold-items: the items-never-seen split (movie); the held-out ids go to cold_items.json.
     """
-    counts = write_splits(build_splits(open_db(db_path, create=False), domain, seed, dataset), out)
+    splits = build_splits(open_db(db_path, create=False), domain, seed, dataset, cold_share)
+    counts = write_splits(splits, out)
+    if splits.cold_items:
+        click.echo(f"held out {len(splits.cold_items)} items (cold_items.json)")
     click.echo(f"wrote {out}: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + f" (seed {seed})")
 
 
@@ -409,7 +417,9 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: all cores).")
 @click.option("--ctx", "n_ctx", type=click.IntRange(256), default=4096, show_default=True, help="Context length in tokens.")
-def serve_cmd(model_path, host, port, threads, n_ctx) -> None:
+@click.option("--cache-mb", type=click.IntRange(0), default=2048, show_default=True,
+              help="RAM for the model states of recent prompts, so interleaved clients do not re-read their prompts (0: off).")
+def serve_cmd(model_path, host, port, threads, n_ctx, cache_mb) -> None:
     """Serve a model over an OpenAI-compatible API for several clients (chat, recommend, eval: --model URL).
 
     Runs llama-cpp-python's server with the in-process backend's llama.cpp settings, so P(Yes) is the
@@ -421,7 +431,7 @@ def serve_cmd(model_path, host, port, threads, n_ctx) -> None:
 
     path = model_path or default_engine_model(log=lambda m: click.echo(m, err=True))
     click.echo(f"serving {path.name} on http://{host}:{port}/v1 (Ctrl-C stops)", err=True)
-    serve(path, host, port, n_ctx=n_ctx, threads=threads)
+    serve(path, host, port, n_ctx=n_ctx, threads=threads, cache_mb=cache_mb)
 
 
 def main() -> None:

@@ -34,6 +34,11 @@ class Feedback:
         keep = np.array([(int(u), int(i)) not in pairs for u, i in zip(self.users, self.items)], dtype=bool)
         return Feedback(self.users[keep], self.items[keep], self.liked[keep])
 
+    def without_items(self, items: set[int]) -> "Feedback":
+        """Every rating of these items removed: a cold-item evaluation's held-out movies."""
+        keep = ~np.isin(self.items, np.fromiter(items, dtype=np.int64, count=len(items)))
+        return Feedback(self.users[keep], self.items[keep], self.liked[keep])
+
     def without_users(self, users: set[int]) -> "Feedback":
         keep = ~np.isin(self.users, np.fromiter(users, dtype=np.int64, count=len(users)))
         return Feedback(self.users[keep], self.items[keep], self.liked[keep])

@@ -18,6 +18,7 @@ import sqlite_utils
 from db.errors import RecchatError
 from db.fileio import atomic_path, check_writable, file_sha256, write_json_atomic
 from db.item_stats import ItemStats, like_share
+from db.samples import read_cold_items
 from db.scoring import Progress, Scorer, score_samples
 from db.store import transaction
 from db.types import Sample
@@ -39,6 +40,7 @@ class EvalResult:
     stacks: dict[str, dict] = field(default_factory=dict)  # served stack, stack without LLM, EASE alone
     prompt_format: str = "alpaca"  # how the prompts were written (db.prompt.PROMPT_FORMATS)
     model_sha256: str = ""  # the scorer's identity (GGUF sha256), also for a model served over HTTP
+    cold_items: int = 0  # held-out items of a cold-item split, kept from the collaborative models
     hybrid_model: HybridLR | None = field(repr=False, default=None)
     scores: list[float] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
@@ -48,6 +50,8 @@ class EvalResult:
     def to_json(self) -> dict:
         out = {"model": self.model, "data": self.data, "prompt_format": self.prompt_format, **self.metrics, "baselines": self.baselines,
                "seconds": self.seconds, "roc": roc_points(self.labels, self.scores)}
+        if self.cold_items:
+            out["cold_items"] = self.cold_items
         if self.hybrid:
             out["hybrid"] = self.hybrid
         if self.ranking:
@@ -99,11 +103,12 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
 
 
 def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list[float], model_sha256: str,
-                  held_out: list[Sample] | None = None) -> dict[str, dict]:
+                  held_out: list[Sample] | None = None, cold_items: set[int] = frozenset()) -> dict[str, dict]:
     """The served stack's P(like), the stack without the LLM and EASE alone, on `samples`.
 
     Collaborative statistics leave out the evaluated users (and `held_out`'s), so no sample's own
-    label reaches its features. A stack appears only if one is installed for this model / without LLM.
+    label reaches its features; on a cold-item split no rating of a held-out item does either. A stack
+    appears only if one is installed for this model / without LLM.
     """
     from db.prompt import sample_domain
 
@@ -112,7 +117,7 @@ def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list
 
     domain = sample_domain(samples[0].input)
     labels, users = [s.label for s in samples], [s.user_id for s in samples]
-    table = with_logits(sample_table(collab_without(db, domain, samples, held_out or []), sample_refs(db, samples)), logits)
+    table = with_logits(sample_table(collab_without(db, domain, samples, held_out or [], items=cold_items), sample_refs(db, samples)), logits)
     out = {"ease_alone": classification_metrics(labels, list(table["ease_liked"]), users)}
     for name, sha in (("served_stack", model_sha256), ("stack_without_llm", None)):
         stack = find_stack(sha, domain)
@@ -208,7 +213,8 @@ def run_eval(db: sqlite_utils.Database, scorer: Scorer, req: EvalRequest, inputs
         with bar("ranking", sum(len(c.samples) for c in cases)) as update:
             result.ranking = evaluate_ranking(cases, lambda ss: score_samples(scorer, ss, stats, update),
                                               inputs.train, extra)
-    result.stacks = stack_metrics(db, samples, result.logits, scorer.identity, fit)
+    result.cold_items = len(cold := read_cold_items(req.data))
+    result.stacks = stack_metrics(db, samples, result.logits, scorer.identity, fit, cold)
     return result
 
 
@@ -227,6 +233,9 @@ def report_lines(result: EvalResult, with_train: bool) -> list[str]:
         from .stack import weights_text
 
         lines.append("served stack weights per SD: " + weights_text(result.stacks["served_stack"]["weights"]))
+    if result.cold_items:
+        lines.append(f"cold-item split: no rating of its {result.cold_items} held-out items reached the collaborative "
+                     "models or the item statistics")
     if not with_train:
         lines.append("(feature_lr baseline needs --train: item statistics come from training windows only)")
     if result.ranking:

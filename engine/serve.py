@@ -39,8 +39,12 @@ def model_info(path: Path) -> dict:
     return out
 
 
-def build_app(path: Path, *, n_ctx: int = 4096, threads: int | None = None):
-    """The FastAPI app: llama-cpp-python's OpenAI routes plus /recchat/model."""
+def build_app(path: Path, *, n_ctx: int = 4096, threads: int | None = None, cache_mb: int = 2048):
+    """The FastAPI app: llama-cpp-python's OpenAI routes plus /recchat/model.
+
+    `cache_mb` of RAM keep the model states of recent prompts: concurrent clients interleave their
+    requests, and without it each request re-reads its whole prompt (the previous one was another
+    user's); with it a request restores the state of its longest cached prefix (0: off)."""
     try:
         from llama_cpp.server.app import create_app
         from llama_cpp.server.settings import ModelSettings, ServerSettings
@@ -50,13 +54,16 @@ def build_app(path: Path, *, n_ctx: int = 4096, threads: int | None = None):
     threads = threads or os.cpu_count() or 1
     model = ModelSettings(model=str(path), model_alias=path.name, n_ctx=n_ctx, n_batch=512, n_ubatch=63,
                           type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32, flash_attn=False, logits_all=True,
-                          n_threads=threads, n_threads_batch=threads, verbose=False)
+                          n_threads=threads, n_threads_batch=threads, verbose=False,
+                          cache=cache_mb > 0, cache_type="ram", cache_size=cache_mb << 20)
     app = create_app(server_settings=ServerSettings(), model_settings=[model])
     app.add_api_route("/recchat/model", lambda: info, methods=["GET"])
     return app
 
 
-def serve(path: Path, host: str, port: int, *, n_ctx: int = 4096, threads: int | None = None) -> None:
+def serve(path: Path, host: str, port: int, *, n_ctx: int = 4096, threads: int | None = None,
+          cache_mb: int = 2048) -> None:
     import uvicorn
 
-    uvicorn.run(build_app(path, n_ctx=n_ctx, threads=threads), host=host, port=port, log_level="warning")
+    uvicorn.run(build_app(path, n_ctx=n_ctx, threads=threads, cache_mb=cache_mb), host=host, port=port,
+                log_level="warning")

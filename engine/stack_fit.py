@@ -91,10 +91,13 @@ def sample_table(model: CollabModel, refs: list[SampleRef]) -> Table:
     return {k: np.concatenate([row[k] for row in rows]) for k in keys}
 
 
-def collab_without(db: sqlite_utils.Database, domain: str, *sample_sets: list[Sample]) -> CollabModel:
-    """The collaborative model fitted on every user except those with samples in `sample_sets`."""
+def collab_without(db: sqlite_utils.Database, domain: str, *sample_sets: list[Sample],
+                   items: set[int] = frozenset()) -> CollabModel:
+    """The collaborative model fitted on every user except those with samples in `sample_sets`, and
+    without any rating of `items` (the held-out items of a cold-item split)."""
     users = {s.user_id for samples in sample_sets for s in samples if s.user_id is not None}
-    return CollabModel.fit(read_feedback(db, domain).without_users(users))
+    feedback = read_feedback(db, domain).without_users(users)
+    return CollabModel.fit(feedback.without_items(set(items)) if items else feedback)
 
 
 def fit_head(table: Table, labels: list[int], features: tuple[str, ...]) -> Stack:
