@@ -25,7 +25,7 @@ def main() -> None:
 
     from db import open_db
     from db.feedback import find_user, user_history
-        from engine.retrieval import Query, candidates
+    from engine.retrieval import Query, candidates
     from engine.scorer import LlamaScorer
 
     db = open_db(ml100k_store(args.db), create=False)
@@ -35,7 +35,7 @@ def main() -> None:
 
     cands = candidates(db, load_or_fit(db, "movie"), uid, Query(), args.candidates)
     scorer = LlamaScorer(args.model)
-    prompts = [scorer.prompts.for_user("movie", history, c.item.name) for c in cands]
+    prompts = [scorer.prompts.for_user("movie", history, c.item) for c in cands]
     toks = [scorer.tokenize(p) for p in prompts]
     n = len(prompts)
 

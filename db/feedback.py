@@ -43,14 +43,14 @@ def user_history(db: sqlite_utils.Database, user_id: int | None, domain: str | N
     """The user's current ratings, oldest first; `limit` keeps the most recent ones."""
     if user_id is None:
         return []
-    sql = """SELECT c.item_id, i.name, c.liked, c.rating, c.ts FROM current_feedback c
+    sql = """SELECT c.item_id, i.name, c.liked, c.rating, c.ts, i.genres FROM current_feedback c
              JOIN items i ON i.id = c.item_id WHERE c.user_id = ?"""
     params: list = [user_id]
     if domain:
         sql += " AND i.domain = ?"
         params.append(domain)
     rows = db.execute(sql + " ORDER BY c.ts, c.id", params).fetchall()
-    history = [Interaction(r[0], r[1], bool(r[2]), r[3], r[4]) for r in rows]
+    history = [Interaction(r[0], r[1], bool(r[2]), r[3], r[4], r[5] or "") for r in rows]
     return history[-limit:] if limit else history
 
 

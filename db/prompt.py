@@ -137,6 +137,20 @@ def book_name(title: str, author: str) -> str:
     return f'"{title}" written by {author}'
 
 
+def item_label(name: str, genres: str) -> str:
+    """An item named with its catalog fields, for models rec-tuned with item text:
+    `Toy Story (1995)` + genres → `Toy Story (1995; Animation, Children's, Comedy)`.
+
+    Title-only names carry nothing a 135M model can generalise from to an item it never saw rated;
+    genres (and the year already in the name) do. Books already name their author."""
+    genres = ", ".join(g.strip() for g in genres.replace("|", ",").split(",") if g.strip())
+    if not genres:
+        return name
+    if name.endswith(")") and "(" in name:
+        return f"{name[:-1]}; {genres})"
+    return f"{name} ({genres})"
+
+
 def _mention(domain: str, name: str) -> str:
     # Movies are quoted in the history; book names already carry their own quotes.
     return f'"{name}"' if domain == "movie" else name

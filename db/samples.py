@@ -13,12 +13,13 @@ import sqlite_utils
 
 from .errors import RecchatError
 from .fileio import write_json_atomic
-from .prompt import INSTRUCTIONS, NO, YES, build_input
+from .prompt import INSTRUCTIONS, NO, YES, build_input, item_label
 from .types import Interaction, Sample
 
 DEFAULT_DATASET = {"movie": "ml-100k", "book": "bookcrossing"}
 WINDOW = 10
 COLD_FILE = "cold_items.json"  # beside a cold-item split's JSON files: the held-out item ids
+META_FILE = "split.json"  # beside a split's JSON files: how its items are named ({"item_text": "genres"})
 
 
 @dataclass(frozen=True)
@@ -27,29 +28,32 @@ class Splits:
     valid: list[Sample]
     test: list[Sample]
     cold_items: tuple[int, ...] = ()  # items no train/valid window mentions (cold-item split)
+    item_text: bool = False  # items named with their genres (db.prompt.item_label)
 
 
 def load_histories(db: sqlite_utils.Database, domain: str, dataset: str) -> dict[int, list[Interaction]]:
     """Imported interactions per user, users in first-appearance order, events in file order."""
     rows = db.execute(
-        """SELECT f.user_id, f.item_id, i.name, f.liked, f.rating, f.ts
+        """SELECT f.user_id, f.item_id, i.name, f.liked, f.rating, f.ts, i.genres
            FROM feedback f JOIN users u ON u.id = f.user_id JOIN items i ON i.id = f.item_id
            WHERE u.dataset = ? AND i.domain = ? AND f.source = 'import' AND f.liked IS NOT NULL
            ORDER BY f.id""",
         [dataset, domain],
     )
     histories: dict[int, list[Interaction]] = {}
-    for user_id, item_id, name, liked, rating, ts in rows:
-        histories.setdefault(user_id, []).append(Interaction(item_id, name, bool(liked), rating, ts))
+    for user_id, item_id, name, liked, rating, ts, genres in rows:
+        histories.setdefault(user_id, []).append(Interaction(item_id, name, bool(liked), rating, ts, genres or ""))
     return histories
 
 
-def make_sample(domain: str, user_id: int | None, history: list[Interaction], target: Interaction) -> Sample:
-    liked = [h.name for h in history if h.liked]
-    disliked = [h.name for h in history if not h.liked]
+def make_sample(domain: str, user_id: int | None, history: list[Interaction], target: Interaction,
+                item_text: bool = False) -> Sample:
+    name = (lambda h: item_label(h.name, h.genres)) if item_text else (lambda h: h.name)
+    liked = [name(h) for h in history if h.liked]
+    disliked = [name(h) for h in history if not h.liked]
     return Sample(
         instruction=INSTRUCTIONS[domain],
-        input=build_input(domain, liked, disliked, target.name),
+        input=build_input(domain, liked, disliked, name(target)),
         output=YES if target.liked else NO,
         user_id=user_id,
         item_id=target.item_id,
@@ -132,7 +136,18 @@ def sample_splits(samples: list[Sample], seed: int = 0, valid_share: float = 0.1
 
 
 def build_splits(db: sqlite_utils.Database, domain: str, seed: int = 0, dataset: str | None = None,
-                 cold_share: float | None = None) -> Splits:
+                 cold_share: float | None = None, item_text: bool = False) -> Splits:
+    """The domain's protocol (or the cold-item split); `item_text` names items with their genres."""
+    splits = _protocol_splits(db, domain, seed, dataset, cold_share)
+    if not item_text:
+        return splits
+    catalog = {r[0]: (r[1], r[2] or "") for r in db.execute("SELECT id, name, genres FROM items WHERE domain = ?", [domain])}
+    relabel = lambda samples: [_with_item_text(catalog, s) for s in samples]
+    return Splits(relabel(splits.train), relabel(splits.valid), relabel(splits.test), splits.cold_items, True)
+
+
+def _protocol_splits(db: sqlite_utils.Database, domain: str, seed: int, dataset: str | None,
+                     cold_share: float | None) -> Splits:
     if cold_share is not None and domain != "movie":
         raise RecchatError("the cold-item split is defined for movies (time-ordered histories)")
     dataset = dataset or DEFAULT_DATASET[domain]
@@ -142,6 +157,36 @@ def build_splits(db: sqlite_utils.Database, domain: str, seed: int = 0, dataset:
     if cold_share is not None:
         return cold_item_splits(histories, cold_share, seed)
     return movie_splits(histories) if domain == "movie" else book_splits(histories, seed)
+
+
+def _with_item_text(rows: dict[int, tuple[str, str]], sample: Sample) -> Sample:
+    """A sample rebuilt from its ids with every item named by `item_label` (same history, same target).
+
+    `rows`: item id -> (name, genres)."""
+    from dataclasses import replace
+
+    from .prompt import parse_input, sample_domain
+
+    domain = sample_domain(sample.input)
+    p = parse_input(domain, sample.input)
+    liked = set(p.liked)
+    label = lambda i: item_label(*rows[i])
+    return replace(sample, input=build_input(domain, [label(h) for h in sample.history if rows[h][0] in liked],
+                                             [label(h) for h in sample.history if rows[h][0] not in liked],
+                                             label(sample.item_id)))
+
+
+def split_item_text(split_file: Path) -> bool:
+    """Whether the split `split_file` belongs to names items with their genres (engine data split --item-text)."""
+    import json
+
+    path = split_file.parent / META_FILE
+    if not path.exists():
+        return False
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("item_text") == "genres"
+    except (OSError, ValueError, AttributeError) as e:
+        raise RecchatError(f"{path}: cannot read the split's description ({e})") from None
 
 
 def read_cold_items(split_file: Path) -> set[int]:
@@ -170,10 +215,13 @@ def write_splits(splits: Splits, out: Path) -> dict[str, int]:
     try:
         for name in ("train", "valid", "test"):
             write_json_atomic(out / f"{name}.json", [s.to_json() for s in getattr(splits, name)])
-        if splits.cold_items:
-            write_json_atomic(out / COLD_FILE, {"items": list(splits.cold_items)})
-        elif (out / COLD_FILE).exists():  # a folder reused for another split must not keep a stale list
-            (out / COLD_FILE).unlink()
+        # a folder reused for another split must not keep a stale list or description
+        for name, content in ((COLD_FILE, {"items": list(splits.cold_items)} if splits.cold_items else None),
+                              (META_FILE, {"item_text": "genres"} if splits.item_text else None)):
+            if content:
+                write_json_atomic(out / name, content)
+            elif (out / name).exists():
+                (out / name).unlink()
     except OSError as e:
         raise RecchatError(f"cannot write splits to {out}: {e.strerror or e}") from None
     return {name: len(getattr(splits, name)) for name in ("train", "valid", "test")}

@@ -14,8 +14,8 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 from .errors import RecchatError
 from .feedback import HISTORY_WINDOW
 from .item_stats import ItemStats, notes_for, with_notes
-from .prompt import ALPACA, INSTRUCTIONS, PromptFormat, build_input, build_prompt, p_yes_from_logits
-from .types import Interaction, Sample
+from .prompt import ALPACA, INSTRUCTIONS, PromptFormat, build_input, build_prompt, item_label, p_yes_from_logits
+from .types import Interaction, Item, Sample
 
 Progress = Callable[[int], None]
 
@@ -47,6 +47,7 @@ class PromptSettings:
 
     format: PromptFormat = ALPACA
     notes: bool = False
+    item_text: bool = False  # items named with their genres (db.prompt.item_label), as in the training split
 
     def text(self, instruction: str, input: str) -> str:
         return build_prompt(instruction, input, self.format)
@@ -60,20 +61,24 @@ class PromptSettings:
             sample = with_notes(sample, stats)
         return self.text(sample.instruction, sample.input)
 
-    def for_user(self, domain: str, history: list[Interaction], target: str, like_rate: float | None = None) -> str:
+    def name(self, item: Item | Interaction) -> str:
+        """How the prompt names an item: its name, or with item text its name and genres."""
+        return item_label(item.name, item.genres) if self.item_text else item.name
+
+    def for_user(self, domain: str, history: list[Interaction], target: Item, like_rate: float | None = None) -> str:
         """The prompt for one user and one target, from the user's most recent ratings.
 
         `like_rate` is the target's like-rate among other users; only a notes model reads it.
         """
         recent = history[-HISTORY_WINDOW:]
-        liked = [h.name for h in recent if h.liked]
-        disliked = [h.name for h in recent if not h.liked]
+        liked = [self.name(h) for h in recent if h.liked]
+        disliked = [self.name(h) for h in recent if not h.liked]
         notes = None
         if self.notes:
             if like_rate is None:
-                raise RecchatError(f"the target {target!r} has no like-rate, which this model reads in its prompts")
+                raise RecchatError(f"the target {target.name!r} has no like-rate, which this model reads in its prompts")
             notes = notes_for(len(liked), len(disliked), like_rate)
-        return self.text(INSTRUCTIONS[domain], build_input(domain, liked, disliked, target, notes))
+        return self.text(INSTRUCTIONS[domain], build_input(domain, liked, disliked, self.name(target), notes))
 
 
 @runtime_checkable

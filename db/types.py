@@ -33,6 +33,7 @@ class Interaction:
     liked: bool
     rating: float | None
     ts: float
+    genres: str = ""  # the item's catalog genres, for prompts with item text
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Callable
 import sqlite_utils
 
 from . import holdout
-from .collab import CollabModel, item_names
+from .collab import CollabModel, catalog_items
 from .stack import Reranker, find_stack
 
 CLASSIC = ("popularity", "item-knn", "als", "ease")
@@ -70,25 +70,25 @@ def evaluate_catalog(db: sqlite_utils.Database, domain: str, scorer, n_users: in
     users = holdout.sample_users(eval_half, n_users, seed)
     split = holdout.HoldoutSplit(split.train, users, split.catalog)
     model = CollabModel.fit(split.train)
-    names = item_names(db, domain)
+    items = catalog_items(db, domain)
     rankers = classic_rankers(split, model, seed)
     weights = {}
     no_llm = find_stack(None, domain)
     if no_llm is None:
         log("no stack without the LLM is installed (engine stack fit --no-llm): its pipeline row is left out")
     else:
-        rankers["pipeline without LLM"] = holdout.pipeline_ranker(model, no_llm, None, domain, candidates, names)
+        rankers["pipeline without LLM"] = holdout.pipeline_ranker(model, no_llm, None, domain, candidates, items)
         # why the list is not ordered by P(like): the same retrieval, reordered by the like head alone
         like_only = Reranker(no_llm.like, None, domain, None)
         rankers["retrieval ordered by P(like), no LLM"] = holdout.pipeline_ranker(model, like_only, None, domain,
-                                                                                  candidates, names)
+                                                                                  candidates, items)
         weights["pipeline without LLM"] = no_llm.rank.weights() if no_llm.rank else {}
     if scorer is not None:
         own = find_stack(scorer.identity, domain)
         if own is None:
             log(f"{scorer.name} has no fitted stack (engine stack fit): the LLM pipeline row is left out")
         else:
-            rankers["pipeline (served, with LLM)"] = holdout.pipeline_ranker(model, own, scorer, domain, candidates, names)
+            rankers["pipeline (served, with LLM)"] = holdout.pipeline_ranker(model, own, scorer, domain, candidates, items)
             weights["pipeline (served, with LLM)"] = own.rank.weights() if own.rank else {}
     metrics = holdout.evaluate_rankers(split, rankers, progress=progress)
     info = {"users": len(users), "last": last, "catalog": len(split.catalog), "candidates": candidates, "seed": seed,

@@ -97,8 +97,11 @@ def import_tallrec_cmd(file: Path, domain: str, db_path: str | None) -> None:
 @click.option("--cold-items", "cold_share", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Hold out this share of movies entirely (e.g. 0.15, seeded by --seed): train/valid never mention "
                    "them, test targets only them; engine eval keeps their ratings from the collaborative models.")
+@click.option("--item-text", is_flag=True,
+              help="Name items with their genres, e.g. 'Toy Story (1995; Animation, Children's, Comedy)'; a model "
+                   "rec-tuned on such a split records it, and the engine then writes its prompts the same way.")
 @db_option
-def data_split(domain: str, out: Path, seed: int, dataset: str | None, cold_share: float | None,
+def data_split(domain: str, out: Path, seed: int, dataset: str | None, cold_share: float | None, item_text: bool,
                db_path: str | None) -> None:
     """Build TALLRec train/valid/test samples from imported histories.
 
@@ -106,7 +109,7 @@ def data_split(domain: str, out: Path, seed: int, dataset: str | None, cold_shar
     book: per-user seeded shuffle, last item is the target, users split 8:1:1.
     --cold-items: the items-never-seen split (movie); the held-out ids go to cold_items.json.
     """
-    splits = build_splits(open_db(db_path, create=False), domain, seed, dataset, cold_share)
+    splits = build_splits(open_db(db_path, create=False), domain, seed, dataset, cold_share, item_text)
     counts = write_splits(splits, out)
     if splits.cold_items:
         click.echo(f"held out {len(splits.cold_items)} items (cold_items.json)")
@@ -253,7 +256,7 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
              json_out, pred_out, roc_out, db_path) -> None:
     """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
     from .backends import open_scorer
-    from .evaluate import (EvalRequest, check_notes, load_inputs, missing_stacks, report_lines, run_eval, save_roc,
+    from .evaluate import (EvalRequest, check_prompts, load_inputs, missing_stacks, report_lines, run_eval, save_roc,
                            store_run, write_json, write_predictions)
 
     roc = roc_out or (json_out.with_suffix(".roc.png") if json_out else Path("roc.png"))
@@ -265,7 +268,7 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
         click.echo(f"skipped {len(inputs.skipped)} samples with a bad shape", err=True)
     db = open_db(db_path)
     scorer = open_scorer(model_path, prompt_format=prompt_format, notes=True if notes else None)
-    check_notes(scorer, inputs)
+    check_prompts(scorer, req, inputs)
     if scorer.prompts.notes:
         click.echo("prompts carry collaborative notes (like-rates from the training split)", err=True)
     result = run_eval(db, scorer, req, inputs, progress_bar)

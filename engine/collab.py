@@ -17,6 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 import sqlite_utils
 
+from db.types import Item
+
 EASE_LAMBDA = 250.0  # L2 on the item-item weights; 250 is the issue's measured setting on ML-100K liked
 FORMAT_VERSION = 1  # bump when the cached file layout or the fit changes
 
@@ -55,6 +57,13 @@ def read_feedback(db: sqlite_utils.Database, domain: str) -> Feedback:
 def item_names(db: sqlite_utils.Database, domain: str) -> dict[int, str]:
     """Store id -> the name prompts show, for every item of `domain`."""
     return {r[0]: r[1] for r in db.execute("SELECT id, name FROM items WHERE domain = ? ORDER BY id", [domain])}
+
+
+def catalog_items(db: sqlite_utils.Database, domain: str) -> dict[int, Item]:
+    """Store id -> the item, for every item of `domain` (prompts with item text read its genres)."""
+    from db.feedback import item_from_row
+
+    return {r["id"]: item_from_row(r) for r in db.query("SELECT * FROM items WHERE domain = ? ORDER BY id", [domain])}
 
 
 def store_state(db: sqlite_utils.Database, domain: str) -> str:

@@ -18,7 +18,7 @@ import sqlite_utils
 from db.errors import RecchatError
 from db.fileio import atomic_path, check_writable, file_sha256, write_json_atomic
 from db.item_stats import ItemStats, like_share
-from db.samples import read_cold_items
+from db.samples import read_cold_items, split_item_text
 from db.scoring import Progress, Scorer, score_samples
 from db.store import transaction
 from db.types import Sample
@@ -181,16 +181,21 @@ def load_inputs(req: EvalRequest) -> EvalInputs:
 ProgressBar = Callable[[str, int], "contextlib.AbstractContextManager[Progress]"]  # (label, total) -> update(n)
 
 
-def check_notes(scorer: Scorer, inputs: EvalInputs) -> None:
+def check_prompts(scorer: Scorer, req: EvalRequest, inputs: EvalInputs) -> None:
+    """The split must be written the way the model reads: notes need training statistics, item text a split with it."""
     if scorer.prompts.notes and not inputs.train:
         raise RecchatError(f"--notes needs --train: {scorer.name} reads collaborative notes, and like-rates come "
                            "from training windows")
+    if split_item_text(req.data) != scorer.prompts.item_text:
+        way = "with" if scorer.prompts.item_text else "without"
+        raise RecchatError(f"{scorer.name} was rec-tuned on items named {way} their genres, and {req.data} is not: "
+                           f"use a split made {way} engine data split --item-text")
 
 
 def run_eval(db: sqlite_utils.Database, scorer: Scorer, req: EvalRequest, inputs: EvalInputs,
              bar: ProgressBar) -> EvalResult:
     """Score the split, the baselines, the hybrid, the ranking cases and the installed stacks, in one run."""
-    check_notes(scorer, inputs)
+    check_prompts(scorer, req, inputs)
     cases = []
     if req.ranking:
         from .ranking import build_cases

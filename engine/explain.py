@@ -43,7 +43,7 @@ def explain(scorer: Scorer, domain: str, history: list[Interaction], item: Item,
     tokens up to the rating it drops. `like_rate` fills the target's note for models trained with notes.
     """
     shown = history[-HISTORY_WINDOW:]
-    p_yes = lambda ratings: scorer.score([scorer.prompts.for_user(domain, ratings, item.name, like_rate)])[0].p_yes
+    p_yes = lambda ratings: scorer.score([scorer.prompts.for_user(domain, ratings, item, like_rate)])[0].p_yes
     full = p_yes(shown)
     influences = []
     for k in reversed(range(len(shown))):

@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 import numpy as np
 import sqlite_utils
 
-from db.types import Interaction
+from db.types import Interaction, Item
 
 from .collab import CollabModel, Feedback, read_feedback
 
@@ -47,11 +47,11 @@ def holdout_split(db: sqlite_utils.Database, domain: str = "movie", last: int = 
 
     All users' last ratings are hidden, whether evaluated or not, so one fit serves every user set."""
     rows = db.execute(
-        """SELECT c.user_id, c.item_id, i.name, c.liked, c.rating, c.ts FROM current_feedback c
+        """SELECT c.user_id, c.item_id, i.name, c.liked, c.rating, c.ts, i.genres FROM current_feedback c
            JOIN items i ON i.id = c.item_id WHERE i.domain = ? ORDER BY c.user_id, c.ts, c.id""", [domain]).fetchall()
     per_user: dict[int, list[Interaction]] = {}
-    for u, i, name, liked, rating, ts in rows:
-        per_user.setdefault(u, []).append(Interaction(i, name, bool(liked), rating, ts))
+    for u, i, name, liked, rating, ts, genres in rows:
+        per_user.setdefault(u, []).append(Interaction(i, name, bool(liked), rating, ts, genres or ""))
     split = [HoldoutUser(u, h[:-last], h[-last:]) for u, h in per_user.items() if len(h) > last]
     hidden = {(hu.user_id, h.item_id) for hu in split for h in hu.held}
     users = [hu for hu in split if hu.relevant]  # recall needs at least one hidden like
@@ -139,25 +139,23 @@ def retrieved(model: CollabModel, hu: HoldoutUser, catalog: np.ndarray, n: int) 
     return base, [int(k) for k in np.argsort(-base, kind="stable") if int(catalog[k]) not in rated][:n]
 
 
-def _cands(catalog: np.ndarray, order: list[int], base: np.ndarray, domain: str, names: dict[int, str]):
-    from db.types import Item
-
+def _cands(catalog: np.ndarray, order: list[int], base: np.ndarray, domain: str, items: dict[int, Item]):
     from .retrieval import Candidate
 
     out = []
     for k in order:
         i = int(catalog[k])
-        out.append(Candidate(Item(i, domain, names.get(i, str(i)), names.get(i, str(i))), float(base[k])))
+        out.append(Candidate(items.get(i) or Item(i, domain, str(i), str(i)), float(base[k])))
     return out
 
 
 def llm_scores(scorer, model: CollabModel, domain: str, hu: HoldoutUser, cands) -> list:
     """The LLM's scores of a user's candidates; like-rates (for a notes model) from the hold-out training part."""
     rates = model.like_rate(np.array([c.item.id for c in cands]))
-    return scorer.score([scorer.prompts.for_user(domain, hu.history, c.item.name, float(r)) for c, r in zip(cands, rates)])
+    return scorer.score([scorer.prompts.for_user(domain, hu.history, c.item, float(r)) for c, r in zip(cands, rates)])
 
 
-def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray, names: dict[int, str],
+def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray, items: dict[int, Item],
               scorer=None, domain: str = "movie", n_candidates: int = 50,
               progress: Callable[[int], None] | None = None) -> tuple[dict[str, np.ndarray], list[int]]:
     """Fit data of the rank head: each user's retrieved candidates, labelled 1 when among the hidden likes."""
@@ -167,7 +165,7 @@ def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray,
     tables, labels = [], []
     for hu in users:
         base, order = retrieved(model, hu, catalog, n_candidates)
-        cands = _cands(catalog, order, base, domain, names)
+        cands = _cands(catalog, order, base, domain, items)
         table = candidate_table(model, hu.history, cands)
         if scorer is not None:
             table = with_logits(table, [s.logit for s in llm_scores(scorer, model, domain, hu, cands)])
@@ -180,7 +178,7 @@ def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray,
 
 
 def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie", n_candidates: int = 50,
-                    names: dict[int, str] | None = None) -> UserScorer:
+                    items: dict[int, Item] | None = None) -> UserScorer:
     """The served path: EASE retrieval, then the stack reorders the top `n_candidates` (the rest keep
     retrieval order below them). With `scorer` the LLM's logit feeds the stack, as in the chat."""
     from .recommend import candidate_table, is_cold, stack_scores
@@ -188,7 +186,7 @@ def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie
 
     def score(hu: HoldoutUser, catalog: np.ndarray) -> np.ndarray:
         base, order = retrieved(model, hu, catalog, n_candidates)
-        cands = _cands(catalog, order, base, domain, names or {})
+        cands = _cands(catalog, order, base, domain, items or {})
         table = candidate_table(model, hu.history, cands)
         scores = llm_scores(scorer, model, domain, hu, cands) if scorer is not None else [Score(0.0, 0.0)] * len(cands)
         _, key = stack_scores(stack, table, scores, [c.prior for c in cands], is_cold(hu.history))

@@ -53,6 +53,7 @@ class ServedModel:
     yes_token: str = "Yes"
     no_token: str = "No"
     yes_id: int | None = None
+    item_text: bool = False
 
 
 class HttpScorer:
@@ -66,7 +67,7 @@ class HttpScorer:
             fmt = prompt_format_named(prompt_format or self.served.prompt_format, self.served.chat_template)
         except ValueError as e:
             raise RecchatError(f"{self.url}: {e}") from None
-        self.prompts = PromptSettings(fmt, self.served.notes if notes is None else notes)
+        self.prompts = PromptSettings(fmt, self.served.notes if notes is None else notes, self.served.item_text)
 
     @property
     def name(self) -> str:
@@ -110,7 +111,8 @@ class HttpScorer:
         except RecchatError:  # not `engine serve`: assume a plain Alpaca-prompted model
             return ServedModel(model_id, f"{self.url}#{model_id}")
         return ServedModel(model_id, info["sha256"], info.get("prompt_format", "alpaca"), info.get("chat_template"),
-                           bool(info.get("notes")), info["yes_token"], info["no_token"], info.get("yes_id"))
+                           bool(info.get("notes")), info["yes_token"], info["no_token"], info.get("yes_id"),
+                           bool(info.get("item_text")))
 
     # -------------------------------------------------------------- scoring
     def _completion(self, prompt: str) -> dict:

@@ -109,7 +109,7 @@ def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domai
     `cancelled` is asked between chunks: a newer request stops an older ranking within one chunk
     instead of queueing behind all of it (the first request on a new store waited on the greeting's).
     """
-    prompts = [scorer.prompts.for_user(domain, history, c.item.name, c.like_rate) for c in cands]
+    prompts = [scorer.prompts.for_user(domain, history, c.item, c.like_rate) for c in cands]
     table = candidate_table(collab, history, cands, seeds)
     cold = is_cold(history, seeds)
     priors = [c.prior for c in cands]

@@ -56,7 +56,7 @@ def settings_for(info, where: str, prompt_format: str | None = None, notes: bool
         fmt = prompt_format_named(prompt_format or info.prompt_format, info.chat_template)
     except ValueError as e:
         raise RecchatError(f"{where}: {e}") from None
-    return PromptSettings(fmt, info.prompt == "notes" if notes is None else notes)
+    return PromptSettings(fmt, info.prompt == "notes" if notes is None else notes, info.item_text == "genres")
 
 
 class LlamaScorer:

@@ -33,7 +33,7 @@ def model_info(path: Path) -> dict:
     yes, no = answer_ids(tokenize, settings.format, str(path))
     piece = lambda t: vocab.detokenize([t]).decode("utf-8", "replace")
     out = {"sha256": file_sha256(path), "name": path.name, "prompt_format": settings.format.name,
-           "chat_template": settings.format.chat_template, "notes": settings.notes,
+           "chat_template": settings.format.chat_template, "notes": settings.notes, "item_text": settings.item_text,
            "yes_id": yes, "no_id": no, "yes_token": piece(yes), "no_token": piece(no)}
     vocab.close()
     return out

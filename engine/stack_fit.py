@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 import sqlite_utils
 
-from db.prompt import parse_input, sample_domain
+from db.prompt import item_label, parse_input, sample_domain
 from db.types import Sample
 
-from .collab import CollabModel, item_names, read_feedback
+from .collab import CollabModel, catalog_items, read_feedback
 from .stack import COLLAB_FEATURES, FEATURES, Stack, Table, feature_table, matrix
 
 
@@ -55,23 +55,24 @@ def prior_history(db: sqlite_utils.Database, samples: list[Sample]) -> dict[tupl
 
 def sample_refs(db: sqlite_utils.Database, samples: list[Sample]) -> list[SampleRef]:
     """Item ids of each sample; an item the catalog does not hold gets id -1 (no collaborative signal)."""
-    names: dict[str, dict[str, int]] = {}
-    by_id: dict[int, str] = {}
+    names: dict[str, dict[str, int]] = {}  # per domain: the name or item-text label a prompt shows -> id
+    by_id: dict[int, set[str]] = {}
     prior = prior_history(db, samples)
     out = []
     for s in samples:
         domain = sample_domain(s.input)
         if domain not in names:
-            ids = item_names(db, domain)
-            by_id.update(ids)
             names[domain] = {}
-            for i, n in ids.items():  # a name two items share means the lower id
-                names[domain].setdefault(n, i)
+            for i, item in catalog_items(db, domain).items():  # a name two items share means the lower id
+                shown = {item.name, item_label(item.name, item.genres)}
+                by_id[i] = shown
+                for n in shown:
+                    names[domain].setdefault(n, i)
         p = parse_input(domain, s.input)
         if s.history and all(h in by_id for h in s.history):
             liked_names = set(p.liked)
-            liked = [h for h in s.history if by_id[h] in liked_names]
-            disliked = [h for h in s.history if by_id[h] not in liked_names]
+            liked = [h for h in s.history if by_id[h] & liked_names]
+            disliked = [h for h in s.history if not by_id[h] & liked_names]
         else:
             liked = [names[domain].get(n, -1) for n in p.liked]
             disliked = [names[domain].get(n, -1) for n in p.disliked]
@@ -126,9 +127,9 @@ def fit_reranker(db: sqlite_utils.Database, domain: str, fit: list[Sample], excl
     split = holdout.holdout_split(db, domain)
     fit_half, _ = holdout.partition(split.users, seed)
     users = holdout.sample_users(fit_half, rank_users, seed)
-    names = item_names(db, domain)
+    items = catalog_items(db, domain)
     model = CollabModel.fit(split.train)
-    rank_table, labels = holdout.rank_rows(model, users, split.catalog, names, scorer if with_llm else None, domain,
+    rank_table, labels = holdout.rank_rows(model, users, split.catalog, items, scorer if with_llm else None, domain,
                                            n_candidates, progress)
     rank = fit_head(rank_table, labels, like_features) if len(set(labels)) == 2 else None
     info = {"like_samples": len(fit), "rank_users": len(users), "rank_rows": len(labels), "seed": seed,

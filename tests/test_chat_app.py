@@ -1,4 +1,5 @@
-"""The Textual chat, driven by Pilot with the real model and a real SQLite store (ML-100K)."""
+"""The Textual chat, driven by Pilot with a real SQLite store (ML-100K): the real model where the
+screen shows its numbers, a fake scorer where only the flow matters (the suite stays fast)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tui.session import ChatSession
 from tui.widgets import EvalScreen, HistoryList, ResultsTable
 
 from conftest import count
+from test_chat_keys import FakeScorer
 
 USER = "ml100k-196"
 SIZE = (140, 45)
@@ -115,7 +117,8 @@ async def test_eval_screen_lists_a_stored_run(ml100k_copy, scorer, movie_split_d
         assert not isinstance(app.screen, EvalScreen)
 
 
-async def test_bad_messages_do_not_crash_or_write(ml100k_copy, scorer):
+async def test_bad_messages_do_not_crash_or_write(ml100k_copy):
+    scorer = FakeScorer()  # the flow does not depend on the model's numbers
     app = make_app(ml100k_copy, scorer)
     before = count(ml100k_copy, "SELECT COUNT(*) FROM feedback")
     async with app.run_test(size=SIZE) as pilot:
@@ -134,7 +137,8 @@ async def test_bad_messages_do_not_crash_or_write(ml100k_copy, scorer):
     assert count(ml100k_copy, "SELECT COUNT(*) FROM feedback") == before
 
 
-async def test_locked_database_keeps_the_rating(ml100k_copy, scorer):
+async def test_locked_database_keeps_the_rating(ml100k_copy):
+    scorer = FakeScorer()  # the flow does not depend on the model's numbers
     app = make_app(ml100k_copy, scorer)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -160,7 +164,8 @@ async def test_locked_database_keeps_the_rating(ml100k_copy, scorer):
     assert count(ml100k_copy, f"SELECT COUNT(*) FROM feedback WHERE user_id={uid} AND item_id={item_id} AND source='chat'") == 1
 
 
-async def test_new_user_onboarding_rating_in_words_and_persistence(ml100k_copy, scorer):
+async def test_new_user_onboarding_rating_in_words_and_persistence(ml100k_copy):
+    scorer = FakeScorer()  # the flow does not depend on the model's numbers
     app = make_app(ml100k_copy, scorer, user="newbie", autostart=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)

@@ -121,7 +121,7 @@ def test_like_rates_are_smoothed_and_leave_the_user_out(store):
     history, cands = retrieve(store, fit_from_store(store, "movie"), uid, Query(), 3)
     cands = with_like_rates(store, uid, cands)
     assert all(0 < c.like_rate < 1 for c in cands)
-    prompt = PromptSettings(notes=True).for_user("movie", history, cands[0].item.name, cands[0].like_rate)
+    prompt = PromptSettings(notes=True).for_user("movie", history, cands[0].item, cands[0].like_rate)
     assert "The user liked 0 of 1 rated movies." in prompt
     assert f"(liked by {round(100 * cands[0].like_rate)}% of users)?" in prompt
-    assert "liked by" not in PromptSettings().for_user("movie", history, cands[0].item.name, cands[0].like_rate)
+    assert "liked by" not in PromptSettings().for_user("movie", history, cands[0].item, cands[0].like_rate)

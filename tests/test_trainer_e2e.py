@@ -6,6 +6,7 @@ Runs in CI (a few minutes on 2 cores); the resume test is marked slow.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -25,11 +26,23 @@ def trainer(*args):
 
 
 @pytest.fixture(scope="module")
-def tuned(movie_split_dir, tmp_path_factory) -> Path:
-    """8 training samples, 2 optimizer steps, validation AUC on 8 samples; prompts carry collaborative notes
-    and are written in the base model's chat template (the Alpaca path is the export tests' and the default's)."""
+def text_split_dir(ml100k_store, tmp_path_factory) -> Path:
+    """The movie split with items named by their genres (engine data split --item-text)."""
+    from tests.conftest import engine
+
+    out = tmp_path_factory.mktemp("text_split")
+    r = engine("data", "split", "movie", "--item-text", "--out", out, "--db", ml100k_store)
+    assert r.exit_code == 0, r.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def tuned(text_split_dir, tmp_path_factory) -> Path:
+    """8 training samples, 2 optimizer steps, validation AUC on 8 samples; prompts carry collaborative notes,
+    name items with their genres and are written in the base model's chat template (the title-only Alpaca
+    path is the export tests' and the default's)."""
     out = tmp_path_factory.mktemp("tuned")
-    trainer("rec-tune", "--train", movie_split_dir / "train.json", "--valid", movie_split_dir / "valid.json",
+    trainer("rec-tune", "--train", text_split_dir / "train.json", "--valid", text_split_dir / "valid.json",
             "--valid-limit", "8", "--k", "8", "--epochs", "1", "--micro-batch", "4", "--grad-accum", "1",
             "--lr", "2e-3", "--notes", "--prompt-format", "chat", "--out", out)
     return out
@@ -47,13 +60,13 @@ def test_training_report_and_adapter(tuned):
     assert rep["finished"] and rep["steps"] == 2 and rep["best_epoch"] == 1
     assert rep["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
     assert rep["data"]["train_samples"] == 8 and len(rep["data"]["train"][0]["sha256"]) == 64
-    assert rep["config"]["notes"] is True and rep["config"]["prompt_format"] == "chat"
+    assert rep["config"]["notes"] is True and rep["config"]["prompt_format"] == "chat" and rep["config"]["item_text"]
     assert 0 <= rep["epochs"][0]["valid_auc"] <= 1
     assert (tuned / "adapter" / "adapter_model.safetensors").exists()
     assert (tuned / "checkpoint" / "state.json").exists()
 
 
-def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, movie_split_dir):
+def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, text_split_dir):
     """P(Yes) of the merged fp32 model in transformers and of the F16 GGUF in llama.cpp agree within 1e-3."""
     from engine.scorer import LlamaScorer
     from trainer.base_model import resolve_base
@@ -62,7 +75,8 @@ def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, movie_split_di
     from trainer.torch_scoring import tokenizer_format, torch_p_yes
     from db.gguf_check import default_model_path
 
-    samples = json.loads((movie_split_dir / "test.json").read_text())[:20]
+    samples = json.loads((text_split_dir / "test.json").read_text())[:20]
+    assert re.search(r'\(\d{4}; [A-Z][a-z]+', samples[0]["input"]), "names carry year and genres"
     ref = resolve_base(default_model_path())
     tok = load_tokenizer(ref)
     fmt = tokenizer_format(tok, "chat")
@@ -73,6 +87,7 @@ def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, movie_split_di
     scorer = LlamaScorer(f16)
     assert scorer.prompts.notes, "the export records that the model was trained with notes"
     assert scorer.prompts.format == fmt, "and on its chat template"
+    assert scorer.prompts.item_text, "and on items named with their genres"
     assert prompts[0] == scorer.prompts.text(samples[0]["instruction"], samples[0]["input"])
     cpp = p_yes(scorer, prompts)
     assert max(abs(a - b) for a, b in zip(hf, cpp)) <= 1e-3

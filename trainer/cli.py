@@ -106,7 +106,15 @@ def rec_tune_cmd(train, valid, k, valid_limit, from_adapter, notes, loss, base, 
     """LoRA rec-tuning: learn to answer "Yes."/"No." for a user's history and a target item."""
     from .tuning import rec_tune
 
+    from db.samples import split_item_text
+
+    kinds = {split_item_text(Path(t)) for t in train}
+    if len(kinds) > 1:
+        raise click.ClickException("the --train files name items differently (some with item text, some without)")
     cfg = _config(k, valid_limit=valid_limit, notes=notes, loss=loss, **opts)
+    cfg.item_text = kinds.pop()
+    if cfg.item_text:
+        click.echo("the training split names items with their genres; the export records it", err=True)
     st = _run(lambda: rec_tune(base or _default_base(), list(train), list(valid), cfg, out, from_adapter, resume,
                                log=click.echo))
     click.echo(f"best epoch {st.best_epoch} (validation AUC {st.best:.4f}); adapter: {out / 'adapter'}"

@@ -37,6 +37,7 @@ class TrainConfig:
     loss: str = "answer"  # which answer tokens train (trainer.encode.LOSSES)
     prompt_format: str = "alpaca"  # db.prompt.PROMPT_FORMATS: TALLRec's Alpaca text or the base model's chat template
     notes: bool = False  # write the user's like count and the target's like-rate into prompts (db.item_stats)
+    item_text: bool = False  # the training split names items with their genres (engine data split --item-text)
     lora: LoraSettings = field(default_factory=LoraSettings)
 
     def to_json(self) -> dict:

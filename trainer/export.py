@@ -14,7 +14,7 @@ import numpy as np
 
 from db.errors import RecchatError
 from db.fileio import atomic_path
-from db.gguf_check import FORMAT_KEY, GGUF_MAGIC, PROMPT_KEY
+from db.gguf_check import FORMAT_KEY, GGUF_MAGIC, ITEM_TEXT_KEY, PROMPT_KEY
 
 from .base_model import BaseRef, load_model, load_tokenizer, resolve_base
 
@@ -342,6 +342,8 @@ def export_metadata(ref: BaseRef, adapter: Path | None) -> dict[str, str]:
         rep = json.loads(report.read_text())
         if rep.get("config", {}).get("notes"):
             meta[PROMPT_KEY] = "notes"
+        if rep.get("config", {}).get("item_text"):
+            meta[ITEM_TEXT_KEY] = "genres"
         if rep.get("config", {}).get("prompt_format", "alpaca") != "alpaca":
             meta[FORMAT_KEY] = rep["config"]["prompt_format"]
         train = rep.get("data", {}).get("train", [])

@@ -252,7 +252,7 @@ class ChatSession:
     # ------------------------------------------------------------ retrieval
     def plan(self, request: Request = Request(), seeds: tuple[Item, ...] = ()) -> Plan:
         now = time.time()
-        context = [Interaction(s.id, s.name, True, None, now) for s in seeds]
+        context = [Interaction(s.id, s.name, True, None, now, s.genres) for s in seeds]
         query = Query(None, request.year_min, request.year_max, request.genres, request.exclude_genres, self.domain)
         with self.db_lock:
             history, cands = retrieve(self.db, self.collab.current(), self.user_id, query, self.n_candidates, context)
