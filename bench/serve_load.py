@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.common import ml100k_store, print_table
@@ -23,29 +21,11 @@ from bench.common import ml100k_store, print_table
 ENGINE = [sys.executable, "-c", "from engine.cli import main; main()"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(model: str | None, threads: int | None, cache_mb: int | None = None) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    cmd = [*ENGINE, "serve", "--port", str(port)] + (["--model", model] if model else [])
-    cmd += ["--cache-mb", str(cache_mb)] if cache_mb is not None else []
-    cmd += ["--threads", str(threads)] if threads else []
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            urllib.request.urlopen(url + "/models", timeout=2).read()
-            return proc, url
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                sys.exit("engine serve did not start: " + (proc.stderr.read() if proc.stderr else ""))
-            time.sleep(0.3)
+    from engine.serve import launch
+
+    args = (["--model", model] if model else []) + (["--cache-mb", str(cache_mb)] if cache_mb is not None else [])
+    return launch(args + (["--threads", str(threads)] if threads else []))
 
 
 def recommend(db: str, user: str, model: str | None, candidates: int) -> tuple[bool, str]:

@@ -10,6 +10,11 @@ it was rec-tuned on and the exact Yes/No answer tokens, so clients build the sam
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 from db.errors import RecchatError
@@ -67,3 +72,29 @@ def serve(path: Path, host: str, port: int, *, n_ctx: int = 4096, threads: int |
 
     uvicorn.run(build_app(path, n_ctx=n_ctx, threads=threads, cache_mb=cache_mb), host=host, port=port,
                 log_level="warning")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(args: list[str] = (), wait: float = 300.0) -> tuple[subprocess.Popen, str]:
+    """`engine serve ARGS` as a child process on a free loopback port, once it answers; for tests and benches.
+
+    Returns the process (terminate it when done) and its API URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", "from engine.cli import main; main()", "serve", "--port", str(port),
+                             *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            urllib.request.urlopen(url + "/models", timeout=2).read()
+            return proc, url
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RecchatError("engine serve did not start: " + (proc.stderr.read().strip() if proc.stderr else ""))
+            time.sleep(0.3)

@@ -4,12 +4,7 @@ against small fake servers (no log-probabilities, no Yes/No tokens, wrong path, 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -18,34 +13,16 @@ from db.errors import RecchatError
 from db.sample_files import read_samples
 from db.scoring import score_samples
 from engine.http_scorer import HttpScorer, api_base
+from engine.serve import free_port, launch
 from tests.conftest import count, engine
 
 pytest.importorskip("fastapi", reason="engine serve needs recchat[serve]")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served():
     """`engine serve` with the default model, as a user starts it, on a free loopback port."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", "from engine.cli import main; main()", "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            urllib.request.urlopen(url + "/models", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("engine serve did not start: " + (proc.stdout.read() if proc.stdout else ""))
-            time.sleep(0.3)
+    proc, url = launch()
     yield url
     proc.terminate()
     proc.wait(timeout=30)

@@ -58,7 +58,7 @@ def f16(tuned, tmp_path_factory) -> Path:
 def test_training_report_and_adapter(tuned):
     rep = json.loads((tuned / "train_report.json").read_text())
     assert rep["finished"] and rep["steps"] == 2 and rep["best_epoch"] == 1
-    assert rep["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"]}
+    assert rep["config"]["lora"] == {"r": 8, "alpha": 16, "dropout": 0.05, "target_modules": ["q_proj", "v_proj"], "layers": None}
     assert rep["data"]["train_samples"] == 8 and len(rep["data"]["train"][0]["sha256"]) == 64
     assert rep["config"]["notes"] is True and rep["config"]["prompt_format"] == "chat" and rep["config"]["item_text"]
     assert 0 <= rep["epochs"][0]["valid_auc"] <= 1

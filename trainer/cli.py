@@ -52,6 +52,10 @@ def training_options(f):
         click.option("--lora-alpha", type=int, default=16, show_default=True),
         click.option("--lora-dropout", type=float, default=0.05, show_default=True),
         click.option("--lora-targets", default="q_proj,v_proj", show_default=True, help="Comma-separated module names."),
+        click.option("--lora-layers", type=click.IntRange(1), default=None,
+                     help="LoRA only on the top N decoder layers, so backward stops below them (default: all layers)."),
+        click.option("--bucket", is_flag=True,
+                     help="Micro-batches of similar prompt length (less padding); the order stays seeded and resumable."),
         click.option("--prompt-format", type=click.Choice(list(PROMPT_FORMATS)), default="alpaca", show_default=True,
                      help="How prompts are written: " + "; ".join(f"{k}: {v}" for k, v in PROMPT_FORMATS.items())
                           + ". The export records it; the engine then writes prompts the same way."),
@@ -66,13 +70,15 @@ def training_options(f):
 
 
 def _config(k, seed, epochs, lr, micro_batch, grad_accum, max_len, patience, lora_r, lora_alpha, lora_dropout,
-            lora_targets, grad_ckpt, save_every, prompt_format="alpaca", valid_limit=200, notes=False, loss="answer"):
+            lora_targets, grad_ckpt, save_every, prompt_format="alpaca", valid_limit=200, notes=False, loss="answer",
+            lora_layers=None, bucket=False):
     from .config import LoraSettings, TrainConfig
 
     targets = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
     return TrainConfig(k=k, seed=seed, epochs=epochs, lr=lr, micro_batch=micro_batch, grad_accum=grad_accum,
                        max_len=max_len, patience=patience, valid_limit=valid_limit, save_every=save_every,
-                       grad_ckpt=grad_ckpt, notes=notes, loss=loss, prompt_format=prompt_format, lora=LoraSettings(lora_r, lora_alpha, lora_dropout, targets))
+                       grad_ckpt=grad_ckpt, notes=notes, loss=loss, prompt_format=prompt_format, bucket=bucket,
+                       lora=LoraSettings(lora_r, lora_alpha, lora_dropout, targets, lora_layers))
 
 
 def _run(fn):

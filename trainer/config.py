@@ -11,12 +11,18 @@ class LoraSettings:
     alpha: int = 16
     dropout: float = 0.05
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    layers: int | None = None  # LoRA only on the top N decoder layers: backward stops below them (None: all)
 
-    def peft_config(self):
+    def peft_config(self, n_layers: int | None = None):
         from peft import LoraConfig, TaskType
 
+        upper = None
+        if self.layers is not None:
+            if n_layers is None or not 0 < self.layers <= n_layers:
+                raise ValueError(f"--lora-layers {self.layers}: the model has {n_layers} layers")
+            upper = list(range(n_layers - self.layers, n_layers))
         return LoraConfig(task_type=TaskType.CAUSAL_LM, r=self.r, lora_alpha=self.alpha, lora_dropout=self.dropout,
-                          target_modules=list(self.target_modules), bias="none")
+                          target_modules=list(self.target_modules), bias="none", layers_to_transform=upper)
 
 
 @dataclass
@@ -38,6 +44,7 @@ class TrainConfig:
     prompt_format: str = "alpaca"  # db.prompt.PROMPT_FORMATS: TALLRec's Alpaca text or the base model's chat template
     notes: bool = False  # write the user's like count and the target's like-rate into prompts (db.item_stats)
     item_text: bool = False  # the training split names items with their genres (engine data split --item-text)
+    bucket: bool = False  # micro-batches of similar length (less padding); order still seeded and resumable
     lora: LoraSettings = field(default_factory=LoraSettings)
 
     def to_json(self) -> dict:

@@ -71,6 +71,25 @@ def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return order
 
 
+BUCKET_SPAN = 16  # micro-batches whose samples are sorted by length together
+
+
+def micro_batches(lengths: list[int], size: int, seed: int, epoch: int, bucket: bool) -> list[list[int]]:
+    """The epoch's micro-batches of sample indices, seeded (a resumed epoch gets the same ones).
+
+    `bucket`: within each span of BUCKET_SPAN micro-batches of the shuffled order, samples are sorted
+    by length before cutting, then the micro-batches are shuffled again: batches pad to similar
+    lengths, and the data still arrive in a random order."""
+    order = epoch_order(len(lengths), seed, epoch)
+    if bucket:
+        span = size * BUCKET_SPAN
+        order = [i for k in range(0, len(order), span) for i in sorted(order[k : k + span], key=lambda i: lengths[i])]
+    micro = [order[i : i + size] for i in range(0, len(order), size)]
+    if bucket:
+        random.Random(seed * 100_003 + epoch + 1).shuffle(micro)
+    return micro
+
+
 def objective(kind: str, tokenizer, fmt: PromptFormat = ALPACA) -> Objective:
     if kind != "yes-no":
         return Objective(kind)
@@ -181,8 +200,7 @@ class Trainer:
 
     def _run_epoch(self, encoded: list[Encoded], bar) -> float:
         cfg, st = self.cfg, self.state
-        order = epoch_order(len(encoded), cfg.seed, st.epoch)
-        micro = [order[i : i + cfg.micro_batch] for i in range(0, len(order), cfg.micro_batch)]
+        micro = micro_batches([len(e.input_ids) for e in encoded], cfg.micro_batch, cfg.seed, st.epoch, cfg.bucket)
         self.model.train()
         recent: list[float] = []
         pad = self.tok.pad_token_id

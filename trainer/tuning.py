@@ -25,7 +25,11 @@ def peft_model(base_model, ref: BaseRef, cfg: TrainConfig, from_adapter: Path | 
         base_model.gradient_checkpointing_enable()
         base_model.enable_input_require_grads()
     if from_adapter is None:
-        return get_peft_model(base_model, cfg.lora.peft_config())
+        try:
+            lora = cfg.lora.peft_config(getattr(base_model.config, "num_hidden_layers", None))
+        except ValueError as e:
+            raise RecchatError(str(e)) from None
+        return get_peft_model(base_model, lora)
     check_adapter(from_adapter)
     try:
         return PeftModel.from_pretrained(base_model, str(from_adapter), is_trainable=True)
