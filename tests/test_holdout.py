@@ -8,7 +8,7 @@ import pytest
 
 from db import open_db
 from engine import holdout
-from engine.collab import item_names
+from engine.collab import catalog_items
 
 
 def test_metrics_by_hand():
@@ -56,8 +56,8 @@ def test_catalog_eval_ranks_every_model_and_the_pipeline(ml100k_store, tmp_path,
     split = holdout.holdout_split(db, "movie")
     fit_half, _ = holdout.partition(split.users, 0)
     model = holdout.CollabModel.fit(split.train)
-    names = item_names(db, "movie")
-    table, labels = holdout.rank_rows(model, holdout.sample_users(fit_half, 60, 0), split.catalog, names)
+    items = catalog_items(db, "movie")
+    table, labels = holdout.rank_rows(model, holdout.sample_users(fit_half, 60, 0), split.catalog, items)
     head = fit_head(table, labels, COLLAB_FEATURES)
     Reranker(head, head, "movie", None).save()
     report = evaluate_catalog(db, "movie", None, 60, 5, 50, 0, log=lambda m: None)
