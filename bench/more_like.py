@@ -39,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from db import open_db
-    from engine.collab import item_names
+    from engine.collab import catalog_items
     from engine.collab_cache import fit_from_store
     from engine.retrieval import Query, candidates
 
@@ -49,7 +49,7 @@ def main() -> None:
                            WHERE i.domain = 'movie' GROUP BY i.id HAVING AVG(c.liked) >= 0.75
                            ORDER BY SUM(c.liked) DESC, i.id LIMIT 20""").fetchall()
     genres = {r[0]: set(filter(None, (r[1] or "").split(", "))) for r in db.execute("SELECT id, genres FROM items")}
-    names = item_names(db, "movie")
+    names = {i: item.name for i, item in catalog_items(db, "movie").items()}
     rows, per_movie = [], []
     for x, name, _ in movies:
         before = [r[0] for r in db.execute(CO_LIKE_SQL, {"x": x})]

@@ -61,18 +61,19 @@ def make_sample(domain: str, user_id: int | None, history: list[Interaction], ta
     )
 
 
-def movie_splits(histories: dict[int, list[Interaction]], last: int = 10_000, window: int = WINDOW) -> Splits:
+def movie_splits(histories: dict[int, list[Interaction]], last: int = 10_000, window: int = WINDOW,
+                 item_text: bool = False) -> Splits:
     """TALLRec movie protocol: time-sorted full windows of `window` previous items, the last `last` split 8:1:1 in order."""
     samples = []
     for user_id, events in histories.items():
         events = sorted(events, key=lambda e: e.ts)  # stable: equal timestamps keep file order
         for i in range(window, len(events)):  # only full windows, as TALLRec (checked: 1000/1000)
-            samples.append(make_sample("movie", user_id, events[i - window : i], events[i]))
-    return _split_in_order(samples[-last:])
+            samples.append(make_sample("movie", user_id, events[i - window : i], events[i], item_text))
+    return _split_in_order(samples[-last:], item_text)
 
 
 def cold_item_splits(histories: dict[int, list[Interaction]], share: float = 0.15, seed: int = 0,
-                     last: int = 9_000, n_test: int = 1_000, window: int = WINDOW) -> Splits:
+                     last: int = 9_000, n_test: int = 1_000, window: int = WINDOW, item_text: bool = False) -> Splits:
     """Items the models never saw: a seeded `share` of the rated movies is held out entirely.
 
     Train and valid are the movie protocol over each user's other ratings (time-sorted windows; the
@@ -90,16 +91,17 @@ def cold_item_splits(histories: dict[int, list[Interaction]], share: float = 0.1
         for e in sorted(events, key=lambda e: e.ts):
             if len(seen) >= window:
                 (cold_samples if e.item_id in cold else warm_samples).append(
-                    make_sample("movie", user_id, seen[-window:], e))
+                    make_sample("movie", user_id, seen[-window:], e, item_text))
             if e.item_id not in cold:
                 seen.append(e)
     warm_samples = warm_samples[-last:]
     a = len(warm_samples) * 8 // 9
     test = random.Random(seed).sample(cold_samples, min(n_test, len(cold_samples)))
-    return Splits(warm_samples[:a], warm_samples[a:], test, tuple(sorted(cold)))
+    return Splits(warm_samples[:a], warm_samples[a:], test, tuple(sorted(cold)), item_text)
 
 
-def book_splits(histories: dict[int, list[Interaction]], seed: int = 0, window: int = WINDOW) -> Splits:
+def book_splits(histories: dict[int, list[Interaction]], seed: int = 0, window: int = WINDOW,
+                item_text: bool = False) -> Splits:
     """TALLRec book protocol: shuffle each user's items (seeded), last item is the target; users split 8:1:1."""
     rng = random.Random(seed)
     per_user = []
@@ -108,15 +110,15 @@ def book_splits(histories: dict[int, list[Interaction]], seed: int = 0, window: 
             continue
         events = list(events)
         rng.shuffle(events)
-        per_user.append(make_sample("book", user_id, events[:-1][-window:], events[-1]))
+        per_user.append(make_sample("book", user_id, events[:-1][-window:], events[-1], item_text))
     rng.shuffle(per_user)
-    return _split_in_order(per_user)
+    return _split_in_order(per_user, item_text)
 
 
-def _split_in_order(samples: list[Sample]) -> Splits:
+def _split_in_order(samples: list[Sample], item_text: bool = False) -> Splits:
     n = len(samples)
     a, b = int(n * 0.8), int(n * 0.9)
-    return Splits(samples[:a], samples[a:b], samples[b:])
+    return Splits(samples[:a], samples[a:b], samples[b:], item_text=item_text)
 
 
 def sample_splits(samples: list[Sample], seed: int = 0, valid_share: float = 0.1, test_share: float = 0.2) -> Splits:
@@ -138,16 +140,6 @@ def sample_splits(samples: list[Sample], seed: int = 0, valid_share: float = 0.1
 def build_splits(db: sqlite_utils.Database, domain: str, seed: int = 0, dataset: str | None = None,
                  cold_share: float | None = None, item_text: bool = False) -> Splits:
     """The domain's protocol (or the cold-item split); `item_text` names items with their genres."""
-    splits = _protocol_splits(db, domain, seed, dataset, cold_share)
-    if not item_text:
-        return splits
-    catalog = {r[0]: (r[1], r[2] or "") for r in db.execute("SELECT id, name, genres FROM items WHERE domain = ?", [domain])}
-    relabel = lambda samples: [_with_item_text(catalog, s) for s in samples]
-    return Splits(relabel(splits.train), relabel(splits.valid), relabel(splits.test), splits.cold_items, True)
-
-
-def _protocol_splits(db: sqlite_utils.Database, domain: str, seed: int, dataset: str | None,
-                     cold_share: float | None) -> Splits:
     if cold_share is not None and domain != "movie":
         raise RecchatError("the cold-item split is defined for movies (time-ordered histories)")
     dataset = dataset or DEFAULT_DATASET[domain]
@@ -155,51 +147,34 @@ def _protocol_splits(db: sqlite_utils.Database, domain: str, seed: int, dataset:
     if not histories:
         raise RecchatError(f"no imported {domain} ratings for dataset {dataset!r}; run `engine data import` first")
     if cold_share is not None:
-        return cold_item_splits(histories, cold_share, seed)
-    return movie_splits(histories) if domain == "movie" else book_splits(histories, seed)
+        return cold_item_splits(histories, cold_share, seed, item_text=item_text)
+    if domain == "movie":
+        return movie_splits(histories, item_text=item_text)
+    return book_splits(histories, seed, item_text=item_text)
 
 
-def _with_item_text(rows: dict[int, tuple[str, str]], sample: Sample) -> Sample:
-    """A sample rebuilt from its ids with every item named by `item_label` (same history, same target).
+def _read_beside(split_file: Path, name: str, what: str, read, absent):
+    """`read(json)` of the file `name` beside a split's JSON file (`absent` when there is none);
+    one-line error naming `what` when it cannot be read."""
+    import json
 
-    `rows`: item id -> (name, genres)."""
-    from dataclasses import replace
-
-    from .prompt import parse_input, sample_domain
-
-    domain = sample_domain(sample.input)
-    p = parse_input(domain, sample.input)
-    liked = set(p.liked)
-    label = lambda i: item_label(*rows[i])
-    return replace(sample, input=build_input(domain, [label(h) for h in sample.history if rows[h][0] in liked],
-                                             [label(h) for h in sample.history if rows[h][0] not in liked],
-                                             label(sample.item_id)))
+    path = split_file.parent / name
+    if not path.exists():
+        return absent
+    try:
+        return read(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise RecchatError(f"{path}: cannot read {what} ({e})") from None
 
 
 def split_item_text(split_file: Path) -> bool:
     """Whether the split `split_file` belongs to names items with their genres (engine data split --item-text)."""
-    import json
-
-    path = split_file.parent / META_FILE
-    if not path.exists():
-        return False
-    try:
-        return json.loads(path.read_text(encoding="utf-8")).get("item_text") == "genres"
-    except (OSError, ValueError, AttributeError) as e:
-        raise RecchatError(f"{path}: cannot read the split's description ({e})") from None
+    return _read_beside(split_file, META_FILE, "the split's description", lambda d: d.get("item_text") == "genres", False)
 
 
 def read_cold_items(split_file: Path) -> set[int]:
     """The held-out items of the cold-item split `split_file` belongs to (empty for other splits)."""
-    import json
-
-    path = split_file.parent / COLD_FILE
-    if not path.exists():
-        return set()
-    try:
-        return {int(i) for i in json.loads(path.read_text(encoding="utf-8"))["items"]}
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise RecchatError(f"{path}: cannot read the held-out items ({e})") from None
+    return _read_beside(split_file, COLD_FILE, "the held-out items", lambda d: {int(i) for i in d["items"]}, set())
 
 
 def kshot(samples: list[Sample], k: int, seed: int = 0) -> list[Sample]:

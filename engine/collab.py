@@ -54,11 +54,6 @@ def read_feedback(db: sqlite_utils.Database, domain: str) -> Feedback:
     return Feedback(arr[:, 0], arr[:, 1], arr[:, 2])
 
 
-def item_names(db: sqlite_utils.Database, domain: str) -> dict[int, str]:
-    """Store id -> the name prompts show, for every item of `domain`."""
-    return {r[0]: r[1] for r in db.execute("SELECT id, name FROM items WHERE domain = ? ORDER BY id", [domain])}
-
-
 def catalog_items(db: sqlite_utils.Database, domain: str) -> dict[int, Item]:
     """Store id -> the item, for every item of `domain` (prompts with item text read its genres)."""
     from db.feedback import item_from_row

@@ -76,11 +76,12 @@ def roc_points(labels: list[int], scores: list[float], max_points: int = 64) -> 
 
 
 def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str,
-             progress: Callable[[int], None] | None = None, fit: list[Sample] | None = None) -> EvalResult:
+             progress: Callable[[int], None] | None = None, fit: list[Sample] | None = None,
+             stats: ItemStats | None = None) -> EvalResult:
     """Score `samples`; baselines from `train`; with `fit` (labelled, unseen in training) also the hybrid LR.
 
-    `train` also fills the collaborative notes of a model rec-tuned with them."""
-    stats = ItemStats.from_samples(train) if train else None
+    `train` (or its `stats`, when the caller has them) also fills the notes of a model rec-tuned with them."""
+    stats = stats or (ItemStats.from_samples(train) if train else None)
     t0 = time.perf_counter()
     raw = score_samples(scorer, samples, stats, progress)
     scores = [s.p_yes for s in raw]
@@ -205,12 +206,12 @@ def run_eval(db: sqlite_utils.Database, scorer: Scorer, req: EvalRequest, inputs
             raise RecchatError(f"{req.data}: --ranking needs liked samples with user_id and item_id of "
                                "this store's catalog (write them with engine data split)")
     samples, fit = inputs.samples, inputs.fit
+    stats = ItemStats.from_samples(inputs.train) if inputs.train else None
     with bar("scoring", len(samples) + len(fit or [])) as update:
-        result = evaluate(scorer, samples, inputs.train, str(req.data), progress=update, fit=fit)
+        result = evaluate(scorer, samples, inputs.train, str(req.data), progress=update, fit=fit, stats=stats)
     if cases:
         from .ranking import evaluate_ranking
 
-        stats = ItemStats.from_samples(inputs.train) if inputs.train else None
         extra = {}
         if result.hybrid_model:
             hybrid = result.hybrid_model
