@@ -81,8 +81,8 @@ def main() -> None:
     from db.types import Interaction
     from engine.recommend import recommend
     from engine.retrieval import Query
-    from tui.intent import parse
-    from tui.session import ChatSession
+    from engine.chat.intent import parse
+    from engine.chat.session import ChatSession
 
     store = ml100k_store(args.db)
     copy = Path(tempfile.mkdtemp()) / "chat_bench.db"  # the chat logs messages: keep the user's store clean

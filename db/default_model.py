@@ -23,6 +23,7 @@ from db.paths import cache_dir
 # A data folder inside the trainer package, located by path: nothing here imports the trainer.
 ADAPTER_DIR = Path(__file__).resolve().parents[1] / "trainer" / "default_adapter"
 QUANT = "q8_0"
+BUILD = "gguf-merge-1"  # how the model is built (trainer.gguf_merge); a new way of building gets a new cache file
 BUILDER_GROUP = "recchat.model_builders"
 BUILDER_NAME = "default"
 
@@ -35,9 +36,9 @@ def adapter_available() -> bool:
 
 
 def build_key() -> str:
-    """Changes whenever the base file, the adapter weights or the quantization change."""
-    h = hashlib.sha256()
-    h.update(default_model_path().name.encode())
+    """Changes whenever the base file's bytes, the adapter weights, the quantization or the build change."""
+    h = hashlib.sha256(BUILD.encode())
+    h.update(file_sha256(default_model_path()).encode())
     h.update(file_sha256(ADAPTER_DIR / "adapter_model.safetensors").encode())
     h.update((ADAPTER_DIR / "adapter_config.json").read_bytes())
     if (ADAPTER_DIR / "train_report.json").exists():  # it says how prompts are written (notes or not)
@@ -77,10 +78,10 @@ def default_engine_model(log=lambda msg: print(msg, file=sys.stderr)) -> Path:
             pass
         log(f"cached default model {out} does not match its recorded hash; rebuilding")
     build = _builder()
-    log(f"building the rec-tuned default model (first use, about a minute): {out}")
+    log(f"building the rec-tuned default model (first use, about 20 seconds): {out}")
     try:
         build(default_model_path(), ADAPTER_DIR, out, QUANT, log)
     except ImportError as e:  # torch / transformers / peft load lazily, inside the build
         raise RecchatError(_no_builder(e)) from e
-    stamp.write_text(json.dumps({"sha256": file_sha256(out), "adapter": str(ADAPTER_DIR), "quant": QUANT}))
+    stamp.write_text(json.dumps({"sha256": file_sha256(out), "build_key": key, "quant": QUANT}))
     return out

@@ -22,6 +22,20 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def file_ref(path: str | Path) -> str:
+    """How artifacts name an input file: its name and content hash, never the folder it sat in on one machine."""
+    path = Path(path)
+    return f"{path.name}@sha256:{file_sha256(path)[:16]}" if path.is_file() else path.name
+
+
+def portable_command(argv: list[str]) -> str:
+    """A command line as a record: absolute paths cut to their file names (`--db=/x/dev.db` too)."""
+    def one(arg: str) -> str:
+        opt, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+        return f"{opt}{eq}{Path(value).name}" if os.path.isabs(value) else arg
+    return " ".join(one(a) for a in argv)
+
+
 def read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()

@@ -218,3 +218,49 @@ def _read_header(path: Path, wanted: frozenset[str]) -> tuple[dict[str, object],
             tensors.append((h.read_u64(), n_elements * type_size // block_size))
         data_start = -(-h.pos // alignment) * alignment
     return fields, max((data_start + off + nb for off, nb in tensors), default=0)
+
+
+# --- model identity ---------------------------------------------------------------------------------
+# What a fitted stack, an eval run and a served model are keyed by. It hashes what decides a score:
+# every tensor (names, shapes, types, bytes), the hyper-parameters, the whole tokenizer (so the Yes/No
+# token ids and the chat template) and the recchat.* prompt settings. It leaves out the descriptive
+# general.* keys (name, source, finetune, datasets, file type), which say where a file came from and not
+# what it computes: two builds of the same weights in different folders share an identity, and a model
+# whose weights, tokens or prompt settings differ never does.
+
+IDENTITY_GENERAL_KEYS = frozenset({"general.architecture", "general.alignment"})
+IDENTITY_PREFIX = "gguf-content-v1"
+
+
+def _identity_key(name: str) -> bool:
+    return not name.startswith("general.") or name in IDENTITY_GENERAL_KEYS
+
+
+def model_identity(path: str | Path) -> str:
+    """Hex sha256 of a GGUF's content, without its descriptive general.* metadata (see above)."""
+    import hashlib
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            order = "<" if struct.unpack_from("<I", mm, 4)[0] & 0xFFFF else ">"
+            h = _Header(mm, order)
+            h.pos = 8
+            n_tensors, n_kv = h.read_u64(), h.read_u64()
+            digest = hashlib.sha256(IDENTITY_PREFIX.encode())
+            digest.update(struct.pack("<Q", n_tensors))  # not n_kv: descriptive keys come and go
+            for _ in range(n_kv):
+                start = h.pos
+                key = h.read_bytes().decode("utf-8", "replace")
+                h.skip_value(h.read_u32())
+                if _identity_key(key):
+                    digest.update(mm[start:h.pos])
+            view = memoryview(mm)
+            try:
+                for at in range(h.pos, len(mm), 1 << 24):  # tensor infos, padding and data
+                    digest.update(view[at:at + (1 << 24)])
+            finally:
+                view.release()
+    except (OSError, ValueError, *_PARSE_ERRORS) as e:
+        raise RecchatError(f"cannot read the GGUF {path}: {e}") from None
+    return digest.hexdigest()

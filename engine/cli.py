@@ -207,6 +207,67 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
         click.echo(f"{rank:>2}. {r.item.name:<{width}}  {r.p_like:.3f} {bar:<20}  {r.p_yes:.3f}")
 
 
+@cli.command("ask")
+@db_option
+@click.option("--user", "user_name", required=True, help="Who is asking (created on first use, as in the chat).")
+@click.option("--chat", "chat_id", type=click.IntRange(1), default=None,
+              help="Continue this chat and what it established (its id is printed after each run); default: a new chat.")
+@click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
+@click.option("--candidates", type=click.IntRange(1, 2000), default=50, show_default=True,
+              help="How many retrieved items the LLM scores.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message instead of text.")
+@model_option
+@click.argument("messages", nargs=-1, required=True)
+def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path, messages) -> None:
+    """Say MESSAGES to the chat, in order, without the screen: each reply and its ranked list.
+
+    The same code as `chat` (engine.chat): titles found in what you type, liked or not, genres,
+    years and refinements accumulate over the chat. Example:
+
+      engine ask --user me "I loved Fargo and Pulp Fiction but hated Titanic" "something older"
+    """
+    import json
+
+    from db.errors import RecchatError
+
+    from .chat.session import ChatSession
+
+    name = user_name.strip()
+    if not name:
+        raise click.ClickException("--user is empty")
+    try:
+        session = ChatSession(db_path, name, model_path, domain, candidates, chat=chat_id, new_chat=chat_id is None)
+    except RecchatError as e:
+        raise click.ClickException(str(e)) from None
+    try:
+        for text in messages:
+            reply = session.handle(text)
+            ranking = None
+            if reply.plan is not None and reply.plan.candidates:
+                for ranking in session.rank(reply.plan):
+                    pass
+            if reply.explain_item is not None:
+                reply.text = session.why(reply.explain_item).sentence()
+            items = ranking.items if ranking else []
+            if as_json:
+                click.echo(json.dumps({"chat": session.chat_id, "message": text, "reply": reply.text,
+                                       "state": session.state.to_json(),
+                                       "items": [{"id": r.item.id, "name": r.item.name, "p_like": round(r.p_like, 6),
+                                                  "p_yes": round(r.p_yes, 6)} for r in items]}, ensure_ascii=False))
+                continue
+            click.echo(f"> {text}")
+            click.echo(reply.text)
+            for rank, r in enumerate(items, 1):
+                click.echo(f"{rank:>3}. {r.item.name}  P(like) {r.p_like:.3f}")
+        if not as_json:
+            click.echo(f"(chat {session.chat_id}: continue with --chat {session.chat_id}; {session.stack_note})", err=True)
+    except RecchatError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        session.flush_pending()
+        session.close()
+
+
 @cli.command("rate")
 @db_option
 @click.option("--user", "user_name", required=True, help="User name; created on first rating.")
@@ -344,6 +405,8 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
 
     from tqdm import tqdm
 
+    from db.fileio import file_ref, portable_command
+
     from .stack_fit import fit_reranker
 
     fit = _read_split(data_path)
@@ -365,9 +428,9 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
                 logits = [s.logit for s in score_samples(scorer, fit, progress=update)]
     with tqdm(desc="rank head", unit="user", total=rank_users, dynamic_ncols=True) as bar:
         reranker = fit_reranker(db, domain, fit, exclude, logits, scorer, sha, rank_users, progress=bar.update,
-                                fitted_on={"data": str(data_path), "exclude": str(exclude_path),
+                                fitted_on={"data": file_ref(data_path), "exclude": file_ref(exclude_path),
                                            "model": scorer.name if scorer else None,
-                                           "command": " ".join(["engine", *sys.argv[1:]])})
+                                           "command": portable_command(["engine", *sys.argv[1:]])})
     path = reranker.save(out_dir)
     _print_reranker(reranker)
     click.echo(f"wrote {path}")

@@ -16,7 +16,8 @@ from typing import Callable
 import sqlite_utils
 
 from db.errors import RecchatError
-from db.fileio import atomic_path, check_writable, file_sha256, write_json_atomic
+from db.fileio import atomic_path, check_writable, file_ref, write_json_atomic
+from db.gguf_check import model_identity
 from db.item_stats import ItemStats, like_share
 from db.samples import read_cold_items, split_item_text
 from db.scoring import Progress, Scorer, score_samples
@@ -39,7 +40,7 @@ class EvalResult:
     ranking: dict | None = None  # HR@5 / NDCG@10 of the LLM and item-only rankers (engine.ranking)
     stacks: dict[str, dict] = field(default_factory=dict)  # served stack, stack without LLM, EASE alone
     prompt_format: str = "alpaca"  # how the prompts were written (db.prompt.PROMPT_FORMATS)
-    model_sha256: str = ""  # the scorer's identity (GGUF sha256), also for a model served over HTTP
+    model_id: str = ""  # the scorer's identity (db.gguf_check.model_identity), also for a model served over HTTP
     cold_items: int = 0  # held-out items of a cold-item split, kept from the collaborative models
     hybrid_model: HybridLR | None = field(repr=False, default=None)
     scores: list[float] = field(repr=False, default_factory=list)
@@ -100,10 +101,10 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
     return EvalResult(scorer.name, data_name, classification_metrics(labels, scores, users), baselines,
                       seconds, hybrid=hybrid, scores=scores, labels=labels, hybrid_model=model,
                       logits=logits, users=users, prompt_format=scorer.prompts.format.name,
-                      model_sha256=scorer.identity)
+                      model_id=scorer.identity)
 
 
-def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list[float], model_sha256: str,
+def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list[float], model_id: str,
                   held_out: list[Sample] | None = None, cold_items: set[int] = frozenset()) -> dict[str, dict]:
     """The served stack's P(like), the stack without the LLM and EASE alone, on `samples`.
 
@@ -120,7 +121,7 @@ def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list
     labels, users = [s.label for s in samples], [s.user_id for s in samples]
     table = with_logits(sample_table(collab_without(db, domain, samples, held_out or [], items=cold_items), sample_refs(db, samples)), logits)
     out = {"ease_alone": classification_metrics(labels, list(table["ease_liked"]), users)}
-    for name, sha in (("served_stack", model_sha256), ("stack_without_llm", None)):
+    for name, sha in (("served_stack", model_id), ("stack_without_llm", None)):
         stack = find_stack(sha, domain)
         if stack is not None:
             out[name] = {**classification_metrics(labels, list(stack.like.predict_table(table)), users),
@@ -208,7 +209,7 @@ def run_eval(db: sqlite_utils.Database, scorer: Scorer, req: EvalRequest, inputs
     samples, fit = inputs.samples, inputs.fit
     stats = ItemStats.from_samples(inputs.train) if inputs.train else None
     with bar("scoring", len(samples) + len(fit or [])) as update:
-        result = evaluate(scorer, samples, inputs.train, str(req.data), progress=update, fit=fit, stats=stats)
+        result = evaluate(scorer, samples, inputs.train, file_ref(req.data), progress=update, fit=fit, stats=stats)
     if cases:
         from .ranking import evaluate_ranking
 
@@ -262,7 +263,7 @@ def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> i
     with transaction(db):
         cur = db.execute(
             "INSERT INTO eval_runs (model_path, model_sha256, dataset, k, metrics) VALUES (?, ?, ?, ?, ?)",
-            [result.model, result.model_sha256 or file_sha256(Path(result.model)), result.data, k,
+            [result.model, result.model_id or model_identity(Path(result.model)), result.data, k,
              json.dumps(result.to_json())],
         )
     return cur.lastrowid
@@ -281,7 +282,7 @@ def save_roc(result: EvalResult, path: Path) -> None:
     ax.plot([0, 1], [0, 1], "k:", lw=0.8)
     ax.set_xlabel("false positive rate")
     ax.set_ylabel("true positive rate")
-    ax.set_title(Path(result.data).name)
+    ax.set_title(result.data.split("@")[0])
     ax.legend(loc="lower right")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100, bbox_inches="tight")

@@ -110,7 +110,7 @@ class HttpScorer:
             info = self._request(root + INFO_PATH)
         except RecchatError:  # not `engine serve`: assume a plain Alpaca-prompted model
             return ServedModel(model_id, f"{self.url}#{model_id}")
-        return ServedModel(model_id, info["sha256"], info.get("prompt_format", "alpaca"), info.get("chat_template"),
+        return ServedModel(model_id, info.get("identity") or info["sha256"], info.get("prompt_format", "alpaca"), info.get("chat_template"),
                            bool(info.get("notes")), info["yes_token"], info["no_token"], info.get("yes_id"),
                            bool(info.get("item_text")))
 

@@ -51,11 +51,18 @@ def prompt_history(db: sqlite_utils.Database, user_id: int | None, domain: str,
 
 
 def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None, query: Query, n_candidates: int,
-             context: list[Interaction] | None = None) -> tuple[list[Interaction], list[Candidate]]:
-    """The database half of a recommendation (fast; the chat runs it apart from the model)."""
+             context: list[Interaction] | None = None, *, seeds: tuple[int, ...] | None = None,
+             disliked: tuple[int, ...] | None = None, exclude: tuple[int, ...] = ()
+             ) -> tuple[list[Interaction], list[Candidate]]:
+    """The database half of a recommendation (fast; the chat runs it apart from the model).
+
+    Retrieval's seeds are `seeds` if given, else the context's likes; `disliked` (else the context's
+    dislikes) push their neighbours down; `exclude` never comes back."""
     history = prompt_history(db, user_id, query.domain, context)
-    extra = tuple(h.item_id for h in context or [] if h.liked)
-    return history, candidates(db, collab, user_id, query, n_candidates, extra_liked=extra)
+    liked = seeds if seeds is not None else tuple(h.item_id for h in context or [] if h.liked)
+    disliked = disliked if disliked is not None else tuple(h.item_id for h in context or [] if not h.liked)
+    return history, candidates(db, collab, user_id, query, n_candidates, extra_liked=liked, extra_disliked=disliked,
+                               exclude=exclude)
 
 
 def with_like_rates(db: sqlite_utils.Database, user_id: int | None, cands: list[Candidate]) -> list[Candidate]:

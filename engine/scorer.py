@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from db.errors import RecchatError
-from db.fileio import file_sha256
+from db.gguf_check import model_identity
 from db.prompt import PromptFormat, answer_token_ids
 from db.prompt import prompt_format as prompt_format_named
 from db.scoring import Progress, PromptSettings, Score
@@ -78,7 +78,7 @@ class LlamaScorer:
 
     @cached_property
     def identity(self) -> str:
-        return file_sha256(Path(self.path))
+        return model_identity(self.path)
 
     def tokenize(self, prompt: str) -> list[int]:
         tokens = self.runner.tokenize(prompt, special=self.prompts.format.special)

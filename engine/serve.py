@@ -19,7 +19,7 @@ from pathlib import Path
 
 from db.errors import RecchatError
 from db.fileio import file_sha256
-from db.gguf_check import check_gguf
+from db.gguf_check import check_gguf, model_identity
 
 from .llama_runner import GGML_TYPE_F32
 from .scorer import answer_ids, settings_for
@@ -37,7 +37,7 @@ def model_info(path: Path) -> dict:
     tokenize = lambda text: vocab.tokenize(text.encode("utf-8"), add_bos=True, special=settings.format.special)
     yes, no = answer_ids(tokenize, settings.format, str(path))
     piece = lambda t: vocab.detokenize([t]).decode("utf-8", "replace")
-    out = {"sha256": file_sha256(path), "name": path.name, "prompt_format": settings.format.name,
+    out = {"identity": model_identity(path), "sha256": file_sha256(path), "name": path.name, "prompt_format": settings.format.name,
            "chat_template": settings.format.chat_template, "notes": settings.notes, "item_text": settings.item_text,
            "yes_id": yes, "no_id": no, "yes_token": piece(yes), "no_token": piece(no)}
     vocab.close()

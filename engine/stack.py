@@ -7,7 +7,8 @@ on ML-100K one regression cannot serve both questions (docs/results.md):
 - `rank`: P(the item is among the user's next likes | retrieved), fitted on the hidden last ratings
   of a set of fit users (engine.holdout); it orders the list and is scored by NDCG@10.
 Both are fitted on users neither the LLM nor the collaborative model saw. Stored as JSON under the
-model's sha256 so a calibration fitted for one GGUF is never used for another; the shipped default
+model's identity (db.gguf_check.model_identity: weights, tokenizer and prompt settings, not where the
+file was built) so a calibration fitted for one model is never used for another; the shipped default
 model's stack ships in `engine/stacks/`. The stack without the LLM (same inputs minus the logit)
 is what a model without its own stack falls back to, and the ablation the evaluation reports.
 """
@@ -139,7 +140,7 @@ class Reranker:
     like: Stack
     rank: Stack | None
     domain: str = "movie"
-    model_sha256: str | None = None  # None: without the LLM, usable with any model
+    model_id: str | None = None  # the model identity (db.gguf_check.model_identity); None: without the LLM
     fitted_on: dict = field(default_factory=dict)  # data, users, command
 
     @property
@@ -147,16 +148,16 @@ class Reranker:
         return self.like.uses_llm or (self.rank is not None and self.rank.uses_llm)
 
     def to_json(self) -> dict:
-        return {"model_sha256": self.model_sha256, "domain": self.domain, "fitted_on": self.fitted_on,
+        return {"model_id": self.model_id, "domain": self.domain, "fitted_on": self.fitted_on,
                 "like": self.like.to_json(), "rank": self.rank.to_json() if self.rank else None}
 
     @classmethod
     def from_json(cls, d: dict) -> "Reranker":
         rank = Stack.from_json(d["rank"]) if d.get("rank") else None
-        return cls(Stack.from_json(d["like"]), rank, d.get("domain", "movie"), d.get("model_sha256"), d.get("fitted_on", {}))
+        return cls(Stack.from_json(d["like"]), rank, d.get("domain", "movie"), d.get("model_id"), d.get("fitted_on", {}))
 
     def save(self, folder: Path | None = None) -> Path:
-        path = (folder or user_stacks_dir()) / f"{stack_stem(self.model_sha256)}-{self.domain}.json"
+        path = (folder or user_stacks_dir()) / f"{stack_stem(self.model_id)}-{self.domain}.json"
         write_json_atomic(path, self.to_json())
         return path
 
@@ -165,17 +166,17 @@ def user_stacks_dir() -> Path:
     return data_dir() / "stacks"
 
 
-def stack_stem(model_sha256: str | None) -> str:
-    return model_sha256 or NO_LLM
+def stack_stem(model_id: str | None) -> str:
+    return model_id or NO_LLM
 
 
-def find_stack(model_sha256: str | None, domain: str) -> Reranker | None:
+def find_stack(model_id: str | None, domain: str) -> Reranker | None:
     """The stack fitted for exactly this model (user folder first, then shipped); None if there is none.
 
     A file is trusted only if it names the same sha256 inside, so a copied or renamed file cannot
     carry another model's calibration.
     """
-    stem = f"{stack_stem(model_sha256)}-{domain}.json"
+    stem = f"{stack_stem(model_id)}-{domain}.json"
     for folder in (user_stacks_dir(), SHIPPED_DIR):
         path = folder / stem
         if not path.exists():
@@ -184,7 +185,7 @@ def find_stack(model_sha256: str | None, domain: str) -> Reranker | None:
             stack = Reranker.from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if stack.model_sha256 == model_sha256 and stack.domain == domain:
+        if stack.model_id == model_id and stack.domain == domain:
             return stack
     return None
 
@@ -197,8 +198,8 @@ class StackChoice:
     note: str
 
 
-def choose_stack(model_sha256: str, model_name: str, domain: str) -> StackChoice:
-    own = find_stack(model_sha256, domain)
+def choose_stack(model_id: str, model_name: str, domain: str) -> StackChoice:
+    own = find_stack(model_id, domain)
     if own is not None:
         w = own.like.weights().get("llm_logit", 0.0)
         return StackChoice(own, f"ranking by the stack fitted for {model_name} (LLM weight in P(like): {w:+.2f} per SD)")

@@ -106,7 +106,7 @@ def fit_head(table: Table, labels: list[int], features: tuple[str, ...]) -> Stac
 
 
 def fit_reranker(db: sqlite_utils.Database, domain: str, fit: list[Sample], exclude: list[Sample],
-                 logits: list[float] | None, scorer=None, model_sha256: str | None = None, rank_users: int = 100,
+                 logits: list[float] | None, scorer=None, model_id: str | None = None, rank_users: int = 100,
                  n_candidates: int = 50, seed: int = 0, progress=None, fitted_on: dict | None = None):
     """Both heads for one model (`logits`/`scorer` given) or without the LLM (both None).
 
@@ -134,4 +134,4 @@ def fit_reranker(db: sqlite_utils.Database, domain: str, fit: list[Sample], excl
     rank = fit_head(rank_table, labels, like_features) if len(set(labels)) == 2 else None
     info = {"like_samples": len(fit), "rank_users": len(users), "rank_rows": len(labels), "seed": seed,
             **(fitted_on or {})}
-    return Reranker(like, rank, domain, model_sha256 if with_llm else None, info)
+    return Reranker(like, rank, domain, model_id if with_llm else None, info)

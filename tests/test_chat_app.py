@@ -11,7 +11,7 @@ from engine.evaluate import evaluate, store_run
 from db import open_db
 from db.sample_files import read_samples
 from tui.app import ChatApp
-from tui.session import ChatSession
+from engine.chat.session import ChatSession
 from tui.widgets import EvalScreen, HistoryList, ResultsTable
 
 from conftest import count

@@ -14,7 +14,7 @@ from textual.widgets import Input, RichLog
 
 from db.scoring import PromptSettings, Score
 from tui.app import ChatApp
-from tui.session import ChatSession
+from engine.chat.session import ChatSession
 from tui.widgets import EvalScreen, HistoryList, ResultsTable
 
 from conftest import count

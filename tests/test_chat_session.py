@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from tui.session import ChatSession
+from engine.chat.session import ChatSession
 
 from test_chat_keys import FakeScorer
 

@@ -21,7 +21,7 @@ import pytest
 
 from db.migrations import MIGRATIONS
 from tests.conftest import FIXTURES, ROOT, count, engine
-from tui.session import ChatSession
+from engine.chat.session import ChatSession
 
 from test_chat_keys import FakeScorer
 

@@ -169,7 +169,7 @@ def test_server_down_is_a_one_line_error_and_eval_writes_nothing(ml100k_copy, mo
 
 
 def test_the_chat_reports_a_server_it_cannot_reach(ml100k_copy):
-    from tui.session import ChatSession
+    from engine.chat.session import ChatSession
 
     url = f"http://127.0.0.1:{free_port()}/v1"
     session = ChatSession(ml100k_copy, "someone", url)

@@ -1,31 +1,17 @@
-"""The chat's message reading: pure rules, a fake title lookup."""
+"""The chat's message reading: commands, counts and years, cleaning; titles and polarity are in test_mentions."""
 
 from __future__ import annotations
 
 import pytest
 
-from tui.intent import DEFAULT_COUNT, parse
-from tui.text import MAX_MESSAGE, clean_message
+from db.types import Item
+from engine.chat.filters import DEFAULT_COUNT, read_filters
+from engine.chat.intent import parse
+from engine.chat.mentions import TitleIndex
+from engine.chat.text import MAX_MESSAGE, clean_message
 
-TITLES = {"alien": "Alien (1979)", "heat": "Heat (1995)", "cats": "Cats (1998)", "fargo": "Fargo (1996)",
-          "star wars": "Star Wars (1977)", "sense and sensibility": "Sense and Sensibility (1995)"}
-
-
-def find(text: str):
-    return TITLES.get(text.lower())
-
-
-def test_more_like_a_title_with_a_mood():
-    i = parse("something like Alien but funnier", find)
-    assert i.kind == "recommend"
-    assert i.items == ("Alien (1979)",)
-    assert i.request.genres == ("Comedy",)
-
-
-def test_longest_title_wins_and_its_words_are_not_filters():
-    i = parse("more like Sense and Sensibility but not too scary", find)
-    assert i.items == ("Sense and Sensibility (1995)",)
-    assert i.request.exclude_genres == ("Horror",) and i.request.genres == ()
+INDEX = TitleIndex.build([Item(1, "movie", "Fargo (1996)", "Fargo", 1996), Item(2, "movie", "Alien (1979)", "Alien", 1979)],
+                         {1: 500, 2: 300})
 
 
 @pytest.mark.parametrize("text,ymin,ymax", [
@@ -34,44 +20,28 @@ def test_longest_title_wins_and_its_words_are_not_filters():
     ("between 1970 and 1980 thrillers", 1970, 1980), ("movies in 1994", 1994, 1994),
 ])
 def test_years(text, ymin, ymax):
-    i = parse(text, find)
-    assert (i.kind, i.request.year_min, i.request.year_max) == ("recommend", ymin, ymax)
+    f = parse(text, INDEX).reading.filters
+    assert (parse(text, INDEX).kind, f.year_min, f.year_max) == ("chat", ymin, ymax)
 
 
 def test_count_exclusion_and_genres():
-    i = parse("show me 7 sci-fi movies, no romance", find)
-    assert (i.request.count, i.request.genres, i.request.exclude_genres) == (7, ("Sci-Fi",), ("Romance",))
-    assert parse("top 500 movies", find).request.count == 50  # capped
-    assert parse("recommend something", find).request.count == DEFAULT_COUNT
-
-
-@pytest.mark.parametrize("text,liked,item", [
-    ("I liked Heat", True, "Heat (1995)"), ("loved Fargo!", True, "Fargo (1996)"),
-    ("didn't enjoy Cats", False, "Cats (1998)"), ("I hated Alien", False, "Alien (1979)"),
-    ("I did not like Star Wars", False, "Star Wars (1977)"),
-])
-def test_ratings_in_free_text(text, liked, item):
-    i = parse(text, find)
-    assert (i.kind, i.liked, i.items) == ("rate", liked, (item,))
-
-
-def test_rating_an_unknown_title_keeps_the_title_for_the_reply():
-    i = parse("I loved Alein", find)
-    assert (i.kind, i.items, i.title) == ("rate", (), "Alein")
-
-
-def test_genre_preference_is_a_request_not_a_rating():
-    assert parse("I like comedies", find).kind == "recommend"
+    f = read_filters("show me 7 sci-fi movies, no romance")
+    assert (f.count, f.genres, f.exclude_genres) == (7, ("Sci-Fi",), ("Romance",))
+    assert read_filters("top 500 movies").count == 50  # capped
+    assert read_filters("recommend something").count is None and DEFAULT_COUNT == 10
 
 
 def test_why_user_undo_help_unknown():
-    assert parse("why Fargo?", find).items == ("Fargo (1996)",)
-    assert parse("why", find).kind == "why"
-    assert parse("/user bob", find).user == "bob"
-    assert parse("undo", find).kind == "undo"
-    assert parse("help", find).kind == "help"
-    assert parse("hello there", find).kind == "unknown"
-    assert parse("", find).kind == "empty"
+    assert parse("why Fargo?", INDEX).item.name == "Fargo (1996)"
+    assert parse("why Fargo?", INDEX).title == "Fargo"
+    assert parse("why Frago?", INDEX).item is None
+    assert parse("why", INDEX).kind == "why"
+    assert parse("/user bob", INDEX).user == "bob"
+    assert parse("undo", INDEX).kind == "undo"
+    assert parse("help", INDEX).kind == "help"
+    assert parse("start over", INDEX).kind == "reset"
+    assert parse("hello there", INDEX).kind == "unknown"
+    assert parse("", INDEX).kind == "empty"
 
 
 def test_clean_message_strips_escapes_and_controls_and_cuts():

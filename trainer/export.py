@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from db.errors import RecchatError
-from db.fileio import atomic_path
+from db.fileio import atomic_path, file_ref
 from db.gguf_check import FORMAT_KEY, GGUF_MAGIC, ITEM_TEXT_KEY, PROMPT_KEY
 
 from .base_model import BaseRef, load_model, load_tokenizer, resolve_base
 
 QUANTS = ("f32", "f16", "q8_0", "q4_k_m")
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
 # Hugging Face parameter name -> GGUF tensor name ({i}: block index).
 TENSOR_MAP = {
@@ -331,10 +332,10 @@ def export(base: Path, adapter: Path | None, out: Path, quant: str, log=print) -
 def export_metadata(ref: BaseRef, adapter: Path | None) -> dict[str, str]:
     """general.* fields naming base, adapter and training data, and how the model expects its prompts."""
     meta = {"name": f"{ref.path.stem}+{Path(adapter).name if adapter else 'base'}",
-            "base_model.0.name": ref.path.name, "source.url": str(ref.path)}
+            "base_model.0.name": ref.path.name, "source.url": file_ref(ref.path)}
     if not adapter:
         return meta
-    meta["finetune"] = f"recchat LoRA {Path(adapter).resolve()}"
+    meta["finetune"] = f"recchat LoRA {file_ref(Path(adapter) / ADAPTER_WEIGHTS)}"
     # the trainer writes it beside adapter/; a shipped adapter folder carries its own copy
     report = next((r for r in (Path(adapter).parent / "train_report.json", Path(adapter) / "train_report.json")
                    if r.exists()), None)

@@ -158,7 +158,16 @@ class Trainer:
 
     def save_best(self) -> None:
         if self.acc.is_main_process:
-            _atomic_dir(self.out / "adapter", lambda d: self._peft().save_pretrained(d))
+            _atomic_dir(self.out / "adapter", self._save_adapter)
+
+    def _save_adapter(self, d: Path) -> None:
+        """peft's save_pretrained, with the base named by its file name (peft records the path it was given)."""
+        self._peft().save_pretrained(d)
+        config = d / "adapter_config.json"
+        spec = json.loads(config.read_text())
+        if spec.get("base_model_name_or_path"):
+            spec["base_model_name_or_path"] = Path(spec["base_model_name_or_path"]).name
+        config.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n")
 
     def write_report(self, done: bool) -> None:
         if self.acc.is_main_process:

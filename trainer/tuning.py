@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from db.errors import RecchatError
+from db.fileio import file_ref
 from db.item_stats import ItemStats, with_notes
 from db.prompt import PromptFormat, build_prompt
 from db.types import Sample
@@ -91,7 +92,7 @@ def _check_out(out: Path) -> None:
 
 
 def _files(infos: list[DataFile]) -> list[dict]:
-    return [{"path": d.path, "sha256": d.sha256, "samples": d.samples} for d in infos]
+    return [{"path": Path(d.path).name, "sha256": d.sha256, "samples": d.samples} for d in infos]
 
 
 def rec_tune(base: Path, train: list[Path], valid: list[Path], cfg: TrainConfig, out: Path,
@@ -111,7 +112,7 @@ def rec_tune(base: Path, train: list[Path], valid: list[Path], cfg: TrainConfig,
     ref, tok, model = _prepare(base, cfg, from_adapter, out)
     log(f"rec-tuning {ref.path.name} on {len(chosen)} samples (K={cfg.k or 'all'} per file, seed {cfg.seed}), "
         f"validating on {len(valid_samples)}")
-    extra = {"stage": "rec-tune", "base": str(ref.path), "from_adapter": str(from_adapter) if from_adapter else None,
+    extra = {"stage": "rec-tune", "base": file_ref(ref.path), "from_adapter": Path(from_adapter).name if from_adapter else None,
              "data": {"train": _files(train_info), "valid": _files(valid_info), "train_samples": len(chosen)}}
     metric = valid_auc_metric(tok, valid_samples, tokenizer_format(tok, cfg.prompt_format)) if valid_samples else None
     trainer = Trainer(model, tok, cfg, out, metric, extra, log)
@@ -122,5 +123,5 @@ def instruct_tune(base: Path, train: Path, cfg: TrainConfig, out: Path, resume: 
     samples, info = load_alpaca(train)
     ref, tok, model = _prepare(base, cfg, None, out)
     log(f"instruction-tuning {ref.path.name} on {len(samples)} samples")
-    extra = {"stage": "instruct-tune", "base": str(ref.path), "data": {"train": _files([info])}}
+    extra = {"stage": "instruct-tune", "base": file_ref(ref.path), "data": {"train": _files([info])}}
     return Trainer(model, tok, cfg, out, None, extra, log).fit(samples, resume=resume)

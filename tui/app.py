@@ -1,6 +1,6 @@
 """The chat: ask, see ranked items with P(like) (the stack) and the LLM's P(Yes), like or dislike them, see history and offline AUC.
 
-All SQLite and model work runs in thread workers (see tui.session); the UI thread only draws.
+All SQLite and model work runs in thread workers (see engine.chat.session); the UI thread only draws.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from db.errors import RecchatError
 from engine.metrics import fmt
 from engine.recommend import Ranking
 
-from .text import clean_message
-from .session import ChatSession, DatabaseBusy, Plan, Reply
+from engine.chat.text import clean_message
+from engine.chat.session import ChatSession, DatabaseBusy, Plan, Reply
 from .widgets import EvalScreen, HistoryList, ResultsTable
 
 FLUSH_EVERY = 2.0  # seconds between tries to write ratings kept while the database was locked
@@ -162,8 +162,8 @@ class ChatApp(App):
     def greet(self) -> None:
         n = len(self.session.history())
         if n == 0:
-            text = (f"Welcome, {self.session.user_name}! Tell me a few movies you liked ('I liked Heat', "
-                    "\"didn't enjoy Cats\"), or press Esc and rate these popular picks with l / d.")
+            text = (f"Welcome, {self.session.user_name}! Tell me what you like, as you would a friend ('I loved "
+                    "Fargo and Pulp Fiction but hated Titanic'), or press Esc and rate these popular picks with l / d.")
         else:
             text = f"Welcome back, {self.session.user_name} ({n} ratings). Picks for you below; ask for anything else."
         self.call_from_thread(self.say, text)
@@ -194,6 +194,8 @@ class ChatApp(App):
             self._score(self.session.plan())
         if reply.rated:
             self._after_rating()
+        elif reply.history_changed:
+            self.call_from_thread(self.fill_side, self.session.history(), self.session.eval_runs(1))
         if reply.open_eval:
             self.call_from_thread(self.action_eval)
         if reply.explain_item is not None:

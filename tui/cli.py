@@ -38,7 +38,7 @@ def chat(db_path, user_name, model_path, domain, candidates) -> None:
     from engine.http_scorer import is_url
 
     from .app import ChatApp
-    from .session import ChatSession
+    from engine.chat.session import ChatSession
 
     try:
         if model_path is not None and not is_url(model_path):

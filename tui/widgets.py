@@ -15,7 +15,7 @@ from engine.metrics import fmt
 from engine.recommend import Recommendation
 
 from .roc_plot import roc_lines
-from .session import EvalRun
+from engine.chat.session import EvalRun
 
 BAR_WIDTH = 10
 

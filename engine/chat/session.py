@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from db import open_db
-from db.catalog import close_matches
+from db.catalog import catalog_with_counts, close_matches, items_by_id
+from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat, recent_messages
 from db.errors import RecchatError
-from db.feedback import find_user, get_or_create_user, item_from_row, like_rates, record_feedback, user_history
+from db.feedback import find_user, get_or_create_user, like_rates, record_feedback, user_history
 from db.scoring import Scorer
-from db.store import transaction
 from db.types import Interaction, Item
 from engine.collab_cache import CollabService
 from engine.explain import Explanation, explain
@@ -30,7 +30,11 @@ from engine.recommend import Ranking, iter_rank, retrieve, with_like_rates
 from engine.retrieval import Candidate, Query
 from engine.stack import Reranker, choose_stack
 
-from .intent import HELP, Intent, Request, parse
+from .filters import Filters
+from .intent import HELP, Intent, parse
+from .mentions import TitleIndex
+from .reading import Reading
+from .state import ConversationState
 from .text import MAX_MESSAGE, clean_message
 
 RANK_CHUNK = 8  # candidates scored between checks for a newer request (about a second on 2 cores)
@@ -67,10 +71,11 @@ class EvalRun:
 class Plan:
     """One recommendation request, retrieved and ready for the model."""
 
-    request: Request
+    filters: Filters
     seeds: tuple[Item, ...]
     history: list[Interaction]
     candidates: list[Candidate]
+    count: int = 10
 
 
 @dataclass
@@ -82,7 +87,8 @@ class Reply:
     explain_item: Item | None = None
     open_eval: bool = False
     user_changed: bool = False
-    rated: bool = False
+    rated: bool = False  # ratings changed outside a plan (undo): refresh the history and re-rank
+    history_changed: bool = False  # ratings written with this reply's plan: refresh the history panel
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,14 @@ class Pending:
 class Undo:
     item: Item
     previous: bool | None  # the rating before the change; None = unrated
+
+
+@dataclass(frozen=True)
+class UndoStep:
+    """What one message or key changed: its ratings, and the conversation state before it (if it moved)."""
+
+    changes: tuple[Undo, ...]
+    state: dict | None = None
 
 
 def title_key(title: str) -> str:
@@ -121,7 +135,10 @@ class ChatSession:
     stack_note: str = field(default="", init=False)  # what ranks for this model, in words (the app shows it)
     notices: list[str] = field(default_factory=list, init=False)  # one-line notices, e.g. a collaborative refit
     pending: list[Pending] = field(default_factory=list, init=False)
-    undo_stack: list[Undo] = field(default_factory=list, init=False)
+    undo_stack: list[UndoStep] = field(default_factory=list, init=False)
+    chat: int | None = None  # continue this chat (engine ask --chat); None: the user's latest (new_chat: a new one)
+    new_chat: bool = False
+    state: ConversationState = field(default_factory=ConversationState, init=False)
     last_plan: Plan | None = field(default=None, init=False)
     shown: list[Item] = field(default_factory=list, init=False)  # items in the results table, in order
 
@@ -132,7 +149,8 @@ class ChatSession:
         self.flush_lock = threading.Lock()  # one flush at a time: the timer's and a rating's never write a change twice
         self.db = open_db(self.db_path, timeout=self.lock_wait, shared=True)
         self.user_id = self._with_retry(lambda: get_or_create_user(self.db, self.user_name))
-        self.chat_id = self._with_retry(self._latest_chat)
+        self.chat_id = self._with_retry(self._open_chat)
+        self._index: TitleIndex | None = None
         self.collab = CollabService(lambda: open_db(self.db_path, timeout=self.lock_wait), self.domain,
                                     log=self.notices.append)
 
@@ -163,7 +181,7 @@ class ChatSession:
         collab = self.collab.current()
         with self.model_lock:
             for ranking in iter_rank(self.scorer, self.stack, collab, self.domain, plan.history, cands,
-                                     plan.request.count, chunk=RANK_CHUNK,
+                                     plan.count, chunk=RANK_CHUNK,
                                      cancelled=lambda: self._generation != mine,
                                      seeds=tuple(s.id for s in plan.seeds)):
                 self.shown = [r.item for r in ranking.items]
@@ -190,14 +208,14 @@ class ChatSession:
         if not cleaned.text:
             return Reply("Type a request, e.g. 'something like Alien but funnier', or 'help'.")
         self.log("user", cleaned.text)
-        intent = parse(cleaned.text, self.find_title)
+        intent = parse(cleaned.text, self.titles(), self.domain)
         reply = self._act(intent)
         if notes:
             reply.text = " ".join(notes + [reply.text])
-        self.log("assistant", reply.text)
+        self.log("assistant", reply.text, {"state": self.state.to_json()})
         return reply
 
-    def _act(self, intent: Intent[Item]) -> Reply:
+    def _act(self, intent: Intent) -> Reply:
         if intent.kind == "help" or intent.kind == "unknown":
             prefix = "" if intent.kind == "help" else "Sorry, I didn't get that. "
             return Reply(prefix + HELP)
@@ -207,40 +225,103 @@ class ChatSession:
             return Reply("Evaluation runs:", open_eval=True)
         if intent.kind == "user":
             return Reply(self.switch_user(intent.user), user_changed=True)
-        if intent.kind == "rate":
-            if not intent.items:
-                return Reply(self.unknown_title(intent.title))
-            return Reply(self.rate(intent.items[0], bool(intent.liked)), rated=True)
+        if intent.kind == "reset":
+            self.state = ConversationState()
+            plan = self.plan()
+            return Reply("Starting over: I forgot what this chat said (your saved ratings stay). "
+                         + self._describe(plan), plan=plan)
         if intent.kind == "why":
             item = self._why_target(intent)
             if item is None:
                 return Reply(self.unknown_title(intent.title) if intent.title
                              else "Why what? Select a result and press w, or type 'why <title>'.")
             return Reply(f"Working out why {item.name}…", explain_item=item)
-        plan = self.plan(intent.request, intent.items)
-        return Reply(self._describe(plan), plan=plan)
+        return self._converse(intent.reading or Reading())
 
-    def _why_target(self, intent: Intent[Item]) -> Item | None:
+    def _converse(self, reading: Reading) -> Reply:
+        """Fold a message into the conversation: ratings for explicit statements, the state, a new plan."""
+        before = self.state.to_json()
+        saved = self._rate_statements(reading)
+        self.state.apply(reading, self.shown, [i.year for i in self.shown if i.year])
+        if saved or self.state.to_json() != before:
+            self.undo_stack.append(UndoStep(tuple(saved), before))
+        plan = self.plan()
+        parts = [self.understood(reading)]
+        if saved:
+            parts.append(f"Saved {len(saved)} rating{'s' * (len(saved) > 1)} ('undo' takes {'them' if len(saved) > 1 else 'it'} back).")
+        if reading.missing:
+            parts.append("Not in the catalog: " + "; ".join(self._missing_note(t) for t in reading.missing) + ".")
+        parts.append(self._describe(plan))
+        return Reply(" ".join(p for p in parts if p), plan=plan, history_changed=bool(saved))
+
+    def _rate_statements(self, reading: Reading) -> list[Undo]:
+        """"I loved X", "hated Y": written as ratings, as the l/d keys would (bare titles and seeds are not)."""
+        changes = []
+        for m in reading.mentions:
+            if m.item is None or m.polarity not in ("liked", "disliked"):
+                continue
+            liked = m.polarity == "liked"
+            previous = self.current_rating(m.item)
+            if previous == liked:
+                continue
+            changes.append(Undo(m.item, previous))
+            try:
+                self._write_rating(m.item, liked)
+            except DatabaseBusy:
+                self.pending.append(Pending(m.item, liked, time.time()))
+        return changes
+
+    def understood(self, reading: Reading) -> str:
+        """What the conversation holds now, in words, so a person can correct it."""
+        st = self.state
+        if st.empty:
+            return "" if reading.says_something else "Nothing to go on yet, so here are popular picks."
+        names = self.names(st.mentioned)
+        bits = []
+        if st.liked:
+            bits.append("you like " + _and(names[i] for i in st.liked))
+        if st.disliked:
+            bits.append(("not " if st.liked else "you don't like ") + _and(names[i] for i in st.disliked))
+        if st.seeds:
+            bits.append("something like " + _and(names[i] for i in st.seeds))
+        if st.seen:
+            bits.append("seen " + _and(names[i] for i in st.seen))
+        if st.genres:
+            bits.append(("only " if st.only_genres else "") + "/".join(st.genres).lower())
+        if st.exclude_genres:
+            bits.append("no " + "/".join(st.exclude_genres).lower())
+        if st.year_min and st.year_max:
+            bits.append(f"{st.year_min}-{st.year_max}" if st.year_min != st.year_max else str(st.year_min))
+        elif st.year_min:
+            bits.append(f"from {st.year_min}")
+        elif st.year_max:
+            bits.append(f"up to {st.year_max}")
+        if st.author:
+            bits.append(f"by {st.author}")
+        return "Got it: " + "; ".join(bits) + "."
+
+    def names(self, ids: list[int]) -> dict[int, str]:
+        with self.db_lock:
+            found = items_by_id(self.db, ids)
+        return {i: found[i].name if i in found else f"item {i}" for i in ids}
+
+    def _missing_note(self, title: str) -> str:
+        with self.db_lock:
+            close = close_matches(self.db, title, self.domain, n=2)
+        return f"{title} (did you mean {' or '.join(i.name for i in close)}?)" if close else title
+
+    def _why_target(self, intent: Intent) -> Item | None:
         if intent.title:
             key = title_key(intent.title)
             for item in self.shown:  # prefer what is on screen: "why Alien" means the Alien shown
                 if title_key(item.title) == key or title_key(item.name) == key:
                     return item
-        if intent.items:
-            return intent.items[0]
-        return None
+        return intent.item
 
     def _describe(self, plan: Plan) -> str:
-        req = plan.request
-        bits = []
-        if plan.seeds:
-            bits.append("like " + ", ".join(s.name for s in plan.seeds))
-        if req.describe():
-            bits.append(req.describe())
-        what = f" ({'; '.join(bits)})" if bits else ""
         if not plan.candidates:
-            return f"Nothing left to recommend{what}: everything that matches is rated, or the filter is too narrow."
-        return f"Scoring {len(plan.candidates)} candidates{what} for {self.user_name}…"
+            return "Nothing left to recommend: everything that matches is rated or mentioned, or the filter is too narrow."
+        return f"Scoring {len(plan.candidates)} candidates for {self.user_name}…"
 
     def unknown_title(self, title: str) -> str:
         with self.db_lock:
@@ -250,50 +331,43 @@ class ChatSession:
         return f"I don't know '{title}'. Did you mean: " + "; ".join(i.name for i in close) + "?"
 
     # ------------------------------------------------------------ retrieval
-    def plan(self, request: Request = Request(), seeds: tuple[Item, ...] = ()) -> Plan:
+    def plan(self, state: ConversationState | None = None) -> Plan:
+        """Retrieve for the conversation so far: its liked titles and seeds (else the user's likes) seed
+        EASE, disliked titles push their neighbours down, preferred genres are boosted, mentioned
+        titles never come back."""
+        st = state or self.state
         now = time.time()
-        context = [Interaction(s.id, s.name, True, None, now, s.genres) for s in seeds]
-        query = Query(None, request.year_min, request.year_max, request.genres, request.exclude_genres, self.domain)
         with self.db_lock:
-            history, cands = retrieve(self.db, self.collab.current(), self.user_id, query, self.n_candidates, context)
-        return Plan(request, tuple(seeds), history, cands)
+            items = items_by_id(self.db, st.positive + st.disliked)
+        seeds = tuple(items[i] for i in st.positive if i in items)
+        context = [Interaction(s.id, s.name, True, None, now, s.genres) for s in seeds if s.id not in st.liked]
+        rated = {h.item_id for h in self.history()}
+        context += [Interaction(i, items[i].name, False, None, now, items[i].genres) for i in st.disliked
+                    if i in items and i not in rated]
+        f = st.filters()
+        query = Query(None, f.year_min, f.year_max, f.genres if f.only else (), f.exclude_genres, self.domain,
+                      prefer_genres=() if f.only else f.genres, author=st.author)
+        with self.db_lock:
+            history, cands = retrieve(self.db, self.collab.current(), self.user_id, query, self.n_candidates,
+                                      context, seeds=tuple(s.id for s in seeds), disliked=tuple(st.disliked),
+                                      exclude=tuple(st.mentioned) + tuple(st.disliked))
+        return Plan(f, seeds, history, cands, st.count)
 
     def replan(self) -> Plan:
-        """The last request again, after the history changed (a rating drops out, the rest re-score)."""
-        last = self.last_plan
-        return self.plan(last.request, last.seeds) if last else self.plan()
+        """The conversation's request again, after the history changed (a rating drops out, the rest re-score)."""
+        return self.plan()
+
+    def titles(self) -> TitleIndex:
+        """The catalog's title index, built on first use (about a second for ML-100K)."""
+        if self._index is None:
+            with self.db_lock:
+                rows = catalog_with_counts(self.db, self.domain)
+            self._index = TitleIndex.build([i for i, _ in rows], {i.id: n for i, n in rows})
+        return self._index
 
     def find_title(self, text: str) -> Item | None:
-        """The catalog item a person means by `text`: exact title first, then a title holding every word.
-
-        Among equals the most rated wins ("Heat" is the 1995 film). Only titles are matched, so
-        genre words never resolve to an item.
-        """
-        words = _WORD.findall(text.lower())
-        if not words or len(words) > 12:
-            return None
-        q = " ".join(f'"{w}"*' for w in words)
-        sql = """SELECT items.*, (SELECT COUNT(*) FROM feedback f WHERE f.item_id = items.id) AS n
-                 FROM items JOIN items_fts ON items_fts.rowid = items.id
-                 WHERE items_fts MATCH ? AND items.domain = ? ORDER BY n DESC LIMIT 200"""
-        with self.db_lock:
-            rows = [dict(r) for r in self.db.query(sql, [q, self.domain])]
-        key = title_key(text)
-        exact, starts, contains = [], [], []
-        for row in rows:
-            row.pop("n")
-            t = title_key(row["title"])
-            title_words = t.split()
-            if t == key or title_key(row["name"]) == key:
-                exact.append(row)
-            elif t.startswith(key + " ") or t.startswith(key + ":"):
-                starts.append(row)
-            elif all(any(tw.startswith(w) for tw in title_words) for w in words) and len(key) >= 4:
-                contains.append(row)
-        for group in (exact, starts, contains):
-            if group:
-                return item_from_row(group[0])
-        return None
+        """The catalog item a whole string names ("Heat", "Godfather, The", "twelve monkeys 1995")."""
+        return self.titles().lookup(text)
 
     # -------------------------------------------------------------- ratings
     def rate(self, item: Item, liked: bool) -> str:
@@ -304,20 +378,30 @@ class ChatSession:
         return self._change(item, None, f"Removed {item.name} from your history.")
 
     def undo(self) -> str:
+        """Take back the last step: a key's rating, or everything one message rated and understood."""
         if not self.undo_stack:
             return "Nothing to undo."
         step = self.undo_stack.pop()
-        try:
-            self._write_rating(step.item, step.previous)
-        except DatabaseBusy:
-            self.pending.append(Pending(step.item, step.previous, time.time()))
+        if step.state is not None:
+            self.state = ConversationState.from_json(step.state)
+        busy = False
+        for change in reversed(step.changes):
+            try:
+                self._write_rating(change.item, change.previous)
+            except DatabaseBusy:
+                self.pending.append(Pending(change.item, change.previous, time.time()))
+                busy = True
+        if busy:
             return f"Undone in memory; {self._busy_note()}"
-        was = {True: "liked", False: "disliked", None: "unrated"}[step.previous]
-        return f"Undone: {step.item.name} is {was} again."
+        was = {True: "liked", False: "disliked", None: "unrated"}
+        said = "; ".join(f"{c.item.name} is {was[c.previous]} again" for c in step.changes)
+        if step.state is not None:
+            said = (said + ". " if said else "") + "I forgot what that message said"
+        return f"Undone: {said}."
 
     def _change(self, item: Item, liked: bool | None, done: str) -> str:
         previous = self.current_rating(item)
-        self.undo_stack.append(Undo(item, previous))
+        self.undo_stack.append(UndoStep((Undo(item, previous),)))
         try:
             self.flush_pending()
             self._write_rating(item, liked)
@@ -357,7 +441,10 @@ class ChatSession:
 
     def item(self, item_id: int) -> Item:
         with self.db_lock:
-            return item_from_row(dict(next(iter(self.db.query("SELECT * FROM items WHERE id = ?", [item_id])))))
+            found = items_by_id(self.db, [item_id])
+        if item_id not in found:
+            raise RecchatError(f"no item {item_id}")
+        return found[item_id]
 
     # ---------------------------------------------------------------- users
     def switch_user(self, name: str) -> str:
@@ -368,7 +455,8 @@ class ChatSession:
             existed = find_user(self.db, name) is not None
         self.user_id = self._with_retry(lambda: get_or_create_user(self.db, name))
         self.user_name = name
-        self.chat_id = self._with_retry(self._latest_chat)
+        self.chat, self.new_chat = None, False
+        self.chat_id = self._with_retry(self._open_chat)
         self.undo_stack.clear()
         self.last_plan = None
         n = len(self.history())
@@ -379,30 +467,27 @@ class ChatSession:
             return [r[0] for r in self.db.execute("SELECT name FROM users ORDER BY name LIMIT ?", [limit])]
 
     # ------------------------------------------------------- chats and runs
-    def _latest_chat(self) -> int:
-        row = self.db.execute("SELECT id FROM chats WHERE user_id = ? ORDER BY id DESC LIMIT 1", [self.user_id]).fetchone()
-        if row:
-            return row[0]
-        with transaction(self.db):
-            cur = self.db.execute("INSERT INTO chats (user_id, title) VALUES (?, ?)", [self.user_id, "chat"])
-        return cur.lastrowid
+    def _open_chat(self) -> int:
+        """The chat to continue (and its conversation state): --chat, a new one, or the user's latest."""
+        if self.chat is not None:
+            chat_id = check_chat(self.db, self.chat, self.user_id)
+        elif self.new_chat:
+            chat_id = new_chat(self.db, self.user_id)
+        else:
+            chat_id = latest_chat(self.db, self.user_id)
+        self.state = ConversationState.from_json(chat_state(self.db, chat_id))
+        return chat_id
 
     def log(self, role: str, content: str, payload: dict | None = None) -> None:
         """Keep the conversation; a locked database only costs the log line, never the app."""
-        def write() -> None:
-            with transaction(self.db):
-                self.db.execute("INSERT INTO messages (chat_id, role, content, payload) VALUES (?, ?, ?, ?)",
-                                [self.chat_id, role, content, json.dumps(payload) if payload else None])
         try:
-            self._with_retry(write, tries=1)
+            self._with_retry(lambda: log_message(self.db, self.chat_id, role, content, payload), tries=1)
         except DatabaseBusy:
             pass
 
     def recent_messages(self, n: int = 20) -> list[tuple[str, str]]:
         with self.db_lock:
-            rows = self.db.execute("SELECT role, content FROM messages WHERE chat_id = ? ORDER BY id DESC LIMIT ?",
-                                   [self.chat_id, n]).fetchall()
-        return [(r[0], r[1]) for r in reversed(rows)]
+            return recent_messages(self.db, self.chat_id, n)
 
     def eval_runs(self, limit: int = 50) -> list[EvalRun]:
         with self.db_lock:
@@ -428,3 +513,8 @@ class ChatSession:
     def close(self) -> None:
         with self.db_lock:
             self.db.conn.close()
+
+
+def _and(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,367 @@
+"""Conversational benchmark on INSPIRED (Hayati et al., EMNLP 2020): real people asking for movies.
+
+    .venv/bin/python bench/inspired.py [--data DIR] [--splits dev test] [--db STORE] [--no-llm-only]
+
+Data: `dev.tsv` and `test.tsv` of the public repository sweetpeach/Inspired (data/dialog_data/),
+looked for in --data, then bench/data/inspired/, then downloaded from GitHub (not committed: 2.5 MB).
+
+Two tables, one run:
+1. Linking: the title linker (engine.chat.mentions) on every seeker message against the dataset's
+   annotated movie mentions that map to the ML-100K catalog (title and year): precision and recall.
+   Annotations whose title appears nowhere in the message (e.g. "Hi there!" annotated "Being There")
+   are listed and reported apart, as "audited".
+2. Recommendation: per dialogue, the seeker's messages up to the first recommender turn that
+   suggests a catalog movie; ground truth the catalog movies suggested there (minus any the seeker
+   named). Each seeker is a new user. HR@10, Recall@10 and NDCG@10 of:
+   - `engine ask`: the chat's own code (ChatSession.handle for each message, then its ranking);
+   - the same without the LLM (its P(Yes) held at 0, the stack without the LLM): the LLM's ablation;
+   - the previous parser (tui/intent.py as of c945969, one "like X" seed per message, ratings only
+     for a whole-message "I liked X"), ranked by the same retrieval and stack;
+   - popularity; EASE from the annotated mentions (perfect linking); the same keeping the genres
+     the dataset annotates in the seeker's messages.
+The collaborative model is fitted once on ML-100K and frozen, so dialogues do not leak into each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import types
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, ml100k_store, print_table  # noqa: E402
+
+URL = "https://raw.githubusercontent.com/sweetpeach/Inspired/master/data/dialog_data/{split}.tsv"
+LOCAL = ROOT / "bench" / "data" / "inspired"
+PREVIOUS_PARSER = ("c945969", "tui/intent.py")
+TOP = 10
+# INSPIRED genre words → ML-100K genres (the "genres" column of seeker utterances).
+GENRES = {"action": "Action", "adventure": "Adventure", "animation": "Animation", "animated": "Animation",
+          "comedy": "Comedy", "comedies": "Comedy", "funny": "Comedy", "crime": "Crime", "documentary": "Documentary",
+          "documentaries": "Documentary", "drama": "Drama", "fantasy": "Fantasy", "horror": "Horror",
+          "scary": "Horror", "musical": "Musical", "musicals": "Musical", "mystery": "Mystery", "romance": "Romance",
+          "romantic": "Romance", "romantic comedy": "Romance", "sci-fi": "Sci-Fi", "science fiction": "Sci-Fi",
+          "thriller": "Thriller", "thrillers": "Thriller", "suspense": "Thriller", "war": "War", "western": "Western",
+          "family": "Children's", "kids": "Children's", "superhero": "Action", "comic book": "Action"}
+
+
+# ------------------------------------------------------------------------------------------ data
+def tsv(split: str, data: Path | None) -> Path:
+    for folder in [data, LOCAL]:
+        if folder and (folder / f"{split}.tsv").exists():
+            return folder / f"{split}.tsv"
+    LOCAL.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(URL.format(split=split), timeout=30) as r:
+            (LOCAL / f"{split}.tsv").write_bytes(r.read())
+    except OSError as e:
+        sys.exit(f"cannot download INSPIRED {split}.tsv ({e}); put dev.tsv and test.tsv of "
+                 f"github.com/sweetpeach/Inspired data/dialog_data/ in {LOCAL} or pass --data DIR")
+    return LOCAL / f"{split}.tsv"
+
+
+@dataclass
+class Utterance:
+    speaker: str
+    text: str
+    movies: list[str]  # annotated "Title (Year)"
+    genres: list[str]
+
+
+@dataclass
+class Case:
+    dialog: str
+    seeker: list[Utterance]
+    truth: set[int]
+    annotated: list[int] = field(default_factory=list)  # catalog items the seeker's messages are annotated with
+    genres: list[str] = field(default_factory=list)
+
+
+def dialogues(path: Path) -> dict[str, list[Utterance]]:
+    csv.field_size_limit(10 ** 7)
+    out: dict[str, list[Utterance]] = {}
+    with open(path, encoding="utf-8", errors="replace", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            text = (row.get("text") or "").replace("QUOTATION_MARK", '"')
+            movies = [m.strip() for m in (row.get("movies") or "").split(";") if m.strip()]
+            genres = [g.strip() for g in (row.get("genres") or "").split(";") if g.strip()]
+            out.setdefault(row["dialog_id"], []).append(Utterance(row["speaker"], text, movies, genres))
+    return out
+
+
+def catalog_item(index, annotated: str):
+    """The catalog item an annotation "Title (Year)" names: same folded title form and year."""
+    from engine.chat.mentions import keys
+
+    m = re.match(r"^(.*)\s+\((\d{4})\)$", annotated)
+    if not m:
+        return None
+    year = int(m.group(2))
+    for key in {keys(m.group(1)), keys(re.sub(r"^(the|a|an)\s+", "", m.group(1), flags=re.I))}:
+        for e in index.forms.get(key, []):
+            if e.item.year == year and not e.short:
+                return e.item
+    return None
+
+
+def cases(dialogs: dict[str, list[Utterance]], index) -> list[Case]:
+    out = []
+    for dialog, utts in dialogs.items():
+        seeker: list[Utterance] = []
+        for u in utts:
+            if u.speaker == "SEEKER":
+                seeker.append(u)
+                continue
+            suggested = {i.id for m in u.movies if (i := catalog_item(index, m))}
+            if suggested and seeker:
+                named = [i.id for s in seeker for m in s.movies if (i := catalog_item(index, m))]
+                truth = suggested - set(named)
+                if truth:
+                    genres = [GENRES[g.lower()] for s in seeker for g in s.genres if g.lower() in GENRES]
+                    out.append(Case(dialog, seeker, truth, list(dict.fromkeys(named)), list(dict.fromkeys(genres))))
+                break
+            if suggested:
+                break
+    return out
+
+
+# --------------------------------------------------------------------------------------- linking
+def linking(dialogs: dict[str, list[Utterance]], index, verbose: bool) -> dict:
+    from engine.chat.mentions import keys, title_forms
+
+    tp = fp = fn = 0
+    unfindable = []
+    wrong, missed = [], []
+    for utts in dialogs.values():
+        for u in utts:
+            if u.speaker != "SEEKER":
+                continue
+            gold = {i.id: i for m in u.movies if (i := catalog_item(index, m))}
+            found = {m.item.id: m for m in index.find(u.text) if m.item is not None}
+            text_keys = " " + " ".join(keys(u.text)) + " "
+            for i, item in gold.items():
+                if not any(" " + " ".join(k) + " " in text_keys for k, _ in title_forms(item.title)):
+                    unfindable.append((u.text[:90], item.name))
+            tp += len(gold.keys() & found.keys())
+            fp += len(found.keys() - gold.keys())
+            fn += len(gold.keys() - found.keys())
+            wrong += [(u.text[:90], found[i].item.name) for i in found.keys() - gold.keys()]
+            missed += [(u.text[:90], gold[i].name) for i in gold.keys() - found.keys()]
+    n_unf = len(unfindable)
+    res = {"gold": tp + fn, "found": tp + fp, "tp": tp, "precision": tp / max(1, tp + fp), "recall": tp / max(1, tp + fn),
+           "unfindable": n_unf, "recall_audited": tp / max(1, tp + fn - n_unf)}
+    if verbose:
+        for name, rows in (("linked, not annotated", wrong), ("annotated, not linked", missed),
+                           ("annotated, title not in the text", unfindable)):
+            print(f"-- {name} ({len(rows)})")
+            for r in rows:
+                print("   ", r)
+    return res
+
+
+# -------------------------------------------------------------------------------------- rankers
+def metrics(ranked: list[int], truth: set[int]) -> tuple[float, float, float]:
+    top = ranked[:TOP]
+    hits = [i for i, x in enumerate(top) if x in truth]
+    dcg = sum(1 / math.log2(i + 2) for i in hits)
+    idcg = sum(1 / math.log2(i + 2) for i in range(min(len(truth), TOP)))
+    return float(bool(hits)), len(hits) / len(truth), dcg / idcg
+
+
+class ZeroScorer:
+    """The LLM's ablation: P(Yes) held at 0.5 (logit 0), and no stack of its own (the stack without the LLM ranks)."""
+
+    def __init__(self, inner):
+        self.prompts, self.name, self.identity = inner.prompts, "no-llm", "no-llm"
+
+    def score(self, prompts):
+        from db.scoring import Score
+
+        return [Score(0.0, 0.0) for _ in prompts]
+
+
+def previous_parser():
+    """tui/intent.py as it was before this change, loaded from git (a baseline, not product code)."""
+    rev, path = PREVIOUS_PARSER
+    src = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    mod = types.ModuleType("previous_intent")
+    exec(compile(src, f"{rev}:{path}", "exec"), mod.__dict__)
+    return mod
+
+
+def previous_find_title(session, text: str):
+    """The previous session's title lookup: FTS words, exact title, then prefix, then all words."""
+    from db.feedback import item_from_row
+    from engine.chat.session import title_key
+
+    words = re.findall(r"\w+", text.lower())
+    if not words or len(words) > 12:
+        return None
+    q = " ".join(f'"{w}"*' for w in words)
+    sql = """SELECT items.*, (SELECT COUNT(*) FROM feedback f WHERE f.item_id = items.id) AS n
+             FROM items JOIN items_fts ON items_fts.rowid = items.id
+             WHERE items_fts MATCH ? AND items.domain = ? ORDER BY n DESC LIMIT 200"""
+    rows = [dict(r) for r in session.db.query(sql, [q, session.domain])]
+    key = title_key(text)
+    exact, starts, contains = [], [], []
+    for row in rows:
+        row.pop("n")
+        t = title_key(row["title"])
+        if t == key or title_key(row["name"]) == key:
+            exact.append(row)
+        elif t.startswith(key + " ") or t.startswith(key + ":"):
+            starts.append(row)
+        elif all(any(tw.startswith(w) for tw in t.split()) for w in words) and len(key) >= 4:
+            contains.append(row)
+    for group in (exact, starts, contains):
+        if group:
+            return item_from_row(group[0])
+    return None
+
+
+def previous_plan(session, prev, case: Case):
+    """What the previous chat did with these messages: ratings for whole-message "I liked X", the last
+    request's filters and its one "like X" seed; then the same retrieval as today."""
+    from db.types import Interaction
+    from engine.chat.filters import Filters
+    from engine.chat.session import Plan
+    from engine.recommend import retrieve
+    from engine.retrieval import Query
+
+    request, seeds = prev.Request(), ()
+    for u in case.seeker:
+        intent = prev.parse(u.text, lambda t: previous_find_title(session, t))
+        if intent.kind == "rate" and intent.items:
+            session.rate(intent.items[0], bool(intent.liked))
+        elif intent.kind == "recommend":
+            request, seeds = intent.request, intent.items
+    now = time.time()
+    context = [Interaction(s.id, s.name, True, None, now, s.genres) for s in seeds]
+    query = Query(None, request.year_min, request.year_max, request.genres, request.exclude_genres, session.domain)
+    history, cands = retrieve(session.db, session.collab.current(), session.user_id, query, session.n_candidates, context)
+    return Plan(Filters(request.genres, request.exclude_genres, True, request.year_min, request.year_max),
+                tuple(seeds), history, cands, TOP)
+
+
+def final_ranking(session, plan) -> list[int]:
+    ranking = None
+    for ranking in session.rank(plan):
+        pass
+    return [r.item.id for r in ranking.items] if ranking else []
+
+
+def ease_ranking(collab, eligible: list[int], seeds: list[int], genres: list[str], genre_of: dict[int, str]) -> list[int]:
+    from engine.retrieval import rank_ids
+
+    ids = [i for i in eligible if i not in seeds]
+    if genres:
+        ids = [i for i in ids if any(g in genre_of[i] for g in genres)] or ids
+    return [i for i, _ in rank_ids(collab, ids, seeds, TOP)]
+
+
+# ------------------------------------------------------------------------------------------ main
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=None, help="folder with dev.tsv and test.tsv")
+    ap.add_argument("--splits", nargs="+", default=["dev", "test"])
+    ap.add_argument("--db", default=None, help="store with ML-100K imported (default: import into a temp store)")
+    ap.add_argument("--model", default=None, help="GGUF (default: the rec-tuned SmolLM2)")
+    ap.add_argument("--candidates", type=int, default=50)
+    ap.add_argument("--no-llm-only", action="store_true", help="skip the rows that run the LLM (minutes)")
+    ap.add_argument("--verbose", action="store_true", help="list linking errors and each case")
+    args = ap.parse_args()
+
+    from engine.chat.session import ChatSession
+
+    store = ml100k_store(args.db)
+    copy = Path(tempfile.mkdtemp()) / "inspired.db"  # new users and their ratings stay out of the store
+    with sqlite3.connect(store) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    session = ChatSession(copy, "inspired-setup", args.model, n_candidates=args.candidates)
+    session.collab.load()
+    session.collab.refresh = lambda: None  # frozen: one dialogue's ratings never reach another's model
+    index = session.titles()
+    collab = session.collab.current()
+    catalog = {i.id: i for i in (e.item for es in index.forms.values() for e in es)}
+    genre_of = {i: it.genres for i, it in catalog.items()}
+    by_pop = sorted(catalog, key=lambda i: (-float(collab.popularity([i])[0]), i))
+
+    link_rows, all_cases = [], []
+    for split in args.splits:
+        dialogs = dialogues(tsv(split, args.data))
+        t0 = time.perf_counter()
+        res = linking(dialogs, index, args.verbose)
+        per_msg = (time.perf_counter() - t0) / max(1, sum(u.speaker == "SEEKER" for d in dialogs.values() for u in d))
+        link_rows.append([split, str(res["gold"]), str(res["found"]), f"{res['precision']:.3f}", f"{res['recall']:.3f}",
+                          str(res["unfindable"]), f"{res['recall_audited']:.3f}", f"{per_msg * 1000:.1f}"])
+        got = cases(dialogs, index)
+        all_cases += [(split, c) for c in got]
+        print(f"{split}: {len(dialogs)} dialogues, {len(got)} cases with a catalog suggestion after seeker messages")
+    print("\nLinking: seeker messages, annotated mentions that are in the catalog")
+    print_table(["split", "annotated", "linked", "precision", "recall", "title not in text", "recall (audited)",
+                 "ms/message"], link_rows)
+
+    prev = previous_parser()
+    no_llm_factory = None
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+
+    def record(name, ranked, case):
+        rows.setdefault(name, []).append(metrics(ranked, case.truth))
+
+    session.load_model()
+    real_scorer, real_stack, real_note = session.scorer, session.stack, session.stack_note
+    from engine.stack import choose_stack
+
+    no_llm = choose_stack("no-llm", "no-llm", "movie")
+    t0 = time.perf_counter()
+    for k, (split, case) in enumerate(all_cases):
+        user = f"inspired-{split}-{k}"
+        eligible = list(catalog)
+        record("popularity", [i for i in by_pop if i not in case.annotated][:TOP], case)
+        record("EASE, annotated mentions (perfect linking)", ease_ranking(collab, eligible, case.annotated, [], genre_of), case)
+        record("EASE + annotated genres (perfect linking)",
+               ease_ranking(collab, eligible, case.annotated, case.genres, genre_of), case)
+        variants = [("no-llm", ZeroScorer(real_scorer), no_llm.stack)]
+        if not args.no_llm_only:
+            variants.append(("llm", real_scorer, real_stack))
+        for tag, scorer, stack in variants:
+            session.scorer, session.stack = scorer, stack
+            session.switch_user(f"{user}-{tag}")
+            for u in case.seeker:
+                session.handle(u.text)
+            ranked = final_ranking(session, session.plan())
+            record("engine ask" + (" (stack without the LLM)" if tag == "no-llm" else ""), ranked, case)
+            if args.verbose and tag == "no-llm":
+                print(case.dialog, "|", session.understood(None) if False else session.state.to_json(),
+                      "| truth", [catalog[i].name for i in case.truth], "| top", [catalog[i].name for i in ranked[:5]])
+            session.switch_user(f"{user}-{tag}-prev")
+            record("previous parser" + (" (stack without the LLM)" if tag == "no-llm" else ""),
+                   final_ranking(session, previous_plan(session, prev, case)), case)
+    seconds = time.perf_counter() - t0
+    session.scorer, session.stack = real_scorer, real_stack
+
+    n = len(all_cases)
+    print(f"\nRecommendation: {n} cases ({', '.join(args.splits)}), top {TOP}; model {real_scorer.name}: {real_note}")
+    best = max(sum(h for h, _, _ in rows[name]) / n for name in rows if "perfect linking" in name)
+    table = []
+    for name, ms in rows.items():
+        hr, rec, ndcg = (sum(m[j] for m in ms) / n for j in range(3))
+        table.append([name, f"{hr:.3f}", f"{rec:.3f}", f"{ndcg:.3f}", f"{hr / best:.2f}x" if best else "-"])
+    print_table(["ranker", f"HR@{TOP}", f"Recall@{TOP}", f"NDCG@{TOP}", "HR / best perfect-linking baseline"], table)
+    print(f"({seconds:.0f} s for the rankers)")
+    session.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Reading a chat message without a big model: commands first, then what it says about taste.
+
+`parse` is pure: titles are found through a `TitleIndex` (engine.chat.mentions), taste through
+engine.chat.reading, so the rules are testable without a database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from db.types import Item
+
+from .filters import GENRE_WORDS
+from .mentions import TitleIndex
+from .reading import Reading, read
+
+Kind = Literal["chat", "why", "undo", "user", "eval", "help", "reset", "empty", "unknown"]
+
+ASK_WORDS = {"recommend", "recommendation", "recommendations", "suggest", "suggestion", "suggestions", "something",
+             "anything", "movie", "movies", "film", "films", "book", "books", "watch", "read", "more", "show",
+             "surprise", "another", "others", "else", "next", "picks", "give", "ideas", "options", "what", "any"}
+
+HELP = ("Tell me what you like, as you would a friend: 'I loved Fargo and Pulp Fiction but hated Titanic', "
+        "'something like Alien but funnier', 'my favorite movie is Mr. Holland's Opus'. Then refine: 'no horror', "
+        "'only comedies', 'something older', '80s', 'more like the second one', 'show me 20'; 'start over' "
+        "clears it. Also: 'why Fargo?', 'undo', '/user NAME', 'eval'. Keys: l/d like or dislike the selected "
+        "row, u undo, w why, e evaluation runs, / back to typing.")
+
+_WHY = re.compile(r"^why\s+(?:did\s+you\s+(?:recommend|suggest|pick)\s+|is\s+|this\s+|recommend\s+)?(.+?)\??$", re.I)
+_USER = re.compile(r"^/?(?:user|switch\s+to|login|log\s+in\s+as|i\s+am)\s+(\S.*)$", re.I)
+_RESET = re.compile(r"^(?:let'?s\s+)?(?:start\s+(?:over|again|afresh)|reset|restart|clear|forget\s+(?:it|that|"
+                    r"everything|all\s+that)|new\s+(?:search|chat|conversation))\b", re.I)
+_WORD = re.compile(r"[\w'-]+")
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: Kind
+    reading: Reading | None = None
+    item: Item | None = None  # the item a "why X" asks about
+    title: str = ""  # the title as typed ("why X"), for "I don't know X" replies
+    user: str = ""
+
+
+def _strip_title(s: str) -> str:
+    return s.strip().strip("\"'“”‘’").strip().rstrip("?.!").strip()
+
+
+def parse(message: str, index: TitleIndex, domain: str = "movie") -> Intent:
+    text = message.strip()
+    low = text.lower().rstrip("!. ")
+    if not text:
+        return Intent("empty")
+    if low in {"help", "?", "h", "what can you do", "what can you do?", "commands"}:
+        return Intent("help")
+    if low in {"undo", "/undo", "take that back"}:
+        return Intent("undo")
+    if low in {"eval", "/eval", "evaluation", "auc", "show eval", "evals"}:
+        return Intent("eval")
+    if _RESET.match(low):
+        return Intent("reset")
+    if m := _USER.match(text):
+        return Intent("user", user=_strip_title(m.group(1)))
+    if low in {"why", "why this", "why that", "why this one"}:
+        return Intent("why")
+    if m := _WHY.match(text):
+        title = _strip_title(m.group(1))
+        return Intent("why", item=index.lookup(title), title=title)
+    reading = read(text, index, domain)
+    if reading.says_something or looks_like_request(text):
+        return Intent("chat", reading)
+    return Intent("unknown", reading)
+
+
+def looks_like_request(s: str) -> bool:
+    ws = {w.lower() for w in _WORD.findall(s)}
+    return bool(ws & ASK_WORDS) or any(w in GENRE_WORDS for w in ws)

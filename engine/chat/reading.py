@@ -1,0 +1,198 @@
+"""What one message says about taste: each title's polarity in its clause, genres, years, references.
+
+Pure functions over a message and a `TitleIndex`: no database, so every phrase is a fast test.
+
+Polarity is read per mention, inside its clause (clauses end at . ; ! ? and at "but", "though",
+"although", "however", "whereas"): a predicate right after the title wins ("Titanic was boring"),
+else the last cue before it in the clause ("I loved Fargo and Pulp Fiction"), else the title is a
+seed, as a bare list of titles in a recommender chat means "things like these".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from db.types import Item
+
+from .filters import Filters, read_filters
+from .mentions import Mention, TitleIndex, capitalised, words
+
+Polarity = Literal["liked", "disliked", "seen", "seed"]
+
+_CLAUSE_BREAK = re.compile(r"[.;!?]+(?:\s|$)|\n|\b(?:but|though|although|however|whereas|while|except)\b", re.I)
+
+# Cues before a title, by polarity. The last cue before the title wins; at the same end the longer
+# match wins, so "didn't like" beats "like".
+_BEFORE: list[tuple[Polarity, re.Pattern]] = [(p, re.compile(rx, re.I)) for p, rx in [
+    ("disliked", r"\b(?:hated?|hates|disliked?|dislikes|detest(?:ed|s)?|loathed?|despised?|can'?t\s+stand|"
+                 r"couldn'?t\s+stand|sick\s+of|tired\s+of|nothing\s+like|anything\s+but|no\s+more|"
+                 r"not\s+(?:a\s+|really\s+a\s+|much\s+of\s+a\s+|the\s+biggest\s+|that\s+much\s+of\s+a\s+)?fan\s+of)\s*(?:the\s+)?$"),
+    ("disliked", r"\b(?:didn'?t|did\s+not|don'?t|do\s+not|never|wasn'?t|won'?t|not)\s+(?:\w+\s+){0,2}?"
+                 r"(?:like|love|enjoy|care\s+for|into|impressed\s+by)(?:d|ed|s)?\b"),
+    ("disliked", r"\b(?:not|no)\s*(?:the\s+)?$"),
+    ("liked", r"\b(?:loved?|loves|liked|likes|enjoy(?:ed|s)?|adored?|adores|dig|dug|treasure[ds]?|"
+              r"(?:big|huge|great|massive|real|longtime)?\s*fan\s+of|into|(?:all[\s-]time\s+)?favou?rites?)\b"),
+    ("liked", r"\b(?:i|we|really|also|do|just|totally|still|definitely|always)\s+(?:really\s+)?like\b"),
+    ("seed", r"\b(?:like|similar\s+to|such\s+as|along\s+the\s+lines\s+of|in\s+the\s+vein\s+of|reminds?\s+me\s+of|"
+             r"comparable\s+to|same\s+as|kind\s+of|sort\s+of|the\s+likes\s+of)\b"),
+    ("seen", r"\b(?:seen|saw|watched|watching|read|heard\s+of|heard\s+about|know|remember|on\s+my\s+list|"
+             r"want\s+to\s+see|wanna\s+see|plan\s+to\s+see|going\s+to\s+see|gonna\s+see)\b"),
+    ("seed", r"\b(?:something|anything|stuff|things|movies?|films?|books?|shows?|more|others?|ones?)\s+"
+             r"(?:\w+\s+)?(?:like|similar\s+to)\b"),
+]]
+_PRAISE = (r"great|awesome|amazing|good|fantastic|excellent|brilliant|hilarious|funny|fun|perfect|wonderful|"
+           r"incredible|outstanding|superb|cool|beautiful|classic|masterpiece|the\s+best|a\s+classic|"
+           r"a\s+masterpiece|my\s+favou?rite|one\s+of\s+my\s+favou?rites|genius|epic|gorgeous|touching|moving")
+_PAN = (r"boring|bad|terrible|awful|horrible|overrated|stupid|dull|meh|disappointing|lame|slow|dumb|"
+        r"a\s+waste|the\s+worst|too\s+long|too\s+slow|cheesy|garbage|trash|painful|annoying|forgettable")
+_BE = r"(?:\(\d{4}\)\s*)?(?:is|was|were|are|'s|has\s+been|have\s+been|remains|felt|seemed|looked)"
+# Predicates right after a title, checked before the cues in front of it.
+_AFTER: list[tuple[Polarity, re.Pattern]] = [(p, re.compile(rx, re.I)) for p, rx in [
+    ("disliked", rf"^\W*{_BE}\s+(?:\w+\s+){{0,2}}?(?:{_PAN})\b"),
+    ("disliked", rf"^\W*(?:isn'?t|wasn'?t|weren'?t|aren'?t|is\s+not|was\s+not)\s+(?:\w+\s+){{0,1}}?(?:{_PRAISE}|my\s+thing|for\s+me)\b"),
+    ("disliked", r"^\W*(?:sucked|sucks|stank|stinks|bored\s+me|put\s+me\s+to\s+sleep)\b"),
+    ("disliked", r"^\W*(?:and\s+|but\s+)?(?:i\s+)?(?:really\s+)?(?:hated|disliked|didn'?t\s+like|did\s+not\s+like)\s+(?:it|them|that)\b"),
+    ("liked", rf"^\W*{_BE}\s+(?:\w+\s+){{0,2}}?(?:{_PRAISE})\b"),
+    ("liked", r"^\W*(?:and\s+)?(?:i\s+)?(?:really\s+|absolutely\s+|totally\s+)?(?:loved|liked|enjoyed|adored)\s+(?:it|them|that|those)\b"),
+    ("liked", r"^\W*(?:rocks|rocked|ruled|rules)\b"),
+    ("seen", r"^\W*(?:is|are)\s+on\s+my\s+(?:watch\s*)?list\b"),
+]]
+_AFTER_WORDS = 8  # a predicate this many words after the title still speaks of it
+
+Ordinal = Literal["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "last"]
+ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6, "eighth": 7,
+            "ninth": 8, "tenth": 9, "last": -1, "1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4}
+_ORDINAL_REF = re.compile(r"\b(?:the\s+)?(" + "|".join(ORDINALS) + r")\s+(?:one|movie|film|book|pick|title)\b"
+                          r"|(?:#|\bnumber\s+|\bno\.\s*)(\d{1,2})\b", re.I)
+
+
+@dataclass(frozen=True)
+class ReadMention:
+    mention: Mention
+    polarity: Polarity
+
+    @property
+    def item(self) -> Item | None:
+        return self.mention.item
+
+
+@dataclass(frozen=True)
+class Reference:
+    """"more like the second one", "not the first one": a row of the list on screen, by position."""
+
+    index: int  # 0-based; -1 the last
+    polarity: Polarity
+
+
+@dataclass
+class Reading:
+    """Everything a message says about taste; empty fields when it says nothing of that kind."""
+
+    mentions: list[ReadMention] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # titles clearly named that the catalog lacks
+    references: list[Reference] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+    author: str | None = None  # "books by X"
+
+    def items(self, polarity: Polarity) -> list[Item]:
+        return [m.item for m in self.mentions if m.polarity == polarity and m.item is not None]
+
+    @property
+    def says_something(self) -> bool:
+        return bool(self.mentions or self.missing or self.references or self.author or self.filters.any)
+
+
+def clauses(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each clause of `text`."""
+    bounds, start = [], 0
+    for m in _CLAUSE_BREAK.finditer(text):
+        bounds.append((start, m.start()))
+        start = m.end() if not m.group().strip().isalpha() else m.start()
+    bounds.append((start, len(text)))
+    return [(a, b) for a, b in bounds if b > a]
+
+
+def polarity_of(text: str, mention: Mention, clause: tuple[int, int], next_start: int) -> Polarity:
+    after = text[mention.end:min(clause[1], next_start)]
+    after = " ".join(after.split()[:_AFTER_WORDS])
+    for polarity, rx in _AFTER:
+        if rx.search(after):
+            return polarity
+    before = text[clause[0]:mention.start]
+    best: tuple[int, int, Polarity] | None = None
+    for polarity, rx in _BEFORE:
+        for m in rx.finditer(before):
+            cand = (m.end(), m.end() - m.start(), polarity)
+            if best is None or cand[:2] > best[:2]:
+                best = cand
+    return best[2] if best else "seed"
+
+
+def read(text: str, index: TitleIndex, domain: str = "movie") -> Reading:
+    """Read a message: mentions with polarity, missing titles, references to the shown list, filters."""
+    found = index.find(text)
+    cl = clauses(text)
+    read_mentions = []
+    for k, m in enumerate(found):
+        clause = next((c for c in cl if c[0] <= m.start < c[1]), (0, len(text)))
+        next_start = found[k + 1].start if k + 1 < len(found) else len(text)
+        read_mentions.append(ReadMention(m, polarity_of(text, m, clause, next_start)))
+    blanked = _blank(text, [(m.start, m.end) for m in found])
+    missing = missing_titles(blanked)
+    refs = []
+    for m in _ORDINAL_REF.finditer(blanked):
+        index_ = ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2)) - 1
+        clause = next((c for c in cl if c[0] <= m.start() < c[1]), (0, len(text)))
+        refs.append(Reference(index_, polarity_of(text, Mention(None, m.group(), m.start(), m.end()), clause, len(text))))
+        blanked = _blank(blanked, [(m.start(), m.end())])
+    author = None
+    if domain == "book" and (m := re.search(r"\b(?:books?|novels?|anything|something)\s+(?:by|from)\s+(.+)", blanked, re.I)):
+        author = index.find_author(m.group(1))
+    return Reading(read_mentions, missing, refs, read_filters(blanked, domain), author)
+
+
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with spans replaced by spaces, so a title's words ("Star Wars") are not read as filters."""
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)
+
+
+_NAMED_AFTER = re.compile(r"\b(?:saw|seen|watched|loved|liked|enjoyed|hated|disliked|like|love|about|called|titled|"
+                          r"named|favou?rite\s+(?:movie|film|book)\s+(?:is|was))\s+(?:the\s+(?:movie|film|book)\s+)?",
+                          re.I)
+_QUOTED = re.compile(r"[\"“«]([^\"”»]{2,60})[\"”»]")
+_SMALL = {"of", "the", "a", "an", "in", "and", "on", "to", "for", "at", "vs", "with"}
+_NOT_TITLES = {"I", "I'm", "I've", "I'd", "It", "It's", "The", "A", "And", "But", "So", "Oh", "OK", "Ok", "Yes", "No",
+               "Netflix", "Hulu", "Amazon", "Disney", "Marvel", "DC", "Pixar", "HBO", "Prime", "TV", "Mr", "Mrs", "Ms",
+               "Dr"}
+
+
+def missing_titles(blanked: str) -> list[str]:
+    """Titles the message clearly names that the catalog lacks: quoted, or capitalised after "saw", "loved"…"""
+    from .filters import GENRE_WORDS
+
+    out: list[str] = []
+    for m in _QUOTED.finditer(blanked):
+        if m.group(1).strip() and m.group(1).strip().lower() not in GENRE_WORDS:
+            out.append(m.group(1).strip())
+    for m in _NAMED_AFTER.finditer(blanked):
+        ws = words(blanked[m.end():])
+        run = []
+        for w in ws:
+            gap = blanked[m.end():][run[-1].end:w.start] if run else blanked[m.end():][:w.start]
+            if run and any(c in gap for c in ",;:.!?()\"“”"):
+                break
+            if w.raw[0].isupper() or w.raw[0].isdigit() or (run and w.key in _SMALL):
+                run.append(w)
+            else:
+                break
+        while run and run[-1].key in _SMALL:
+            run.pop()
+        name = " ".join(w.raw for w in run)
+        if run and capitalised(run) and name not in _NOT_TITLES and name.lower() not in GENRE_WORDS and name not in out:
+            out.append(name)
+    return out

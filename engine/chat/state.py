@@ -1,0 +1,103 @@
+"""What a conversation has established so far, refined by each message and kept with the chat.
+
+Liked and disliked titles, seeds ("something like X"), titles only mentioned, preferred and
+excluded genres, years and the list length accumulate; a later word about the same title or genre
+replaces an earlier one; "start over" clears it. It is stored as JSON with each assistant message
+(`messages.payload`), so `engine ask --chat ID` and a reopened chat continue where they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+from db.types import Item
+
+from .filters import DEFAULT_COUNT, Filters
+from .reading import Polarity, Reading
+
+OLDER_STEP = 10  # "something older" moves the newest allowed year this far below what was shown
+
+
+@dataclass
+class ConversationState:
+    liked: list[int] = field(default_factory=list)  # said to be liked (also written as ratings)
+    disliked: list[int] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)  # "something like X", bare titles: seeds, no rating
+    seen: list[int] = field(default_factory=list)  # "I've seen X": not recommended back, no seed
+    genres: list[str] = field(default_factory=list)
+    exclude_genres: list[str] = field(default_factory=list)
+    only_genres: bool = False
+    year_min: int | None = None
+    year_max: int | None = None
+    count: int = DEFAULT_COUNT
+    author: str | None = None
+
+    # ------------------------------------------------------------- reading
+    def mention(self, item_id: int, polarity: Polarity) -> None:
+        """The latest word about a title wins: it leaves every other list."""
+        for name in ("liked", "disliked", "seeds", "seen"):
+            bucket = getattr(self, name)
+            if item_id in bucket:
+                bucket.remove(item_id)
+        {"liked": self.liked, "disliked": self.disliked, "seed": self.seeds, "seen": self.seen}[polarity].append(item_id)
+
+    def apply(self, reading: Reading, shown: list[Item], shown_years: list[int]) -> None:
+        """Fold one message in; `shown` is the list on screen, for "the second one" and "older"."""
+        for m in reading.mentions:
+            if m.item is not None:
+                self.mention(m.item.id, m.polarity)
+        for ref in reading.references:
+            if shown and -len(shown) <= ref.index < len(shown):
+                self.mention(shown[ref.index].id, "seed" if ref.polarity in ("liked", "seed") else ref.polarity)
+        f = reading.filters
+        for g in f.exclude_genres:
+            if g in self.genres:
+                self.genres.remove(g)
+            if g not in self.exclude_genres:
+                self.exclude_genres.append(g)
+        if f.only:
+            self.genres, self.only_genres = list(f.genres), True
+        else:
+            for g in f.genres:
+                if g in self.exclude_genres:
+                    self.exclude_genres.remove(g)
+                if g not in self.genres:
+                    self.genres.append(g)
+        if f.year_min is not None or f.year_max is not None:
+            self.year_min, self.year_max = f.year_min, f.year_max
+        if f.older and shown_years:
+            self.year_max, self.year_min = min(shown_years) - 1 if self.year_max is None else self.year_max - OLDER_STEP, None
+        if f.newer and shown_years:
+            self.year_min, self.year_max = max(shown_years) + 1 if self.year_min is None else self.year_min + OLDER_STEP, None
+        if f.count:
+            self.count = f.count
+        if reading.author:
+            self.author = reading.author
+
+    # -------------------------------------------------------------- using
+    @property
+    def mentioned(self) -> list[int]:
+        return [*self.liked, *self.disliked, *self.seeds, *self.seen]
+
+    @property
+    def positive(self) -> list[int]:
+        """Retrieval's seeds: what was liked or asked to be like, latest last."""
+        return [*self.liked, *self.seeds]
+
+    @property
+    def empty(self) -> bool:
+        return self == ConversationState()
+
+    def filters(self) -> Filters:
+        return Filters(tuple(self.genres), tuple(self.exclude_genres), self.only_genres, self.year_min, self.year_max,
+                       self.count)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict | None) -> "ConversationState":
+        if not d:
+            return cls()
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return replace(cls(), **known)
