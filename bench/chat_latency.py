@@ -5,7 +5,9 @@
 The app runs headless (Textual Pilot) with the default model, already loaded; each repeat asks
 the same three requests, then starts the app as a new visitor does and asks while the greeting's
 picks are still being scored. Baseline in the same run: `engine.recommend.recommend` on the same
-requests, which returns only when all candidates are scored (what a non-progressive UI shows).
+requests (the session's reading, retrieval and the whole ranking), which returns only when all
+candidates are scored (what a non-progressive UI shows). The requests build one conversation
+(state carries over), and each repeat starts it over.
 Median over repeats; the last line is the Enter → first rows median.
 """
 
@@ -23,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ml100k_store, print_table, user_bench_parser  # noqa: E402
 
-REQUESTS = ["comedies", "something like Alien but funnier", "90s drama, no romance"]
+REQUESTS = ["comedies", "something like Alien but funnier", "90s drama, no romance",
+            "I loved Fargo and Pulp Fiction but hated Titanic"]
 
 
 async def run_app(session, repeats: int) -> dict[str, list[float]]:
@@ -37,6 +40,7 @@ async def run_app(session, repeats: int) -> dict[str, list[float]]:
         await app.workers.wait_for_complete()
         table = app.query_one("#results")
         for _ in range(repeats):
+            app.session.handle("start over")
             for text in REQUESTS:
                 table.clear()
                 await pilot.pause()
@@ -78,10 +82,6 @@ def main() -> None:
 
     import os
 
-    from db.types import Interaction
-    from engine.recommend import recommend
-    from engine.retrieval import Query
-    from engine.chat.intent import parse
     from engine.chat.session import ChatSession
 
     store = ml100k_store(args.db)
@@ -92,16 +92,14 @@ def main() -> None:
     model = session.load_model()
     base: list[float] = []
     for _ in range(args.repeats):
+        session.handle("start over")
         for text in REQUESTS:
-            intent = parse(text, session.find_title)
-            r = intent.request
-            seeds = [Interaction(i.id, i.name, True, None, time.time()) for i in intent.items]
             t0 = time.perf_counter()
-            with session.model_lock:
-                recommend(session.db, session.scorer, session.collab.current(), session.stack, session.user_id,
-                          Query(None, r.year_min, r.year_max, r.genres, r.exclude_genres), r.count, args.candidates,
-                          context=seeds)
+            plan = session.handle(text).plan  # the same reading and retrieval, then every candidate scored
+            for _ranking in session.rank(plan):
+                pass
             base.append(time.perf_counter() - t0)
+    session.handle("start over")
     app = asyncio.run(run_app(session, args.repeats))
     during_greeting = [asyncio.run(first_request_while_greeting(session)) for _ in range(args.repeats)]
     n = len(REQUESTS) * args.repeats
@@ -110,7 +108,7 @@ def main() -> None:
     rows = []
     for name, times in (("chat: Enter -> first rows", app["first"]), ("chat: Enter -> final ranking", app["final"]),
                         ("chat: first request during the greeting -> first rows", during_greeting),
-                        ("baseline: recommend() returns", base)):
+                        ("baseline: the whole ranking returns (no progressive rows)", base)):
         med = statistics.median(times)
         rows.append([name, f"{med:.2f}", f"{min(times):.2f}-{max(times):.2f}", f"{statistics.median(base) / med:.1f}x", str(len(times))])
     print_table(["path", "seconds (median)", "range", "baseline / path", "n"], rows)

@@ -196,6 +196,7 @@ def previous_parser():
     rev, path = PREVIOUS_PARSER
     src = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     mod = types.ModuleType("previous_intent")
+    sys.modules[mod.__name__] = mod  # dataclasses look their module up
     exec(compile(src, f"{rev}:{path}", "exec"), mod.__dict__)
     return mod
 
@@ -313,7 +314,6 @@ def main() -> None:
                  "ms/message"], link_rows)
 
     prev = previous_parser()
-    no_llm_factory = None
     rows: dict[str, list[tuple[float, float, float]]] = {}
 
     def record(name, ranked, case):
@@ -343,8 +343,12 @@ def main() -> None:
             ranked = final_ranking(session, session.plan())
             record("engine ask" + (" (stack without the LLM)" if tag == "no-llm" else ""), ranked, case)
             if args.verbose and tag == "no-llm":
-                print(case.dialog, "|", session.understood(None) if False else session.state.to_json(),
-                      "| truth", [catalog[i].name for i in case.truth], "| top", [catalog[i].name for i in ranked[:5]])
+                base = ease_ranking(collab, eligible, case.annotated, case.genres, genre_of)
+                print(case.dialog, "|", session.understood(), "| genres", case.genres,
+                      "| truth", [catalog[i].name for i in case.truth], "| hit", bool(case.truth & set(ranked[:TOP])),
+                      "baseline hit", bool(case.truth & set(base)))
+                for u in case.seeker:
+                    print("    seeker:", u.text[:150])
             session.switch_user(f"{user}-{tag}-prev")
             record("previous parser" + (" (stack without the LLM)" if tag == "no-llm" else ""),
                    final_ranking(session, previous_plan(session, prev, case)), case)

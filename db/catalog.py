@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 
 import sqlite_utils
@@ -80,7 +81,5 @@ def catalog_with_counts(db: sqlite_utils.Database, domain: str) -> list[tuple[It
 
 
 def items_by_id(db: sqlite_utils.Database, ids: list[int]) -> dict[int, Item]:
-    import json
-
     rows = db.query("SELECT * FROM items WHERE id IN (SELECT value FROM json_each(?))", [json.dumps([int(i) for i in ids])])
     return {r["id"]: item_from_row(dict(r)) for r in rows}

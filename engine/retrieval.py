@@ -43,7 +43,7 @@ class Candidate:
 
 
 DISLIKE_WEIGHT = 0.5  # EASE from disliked titles, subtracted at this weight: their neighbours move down
-GENRE_BOOST = 0.3  # a preferred genre adds this share of the best EASE score (or wins outright with no seeds)
+GENRE_BOOST = 1.0  # a preferred genre adds this share of the best EASE score (or wins outright with no seeds)
 
 
 def eligible_ids(db: sqlite_utils.Database, user_id: int | None, query: Query, exclude: tuple[int, ...] = ()) -> list[int]:
@@ -93,7 +93,8 @@ def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int, *, di
     """The top `n` of `ids` by EASE from `seeds` (popularity breaks ties; unknown items score 0).
 
     `disliked`: EASE from these is subtracted (DISLIKE_WEIGHT). `boost`: 1 for items of a preferred
-    genre, which gain GENRE_BOOST of the best score."""
+    genre, which gain GENRE_BOOST × the best score. (Boosting by the share of the named genres an
+    item has was tried: it put many-genre rarities first, INSPIRED dev HR@10 0.20 against 0.40.)"""
     if not ids:
         return []
     cols = model.columns(ids)

@@ -214,12 +214,3 @@ def test_eval_notes_need_training_statistics(ml100k_copy, movie_split_dir, tmp_p
                "--json", out)
     assert r.exit_code == 0, r.output
     assert json.loads(out.read_text())["n"] == 4
-
-
-def test_the_default_model_ships_its_stack(scorer):
-    """The shipped stack is keyed by the sha256 of the default GGUF as this install builds it."""
-    from engine.stack import choose_stack, find_stack
-
-    stack = find_stack(scorer.identity, "movie")
-    assert stack is not None and stack.uses_llm and stack.rank is not None
-    assert "LLM weight" in choose_stack(scorer.identity, scorer.name, "movie").note

@@ -150,3 +150,25 @@ def test_state_accumulates_and_refines(index):
     st.apply(read("something older", index), shown, [1979, 1995])
     assert st.year_max == 1978
     assert ConversationState.from_json(st.to_json()) == st
+
+
+def test_books_by_title_and_author():
+    books = [Item(1, "book", '"Clara Callan" written by Richard Bruce Wright', "Clara Callan", 2001, "Richard Bruce Wright"),
+             Item(2, "book", '"Classical Mythology" written by Mark P. O. Morford', "Classical Mythology", 2002,
+                  "Mark P. O. Morford"),
+             Item(3, "book", '"The Da Vinci Code" written by Dan Brown', "The Da Vinci Code", 2003, "Dan Brown")]
+    index = TitleIndex.build(books, {1: 3, 2: 1, 3: 50})
+    r = read("I loved the da vinci code, anything else by Dan Brown? not Clara Callan", index, "book")
+    assert {m.item.title: m.polarity for m in r.mentions} == {"The Da Vinci Code": "liked", "Clara Callan": "disliked"}
+    assert read("books by richard bruce wright please", index, "book").author == "Richard Bruce Wright"
+    assert read("books by Nobody Known", index, "book").author is None
+
+
+def test_a_newer_film_of_the_same_name_is_a_relative(index):
+    new = index.find("I saw the new Lion King")
+    assert [m.item.name for m in new] == ["Lion King, The (1994)"] and new[0].related
+    assert not index.find("did you see the original Lion King?")[0].related
+    st = ConversationState()
+    st.apply(read("I loved the new Lion King", index), [], [])
+    lion = index.lookup("The Lion King").id
+    assert st.related == [lion] and st.liked == [] and lion in st.positive and lion not in st.mentioned

@@ -166,6 +166,8 @@ class ChatApp(App):
                     "Fargo and Pulp Fiction but hated Titanic'), or press Esc and rate these popular picks with l / d.")
         else:
             text = f"Welcome back, {self.session.user_name} ({n} ratings). Picks for you below; ask for anything else."
+        if not self.session.state.empty:
+            text += " Continuing this chat. " + self.session.understood() + " ('start over' clears it.)"
         self.call_from_thread(self.say, text)
         self._score(self.session.plan())
 

@@ -43,7 +43,7 @@ _DECADE = re.compile(r"\b(?:the\s+)?'?((?:19|20)?\d)0'?s\b", re.I)
 _DECADE_WORD = re.compile(r"\b(?:the\s+)?(" + "|".join(DECADE_WORDS) + r")\b", re.I)
 _EXCLUDE = re.compile(r"\b(?:no|not|without|except|minus|nothing|avoid|hate|hated|dislike|don'?t\s+like|"
                       r"not\s+a\s+fan\s+of)\s+(?:any\s+|more\s+|too\s+|very\s+|so\s+|really\s+)?([\w'-]+)", re.I)
-_ONLY = re.compile(r"\b(?:only|just|strictly|nothing\s+but)\s+((?:[\w'-]+\s+)?[\w'-]+)", re.I)
+_ONLY = re.compile(r"\b(?:only|strictly|nothing\s+but|exclusively)\s+((?:[\w'-]+\s+)?[\w'-]+)", re.I)
 _OLDER = re.compile(r"\b(?:older|earlier|classic|classics|old|vintage)\b", re.I)
 _NEWER = re.compile(r"\b(?:newer|more\s+recent|recent|latest|modern)\b", re.I)
 _WORD = re.compile(r"[\w'-]+")

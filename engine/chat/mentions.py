@@ -81,6 +81,7 @@ class Mention:
     start: int
     end: int
     fuzzy: bool = False
+    related: bool = False  # "the new Lion King": a newer film of the name; the catalog's is its nearest relative
 
 
 @dataclass(frozen=True)
@@ -222,14 +223,14 @@ class TitleIndex:
             key = tuple(w.key for w in ws[i:i + n])
             if key not in self.forms or not marked(text, ws, i, n, ordinariness(key), listed):
                 continue
-            if inside_longer_name(text, ws, i, n):
+            if inside_longer_name(text, ws, i, n, ordinariness(key)):
                 return None  # "Avengers End Game", "Michael Douglas", "Toy Story 4": another title or a name
             year, used = _year_after(text, ws, i + n)
             item = self.pick(key, year)
             if year is not None and item.year != year:
                 return None  # "Little Women (2019)": a remake the catalog does not have
             end = ws[i + n - 1 + used].end
-            return Mention(item, text[ws[i].start:end], ws[i].start, end), n + used
+            return Mention(item, text[ws[i].start:end], ws[i].start, end, related=newer_film(ws, i)), n + used
         return None
 
     def _fuzzy_at(self, text: str, ws: list[Word], i: int) -> tuple[Mention, int] | None:
@@ -311,7 +312,7 @@ _JOINERS = {"of", "for", "in", "on", "to", "the", "a", "an", "at"}
 _NOT_NAMES = {"i", "the", "a", "an", "and", "or", "but", "my", "mr", "mrs", "ms", "dr"}
 
 
-def inside_longer_name(text: str, ws: list[Word], i: int, n: int) -> bool:
+def inside_longer_name(text: str, ws: list[Word], i: int, n: int, level: int = 1) -> bool:
     """The words continue a capitalised run ("Wonder Boys", "Avengers Infinity War", "Birds of Prey") or a
     sequel number follows them ("Toy Story 4"): a title or name the catalog does not hold."""
     j = i + n
@@ -325,15 +326,25 @@ def inside_longer_name(text: str, ws: list[Word], i: int, n: int) -> bool:
             if nxt.key in _JOINERS - {"the", "a", "an"} and j + 1 < len(ws) and ws[j + 1].raw[0].isupper() \
                     and not _gap(text, nxt, ws[j + 1]) and ws[j + 1].key not in _NOT_NAMES:
                 return True
-    if i >= 1 and ws[i].raw[0].isupper() and not _gap(text, ws[i - 1], ws[i]):
+    if level and i >= 1 and ws[i].raw[0].isupper() and not _gap(text, ws[i - 1], ws[i]):
         prev = ws[i - 1]
         if prev.raw[0].isupper() and prev.key not in _NOT_NAMES and \
-                (not sentence_start(text, prev.start) or prev.raw.endswith(("'s", "’s"))):
-            return True  # "Infinity War", "Gerald's Game"
+                (not sentence_start(text, prev.start) or prev.raw.endswith(("'s", "’s"))
+                 or (prev.key not in CUE_WORDS | STRONG_CUES and zipf(prev.key) < 5.0)):
+            return True  # "Infinity War", "Gerald's Game", "Wonder Boys" (but "Loved Heat")
         if prev.key in _JOINERS and i >= 2 and not _gap(text, ws[i - 2], prev) and ws[i - 2].raw[0].isupper() \
                 and ws[i - 2].key not in _NOT_NAMES and not sentence_start(text, ws[i - 2].start):
             return True  # "The Year Without a Santa Claus"
     return False
+
+
+_NEWER = {"new", "newer", "newest", "latest", "upcoming", "recent", "remake", "reboot", "live", "sequel"}
+
+
+def newer_film(ws: list[Word], i: int) -> bool:
+    """"the new Lion King", "the latest Star Wars": a newer film of that name, not the catalog's."""
+    before = [w.key for w in ws[max(0, i - 2):i] if w.key not in ARTICLES]
+    return bool(before) and before[-1] in _NEWER
 
 
 def _gap(text: str, a: Word, b: Word) -> bool:

@@ -148,7 +148,7 @@ def read(text: str, index: TitleIndex, domain: str = "movie") -> Reading:
         refs.append(Reference(index_, polarity_of(text, Mention(None, m.group(), m.start(), m.end()), clause, len(text))))
         blanked = _blank(blanked, [(m.start(), m.end())])
     author = None
-    if domain == "book" and (m := re.search(r"\b(?:books?|novels?|anything|something)\s+(?:by|from)\s+(.+)", blanked, re.I)):
+    if domain == "book" and (m := re.search(r"\b(?:books?|novels?|anything|something|stuff)\s+(?:\w+\s+)?(?:by|from)\s+(.+)", blanked, re.I)):
         author = index.find_author(m.group(1))
     return Reading(read_mentions, missing, refs, read_filters(blanked, domain), author)
 

@@ -13,7 +13,7 @@ import re
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -76,6 +76,7 @@ class Plan:
     history: list[Interaction]
     candidates: list[Candidate]
     count: int = 10
+    note: str = ""  # what the plan had to give up, in words ("the catalog has nothing from 2019")
 
 
 @dataclass
@@ -159,6 +160,7 @@ class ChatSession:
         """Load the scorer, its stack and the collaborative model once (the default model is built on first
         use: a minute, then cached; the collaborative fit takes about a second on ML-100K)."""
         self.collab.load()
+        self.titles()  # the title index, before the first message needs it (about 2 s on ML-100K)
         with self.model_lock:
             if self.scorer is None:
                 from engine.backends import open_scorer
@@ -258,7 +260,7 @@ class ChatSession:
         """"I loved X", "hated Y": written as ratings, as the l/d keys would (bare titles and seeds are not)."""
         changes = []
         for m in reading.mentions:
-            if m.item is None or m.polarity not in ("liked", "disliked"):
+            if m.item is None or m.polarity not in ("liked", "disliked") or m.mention.related:
                 continue
             liked = m.polarity == "liked"
             previous = self.current_rating(m.item)
@@ -271,19 +273,19 @@ class ChatSession:
                 self.pending.append(Pending(m.item, liked, time.time()))
         return changes
 
-    def understood(self, reading: Reading) -> str:
+    def understood(self, reading: Reading | None = None) -> str:
         """What the conversation holds now, in words, so a person can correct it."""
         st = self.state
         if st.empty:
-            return "" if reading.says_something else "Nothing to go on yet, so here are popular picks."
-        names = self.names(st.mentioned)
+            return "" if reading is None or reading.says_something else "Nothing to go on yet, so here are popular picks."
+        names = self.names([*st.mentioned, *st.related])
         bits = []
         if st.liked:
             bits.append("you like " + _and(names[i] for i in st.liked))
         if st.disliked:
             bits.append(("not " if st.liked else "you don't like ") + _and(names[i] for i in st.disliked))
-        if st.seeds:
-            bits.append("something like " + _and(names[i] for i in st.seeds))
+        if st.seeds or st.related:
+            bits.append("something like " + _and(names[i] for i in [*st.seeds, *st.related]))
         if st.seen:
             bits.append("seen " + _and(names[i] for i in st.seen))
         if st.genres:
@@ -319,6 +321,8 @@ class ChatSession:
         return intent.item
 
     def _describe(self, plan: Plan) -> str:
+        if plan.note:
+            return plan.note + " " + self._describe(replace(plan, note=""))
         if not plan.candidates:
             return "Nothing left to recommend: everything that matches is rated or mentioned, or the filter is too narrow."
         return f"Scoring {len(plan.candidates)} candidates for {self.user_name}…"
@@ -347,18 +351,25 @@ class ChatSession:
         f = st.filters()
         query = Query(None, f.year_min, f.year_max, f.genres if f.only else (), f.exclude_genres, self.domain,
                       prefer_genres=() if f.only else f.genres, author=st.author)
-        with self.db_lock:
-            history, cands = retrieve(self.db, self.collab.current(), self.user_id, query, self.n_candidates,
-                                      context, seeds=tuple(s.id for s in seeds), disliked=tuple(st.disliked),
-                                      exclude=tuple(st.mentioned) + tuple(st.disliked))
-        return Plan(f, seeds, history, cands, st.count)
+        def fetch(q: Query):
+            with self.db_lock:
+                return retrieve(self.db, self.collab.current(), self.user_id, q, self.n_candidates, context,
+                                seeds=tuple(s.id for s in seeds), disliked=tuple(st.disliked),
+                                exclude=tuple(st.mentioned) + tuple(st.disliked))
+
+        history, cands = fetch(query)
+        note = ""
+        if not cands and (f.year_min or f.year_max):  # "a comedy from 2019" in a catalog that ends in 1998
+            history, cands = fetch(replace(query, year_min=None, year_max=None))
+            note = f"Nothing in the catalog matches the years {_years(f.year_min, f.year_max)}, so I left them out."
+        return Plan(f, seeds, history, cands, st.count, note)
 
     def replan(self) -> Plan:
         """The conversation's request again, after the history changed (a rating drops out, the rest re-score)."""
         return self.plan()
 
     def titles(self) -> TitleIndex:
-        """The catalog's title index, built on first use (about a second for ML-100K)."""
+        """The catalog's title index, built on first use (about 2 s for ML-100K: load_model builds it ahead)."""
         if self._index is None:
             with self.db_lock:
                 rows = catalog_with_counts(self.db, self.domain)
@@ -459,6 +470,7 @@ class ChatSession:
         self.chat_id = self._with_retry(self._open_chat)
         self.undo_stack.clear()
         self.last_plan = None
+        self.shown = []
         n = len(self.history())
         return f"Now chatting as {name}" + (f" ({n} ratings)." if existed else " (new user).")
 
@@ -518,3 +530,7 @@ class ChatSession:
 def _and(names) -> str:
     names = list(names)
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _years(lo: int | None, hi: int | None) -> str:
+    return f"{lo}-{hi}" if lo and hi else f"from {lo}" if lo else f"up to {hi}"

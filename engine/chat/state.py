@@ -9,6 +9,7 @@ replaces an earlier one; "start over" clears it. It is stored as JSON with each 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from typing import Literal
 
 from db.types import Item
 
@@ -24,6 +25,7 @@ class ConversationState:
     disliked: list[int] = field(default_factory=list)
     seeds: list[int] = field(default_factory=list)  # "something like X", bare titles: seeds, no rating
     seen: list[int] = field(default_factory=list)  # "I've seen X": not recommended back, no seed
+    related: list[int] = field(default_factory=list)  # "the new Lion King": the catalog's film seeds, may come back
     genres: list[str] = field(default_factory=list)
     exclude_genres: list[str] = field(default_factory=list)
     only_genres: bool = False
@@ -33,18 +35,24 @@ class ConversationState:
     author: str | None = None
 
     # ------------------------------------------------------------- reading
-    def mention(self, item_id: int, polarity: Polarity) -> None:
+    def mention(self, item_id: int, polarity: Polarity | Literal["related"]) -> None:
         """The latest word about a title wins: it leaves every other list."""
-        for name in ("liked", "disliked", "seeds", "seen"):
+        for name in ("liked", "disliked", "seeds", "seen", "related"):
             bucket = getattr(self, name)
             if item_id in bucket:
                 bucket.remove(item_id)
-        {"liked": self.liked, "disliked": self.disliked, "seed": self.seeds, "seen": self.seen}[polarity].append(item_id)
+        {"liked": self.liked, "disliked": self.disliked, "seed": self.seeds, "seen": self.seen,
+         "related": self.related}[polarity].append(item_id)
 
     def apply(self, reading: Reading, shown: list[Item], shown_years: list[int]) -> None:
         """Fold one message in; `shown` is the list on screen, for "the second one" and "older"."""
         for m in reading.mentions:
-            if m.item is not None:
+            if m.item is None:
+                continue
+            if m.mention.related:  # a newer film of the name: its relative seeds, unless disliked
+                if m.item.id not in self.mentioned or m.polarity == "disliked":
+                    self.mention(m.item.id, "disliked" if m.polarity == "disliked" else "related")
+            else:
                 self.mention(m.item.id, m.polarity)
         for ref in reading.references:
             if shown and -len(shown) <= ref.index < len(shown):
@@ -82,7 +90,7 @@ class ConversationState:
     @property
     def positive(self) -> list[int]:
         """Retrieval's seeds: what was liked or asked to be like, latest last."""
-        return [*self.liked, *self.seeds]
+        return [*self.liked, *self.seeds, *self.related]
 
     @property
     def empty(self) -> bool:
