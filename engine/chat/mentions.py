@@ -326,8 +326,11 @@ def inside_longer_name(text: str, ws: list[Word], i: int, n: int, level: int = 1
             if nxt.key in _JOINERS - {"the", "a", "an"} and j + 1 < len(ws) and ws[j + 1].raw[0].isupper() \
                     and not _gap(text, nxt, ws[j + 1]) and ws[j + 1].key not in _NOT_NAMES:
                 return True
-    if level and i >= 1 and ws[i].raw[0].isupper() and not _gap(text, ws[i - 1], ws[i]):
+    if i >= 1 and ws[i].raw[0].isupper() and not _gap(text, ws[i - 1], ws[i]):
         prev = ws[i - 1]
+        if not level:  # a distinctive title keeps a name before it ("Tim Allen Santa Clause") but not a
+            return (prev.raw[0].isupper() and prev.key not in _NOT_NAMES | _NEWER  # common word ("Black Panther")
+                    and not sentence_start(text, prev.start) and zipf(prev.key) >= 4.6)
         if prev.raw[0].isupper() and prev.key not in _NOT_NAMES and \
                 (not sentence_start(text, prev.start) or prev.raw.endswith(("'s", "’s"))
                  or (prev.key not in CUE_WORDS | STRONG_CUES and zipf(prev.key) < 5.0)):
