@@ -249,15 +249,27 @@ def model_identity(path: str | Path) -> str:
             n_tensors, n_kv = h.read_u64(), h.read_u64()
             digest = hashlib.sha256(IDENTITY_PREFIX.encode())
             digest.update(struct.pack("<Q", n_tensors))  # not n_kv: descriptive keys come and go
+            alignment = _DEFAULT_ALIGNMENT
             for _ in range(n_kv):
                 start = h.pos
                 key = h.read_bytes().decode("utf-8", "replace")
-                h.skip_value(h.read_u32())
+                vtype = h.read_u32()
+                if key == "general.alignment" and vtype == _UINT32:
+                    alignment = h.read_u32()
+                else:
+                    h.skip_value(vtype)
                 if _identity_key(key):
                     digest.update(mm[start:h.pos])
+            infos = h.pos
+            for _ in range(n_tensors):  # name, dims, type, offset: offsets are relative to the data section
+                h.skip(h.read_u64())
+                h.skip(8 * h.read_u32())
+                h.skip(4 + 8)
+            digest.update(mm[infos:h.pos])
+            data_start = -(-h.pos // alignment) * alignment  # the padding before it follows the header's length
             view = memoryview(mm)
             try:
-                for at in range(h.pos, len(mm), 1 << 24):  # tensor infos, padding and data
+                for at in range(data_start, len(mm), 1 << 24):
                     digest.update(view[at:at + (1 << 24)])
             finally:
                 view.release()

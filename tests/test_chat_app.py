@@ -131,7 +131,7 @@ async def test_bad_messages_do_not_crash_or_write(ml100k_copy):
         await ask(app, pilot, "I liked Qwertyuiopzz")
         text = log_text(app)
         assert "\x1b" not in text and "\x00" not in text
-        assert "I don't know" in text
+        assert "Not in the catalog: Qwertyuiopzz" in text
         assert "[bold]" in text  # markup is shown as typed, never interpreted
         assert "Sorry, I didn't get that" in text
     assert count(ml100k_copy, "SELECT COUNT(*) FROM feedback") == before
@@ -172,7 +172,7 @@ async def test_new_user_onboarding_rating_in_words_and_persistence(ml100k_copy):
         assert "Welcome, newbie" in log_text(app)
         assert len(titles(app)) == 10  # popular picks to rate
         await ask(app, pilot, "I liked Heat")
-        assert "you liked Heat (1995)" in log_text(app)
+        assert "Got it: you like Heat (1995). Saved 1 rating" in log_text(app)
         history = app.query_one("#history", HistoryList)
         assert len(history.children) == 1
         history.focus()

@@ -16,7 +16,7 @@ def test_stack_fit_without_llm_then_eval_catalog(ml100k_copy, movie_split_dir, t
     path = tmp_path / "data" / "stacks" / "no-llm-movie.json"
     saved = json.loads(path.read_text())
     assert saved["model_id"] is None and "llm_logit" not in saved["like"]["features"]
-    assert saved["fitted_on"]["rank_users"] == 40 and saved["fitted_on"]["exclude"].endswith("test.json")
+    assert saved["fitted_on"]["rank_users"] == 40 and saved["fitted_on"]["exclude"].startswith("test.json@sha256:")
     assert "P(like)  weights per SD" in r.stdout and "rank     weights per SD" in r.stdout
 
     out = tmp_path / "catalog.json"
