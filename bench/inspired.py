@@ -315,9 +315,11 @@ def main() -> None:
 
     prev = previous_parser()
     rows: dict[str, list[tuple[float, float, float]]] = {}
+    hits: dict[tuple[str, str], list[float]] = {}  # (ranker, split) → HR@10 per case
 
     def record(name, ranked, case):
         rows.setdefault(name, []).append(metrics(ranked, case.truth))
+        hits.setdefault((name, split), []).append(rows[name][-1][0])
 
     session.load_model()
     real_scorer, real_stack, real_note = session.scorer, session.stack, session.stack_note
@@ -361,8 +363,10 @@ def main() -> None:
     table = []
     for name, ms in rows.items():
         hr, rec, ndcg = (sum(m[j] for m in ms) / n for j in range(3))
-        table.append([name, f"{hr:.3f}", f"{rec:.3f}", f"{ndcg:.3f}", f"{hr / best:.2f}x" if best else "-"])
-    print_table(["ranker", f"HR@{TOP}", f"Recall@{TOP}", f"NDCG@{TOP}", "HR / best perfect-linking baseline"], table)
+        per_split = [f"{sum(h) / len(h):.3f} ({len(h)})" for sp in args.splits if (h := hits.get((name, sp)))]
+        table.append([name, f"{hr:.3f}", f"{rec:.3f}", f"{ndcg:.3f}", f"{hr / best:.2f}x" if best else "-", *per_split])
+    print_table(["ranker", f"HR@{TOP}", f"Recall@{TOP}", f"NDCG@{TOP}", "HR / best perfect-linking baseline",
+                 *[f"HR@{TOP} {sp} (cases)" for sp in args.splits]], table)
     print(f"({seconds:.0f} s for the rankers)")
     session.close()
 
