@@ -85,6 +85,7 @@ def test_yes_no_loss_refuses_other_answers(base, pair):
     Objective("first").check([enc.encode(odd)])  # the other losses train any answer
 
 
+@pytest.mark.slow  # a second real training run (40 s); test_trainer_e2e keeps one in the default run
 def test_rec_tune_with_yes_no_loss(movie_split_dir, tmp_path):
     r = CliRunner().invoke(cli, [str(a) for a in (
         "rec-tune", "--train", movie_split_dir / "train.json", "--k", "4", "--epochs", "1", "--micro-batch", "2",
