@@ -201,10 +201,20 @@ def previous_parser():
     return mod
 
 
+_ARTICLE_LAST = re.compile(r"^(?P<rest>.*), (?P<article>the|a|an|la|le|les|il|el|das|der|die)$", re.I)
+
+
+def title_key(title: str) -> str:
+    """The previous session's title normalisation: "Godfather, The" and "the godfather" compare equal."""
+    t = title.strip().lower()
+    if m := _ARTICLE_LAST.match(t):
+        t = f"{m.group('article')} {m.group('rest')}"
+    return " ".join(re.findall(r"\w+", t))
+
+
 def previous_find_title(session, text: str):
     """The previous session's title lookup: FTS words, exact title, then prefix, then all words."""
     from db.feedback import item_from_row
-    from engine.chat.session import title_key
 
     words = re.findall(r"\w+", text.lower())
     if not words or len(words) > 12:
@@ -235,7 +245,6 @@ def previous_plan(session, prev, case: Case):
     """What the previous chat did with these messages: ratings for whole-message "I liked X", the last
     request's filters and its one "like X" seed; then the same retrieval as today."""
     from db.types import Interaction
-    from engine.chat.filters import Filters
     from engine.chat.session import Plan
     from engine.recommend import retrieve
     from engine.retrieval import Query
@@ -251,8 +260,7 @@ def previous_plan(session, prev, case: Case):
     context = [Interaction(s.id, s.name, True, None, now, s.genres) for s in seeds]
     query = Query(None, request.year_min, request.year_max, request.genres, request.exclude_genres, session.domain)
     history, cands = retrieve(session.db, session.collab.current(), session.user_id, query, session.n_candidates, context)
-    return Plan(Filters(request.genres, request.exclude_genres, True, request.year_min, request.year_max),
-                tuple(seeds), history, cands, TOP)
+    return Plan(tuple(seeds), history, cands, TOP)
 
 
 def final_ranking(session, plan) -> list[int]:

@@ -68,18 +68,6 @@ def close_matches(db: sqlite_utils.Database, ref: str, domain: str | None = None
     return hits[:n]
 
 
-def catalog_with_counts(db: sqlite_utils.Database, domain: str) -> list[tuple[Item, int]]:
-    """Every item of a domain with its number of current ratings (the chat's title index breaks ties by it)."""
-    sql = """SELECT items.*, (SELECT COUNT(*) FROM current_feedback f WHERE f.item_id = items.id) AS n
-             FROM items WHERE items.domain = ? ORDER BY items.id"""
-    out = []
-    for row in db.query(sql, [domain]):
-        row = dict(row)
-        n = row.pop("n")
-        out.append((item_from_row(row), n))
-    return out
-
-
 def items_by_id(db: sqlite_utils.Database, ids: list[int]) -> dict[int, Item]:
     rows = db.query("SELECT * FROM items WHERE id IN (SELECT value FROM json_each(?))", [json.dumps([int(i) for i in ids])])
     return {r["id"]: item_from_row(dict(r)) for r in rows}

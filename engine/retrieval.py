@@ -46,10 +46,6 @@ DISLIKE_WEIGHT = 0.5  # EASE from disliked titles, subtracted at this weight: th
 GENRE_BOOST = 1.0  # a preferred genre adds this share of the best EASE score (or wins outright with no seeds)
 
 
-def eligible_ids(db: sqlite_utils.Database, user_id: int | None, query: Query, exclude: tuple[int, ...] = ()) -> list[int]:
-    return [i for i, _ in eligible_rows(db, user_id, query, exclude)]
-
-
 def eligible_rows(db: sqlite_utils.Database, user_id: int | None, query: Query,
                   exclude: tuple[int, ...] = ()) -> list[tuple[int, str]]:
     """(id, genres) of the items the query allows that the user has not rated (SQL: FTS, years, genres)."""

@@ -87,7 +87,7 @@ class Mention:
 @dataclass(frozen=True)
 class _Entry:
     item: Item
-    popularity: int
+    popularity: float
     short: bool  # the part before a colon: loses to a whole title with the same words
 
 
@@ -164,7 +164,7 @@ class TitleIndex:
     names: dict[tuple[str, ...], Item] = field(default_factory=dict)  # "Seven (Se7en) (1995)" as the catalog shows it
 
     @classmethod
-    def build(cls, items: Iterable[Item], popularity: dict[int, int] | None = None) -> "TitleIndex":
+    def build(cls, items: Iterable[Item], popularity: dict[int, float] | None = None) -> "TitleIndex":
         pop = popularity or {}
         index = cls()
         for item in items:

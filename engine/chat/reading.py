@@ -16,7 +16,7 @@ from typing import Literal
 
 from db.types import Item
 
-from .filters import Filters, read_filters
+from .filters import GENRE_WORDS, Filters, read_filters
 from .mentions import Mention, TitleIndex, capitalised, words
 
 Polarity = Literal["liked", "disliked", "seen", "seed"]
@@ -173,8 +173,6 @@ _NOT_TITLES = {"I", "I'm", "I've", "I'd", "It", "It's", "The", "A", "And", "But"
 
 def missing_titles(blanked: str) -> list[str]:
     """Titles the message clearly names that the catalog lacks: quoted, or capitalised after "saw", "loved"…"""
-    from .filters import GENRE_WORDS
-
     out: list[str] = []
     for m in _QUOTED.finditer(blanked):
         if m.group(1).strip() and m.group(1).strip().lower() not in GENRE_WORDS:

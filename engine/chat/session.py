@@ -9,7 +9,6 @@ and written by `flush_pending` as soon as the database is free: nothing typed is
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import threading
 import time
@@ -18,28 +17,26 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from db import open_db
-from db.catalog import catalog_with_counts, close_matches, items_by_id
+from db.catalog import close_matches, items_by_id
 from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat, recent_messages
 from db.errors import RecchatError
 from db.feedback import find_user, get_or_create_user, like_rates, record_feedback, user_history
 from db.scoring import Scorer
 from db.types import Interaction, Item
+from engine.collab import catalog_items
 from engine.collab_cache import CollabService
 from engine.explain import Explanation, explain
 from engine.recommend import Ranking, iter_rank, retrieve, with_like_rates
 from engine.retrieval import Candidate, Query
 from engine.stack import Reranker, choose_stack
 
-from .filters import Filters
 from .intent import HELP, Intent, parse
-from .mentions import TitleIndex
+from .mentions import TitleIndex, keys, title_forms
 from .reading import Reading
 from .state import ConversationState
 from .text import MAX_MESSAGE, clean_message
 
 RANK_CHUNK = 8  # candidates scored between checks for a newer request (about a second on 2 cores)
-_WORD = re.compile(r"\w+", re.U)
-_ARTICLE_LAST = re.compile(r"^(?P<rest>.*), (?P<article>the|a|an|la|le|les|il|el|das|der|die)$", re.I)
 
 
 class DatabaseBusy(RecchatError):
@@ -71,7 +68,6 @@ class EvalRun:
 class Plan:
     """One recommendation request, retrieved and ready for the model."""
 
-    filters: Filters
     seeds: tuple[Item, ...]
     history: list[Interaction]
     candidates: list[Candidate]
@@ -111,14 +107,6 @@ class UndoStep:
 
     changes: tuple[Undo, ...]
     state: dict | None = None
-
-
-def title_key(title: str) -> str:
-    """"Godfather, The" and "the godfather" compare equal."""
-    t = title.strip().lower()
-    if m := _ARTICLE_LAST.match(t):
-        t = f"{m.group('article')} {m.group('rest')}"
-    return " ".join(_WORD.findall(t))
 
 
 @dataclass
@@ -314,9 +302,9 @@ class ChatSession:
 
     def _why_target(self, intent: Intent) -> Item | None:
         if intent.title:
-            key = title_key(intent.title)
+            key = keys(intent.title)
             for item in self.shown:  # prefer what is on screen: "why Alien" means the Alien shown
-                if title_key(item.title) == key or title_key(item.name) == key:
+                if keys(item.name) == key or any(form == key for form, _ in title_forms(item.title)):
                     return item
         return intent.item
 
@@ -335,11 +323,11 @@ class ChatSession:
         return f"I don't know '{title}'. Did you mean: " + "; ".join(i.name for i in close) + "?"
 
     # ------------------------------------------------------------ retrieval
-    def plan(self, state: ConversationState | None = None) -> Plan:
+    def plan(self) -> Plan:
         """Retrieve for the conversation so far: its liked titles and seeds (else the user's likes) seed
         EASE, disliked titles push their neighbours down, preferred genres are boosted, mentioned
         titles never come back."""
-        st = state or self.state
+        st = self.state
         now = time.time()
         with self.db_lock:
             items = items_by_id(self.db, st.positive + st.disliked)
@@ -362,18 +350,21 @@ class ChatSession:
         if not cands and (f.year_min or f.year_max):  # "a comedy from 2019" in a catalog that ends in 1998
             history, cands = fetch(replace(query, year_min=None, year_max=None))
             note = f"Nothing in the catalog matches the years {_years(f.year_min, f.year_max)}, so I left them out."
-        return Plan(f, seeds, history, cands, st.count, note)
+        return Plan(seeds, history, cands, st.count, note)
 
     def replan(self) -> Plan:
         """The conversation's request again, after the history changed (a rating drops out, the rest re-score)."""
         return self.plan()
 
     def titles(self) -> TitleIndex:
-        """The catalog's title index, built on first use (about 2 s for ML-100K: load_model builds it ahead)."""
+        """The catalog's title index, built on first use (load_model builds it ahead); ties go to the item
+        the collaborative model has seen rated most, the order retrieval's popularity fallback uses."""
         if self._index is None:
+            collab = self.collab.current()
             with self.db_lock:
-                rows = catalog_with_counts(self.db, self.domain)
-            self._index = TitleIndex.build([i for i, _ in rows], {i.id: n for i, n in rows})
+                items = list(catalog_items(self.db, self.domain).values())
+            popularity = collab.popularity([i.id for i in items])
+            self._index = TitleIndex.build(items, {i.id: float(p) for i, p in zip(items, popularity)})
         return self._index
 
     def find_title(self, text: str) -> Item | None:
