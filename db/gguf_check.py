@@ -97,7 +97,7 @@ class _Header:
     """A cursor over the mapped file in one byte order; every read past the end raises struct.error or EOFError."""
 
     def __init__(self, buf, order: str):
-        self.buf, self.pos, self.n = buf, 0, len(buf)
+        self.buf, self.pos, self.n, self.order = buf, 0, len(buf), order
         self.u32, self.u64 = struct.Struct(order + "I"), struct.Struct(order + "Q")
         self.scalar = {t: struct.Struct(order + c) for t, c in _SCALAR_FMT.items()}
 
@@ -167,20 +167,26 @@ class _Header:
             self.skip(s.size)
 
 
+def _start(mm) -> tuple[_Header, int, int]:
+    """A cursor past the counts, in the file's byte order, and (n_tensors, n_kv)."""
+    order = "<"
+    version = struct.unpack_from("<I", mm, 4)[0]
+    if version & 0xFFFF == 0:  # written for the other byte order, as gguf-py detects it
+        order, version = ">", struct.unpack_from(">I", mm, 4)[0]
+    if version not in _SUPPORTED_VERSIONS:
+        raise ValueError(f"GGUF version {version} is not supported")
+    h = _Header(mm, order)
+    h.pos = 8
+    n_tensors, n_kv = h.read_u64(), h.read_u64()
+    return h, n_tensors, n_kv
+
+
 def _read_header(path: Path, wanted: frozenset[str]) -> tuple[dict[str, object], int]:
     """The wanted keys' values and the end offset of the last tensor's data (0 with no tensors)."""
     from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType  # gguf-py's block and type sizes
 
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        order = "<"
-        version = struct.unpack_from("<I", mm, 4)[0]
-        if version & 0xFFFF == 0:  # written for the other byte order, as gguf-py detects it
-            order, version = ">", struct.unpack_from(">I", mm, 4)[0]
-        if version not in _SUPPORTED_VERSIONS:
-            raise ValueError(f"GGUF version {version} is not supported")
-        h = _Header(mm, order)
-        h.pos = 8
-        n_tensors, n_kv = h.read_u64(), h.read_u64()
+        h, n_tensors, n_kv = _start(mm)
         fields: dict[str, object] = {}
         keys: set[bytes] = set()
         alignment = _DEFAULT_ALIGNMENT
@@ -212,7 +218,7 @@ def _read_header(path: Path, wanted: frozenset[str]) -> tuple[dict[str, object],
             dims_at = h.pos
             h.skip(8 * n_dims)
             n_elements = 1
-            for d in struct.unpack_from(f"{order}{n_dims}Q", mm, dims_at):
+            for d in struct.unpack_from(f"{h.order}{n_dims}Q", mm, dims_at):
                 n_elements *= d
             block_size, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(h.read_u32())]
             tensors.append((h.read_u64(), n_elements * type_size // block_size))
@@ -243,10 +249,7 @@ def model_identity(path: str | Path) -> str:
     path = Path(path)
     try:
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            order = "<" if struct.unpack_from("<I", mm, 4)[0] & 0xFFFF else ">"
-            h = _Header(mm, order)
-            h.pos = 8
-            n_tensors, n_kv = h.read_u64(), h.read_u64()
+            h, n_tensors, n_kv = _start(mm)
             digest = hashlib.sha256(IDENTITY_PREFIX.encode())
             digest.update(struct.pack("<Q", n_tensors))  # not n_kv: descriptive keys come and go
             alignment = _DEFAULT_ALIGNMENT
