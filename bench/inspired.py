@@ -214,22 +214,17 @@ def title_key(title: str) -> str:
 
 def previous_find_title(session, text: str):
     """The previous session's title lookup: FTS words, exact title, then prefix, then all words."""
-    from db.feedback import item_from_row
+    from db.legacy import fts_by_rating_count
 
     words = re.findall(r"\w+", text.lower())
     if not words or len(words) > 12:
         return None
     q = " ".join(f'"{w}"*' for w in words)
-    sql = """SELECT items.*, (SELECT COUNT(*) FROM feedback f WHERE f.item_id = items.id) AS n
-             FROM items JOIN items_fts ON items_fts.rowid = items.id
-             WHERE items_fts MATCH ? AND items.domain = ? ORDER BY n DESC LIMIT 200"""
-    rows = [dict(r) for r in session.db.query(sql, [q, session.domain])]
     key = title_key(text)
     exact, starts, contains = [], [], []
-    for row in rows:
-        row.pop("n")
-        t = title_key(row["title"])
-        if t == key or title_key(row["name"]) == key:
+    for row in fts_by_rating_count(session.db, q, session.domain):
+        t = title_key(row.title)
+        if t == key or title_key(row.name) == key:
             exact.append(row)
         elif t.startswith(key + " ") or t.startswith(key + ":"):
             starts.append(row)
@@ -237,7 +232,7 @@ def previous_find_title(session, text: str):
             contains.append(row)
     for group in (exact, starts, contains):
         if group:
-            return item_from_row(group[0])
+            return group[0]
     return None
 
 

@@ -19,17 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ml100k_store, print_table  # noqa: E402
 
-# The retrieval this issue replaced (engine/retrieval.py before EASE): distinct neighbours who co-liked.
-CO_LIKE_SQL = """
-WITH neighbours AS (SELECT DISTINCT user_id FROM feedback WHERE item_id = :x AND liked = 1),
-co AS (SELECT f2.item_id, COUNT(DISTINCT f2.user_id) AS n FROM neighbours nb
-       JOIN feedback f2 ON f2.user_id = nb.user_id AND f2.liked = 1 GROUP BY f2.item_id),
-pop AS (SELECT item_id, COUNT(*) AS n FROM feedback WHERE liked = 1 GROUP BY item_id)
-SELECT i.id FROM items i LEFT JOIN co ON co.item_id = i.id LEFT JOIN pop ON pop.item_id = i.id
-WHERE i.domain = 'movie' AND i.id != :x
-ORDER BY COALESCE(co.n, 0) + COALESCE(pop.n, 0) / 1e6 DESC, i.id LIMIT 10"""
-
-
 def main() -> None:
     import argparse
 
@@ -39,21 +28,22 @@ def main() -> None:
     args = ap.parse_args()
 
     from db import open_db
-    from engine.collab import catalog_items
+    from db.catalog import catalog_items, eligible_items
+    from db.legacy import co_liked, well_liked
     from engine.collab_cache import fit_from_store
     from engine.retrieval import Query, candidates
 
     db = open_db(ml100k_store(args.db), create=False)
     model = fit_from_store(db, "movie")
-    movies = db.execute("""SELECT i.id, i.name, i.genres FROM current_feedback c JOIN items i ON i.id = c.item_id
-                           WHERE i.domain = 'movie' GROUP BY i.id HAVING AVG(c.liked) >= 0.75
-                           ORDER BY SUM(c.liked) DESC, i.id LIMIT 20""").fetchall()
-    genres = {r[0]: set(filter(None, (r[1] or "").split(", "))) for r in db.execute("SELECT id, genres FROM items")}
-    names = {i: item.name for i, item in catalog_items(db, "movie").items()}
+    catalog = catalog_items(db, "movie")
+    genres = {i: set(filter(None, (item.genres or "").split(", "))) for i, item in catalog.items()}
+    names = {i: item.name for i, item in catalog.items()}
     rows, per_movie = [], []
-    for x, name, _ in movies:
-        before = [r[0] for r in db.execute(CO_LIKE_SQL, {"x": x})]
-        after = [c.item.id for c in candidates(db, model, None, Query(), 10, extra_liked=(x,))]
+    for movie in well_liked(db, "movie"):
+        x, name = movie.id, movie.name
+        before = co_liked(db, x)
+        eligible = eligible_items(db, None, Query().item_filter(), exclude=(x,))
+        after = [c.item.id for c in candidates(model, eligible, [x], Query(), 10)]
         ease_nn = set(after)  # EASE's row of X over unrated items: what "after" serves
 
         def share(ids: list[int]) -> float:

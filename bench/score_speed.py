@@ -24,16 +24,15 @@ def main() -> None:
     args = ap.parse_args()
 
     from db import open_db
-    from db.feedback import find_user, user_history
-    from engine.retrieval import Query, candidates
+    from db.users import find_user
+    from engine.collab_cache import load_or_fit
+    from engine.recommend import retrieve
+    from engine.retrieval import Query
     from engine.scorer import LlamaScorer
 
     db = open_db(ml100k_store(args.db), create=False)
     uid = find_user(db, args.user)
-    history = user_history(db, uid, "movie")
-    from engine.collab_cache import load_or_fit
-
-    cands = candidates(db, load_or_fit(db, "movie"), uid, Query(), args.candidates)
+    history, cands = retrieve(db, load_or_fit(db, "movie"), uid, Query(), args.candidates)
     scorer = LlamaScorer(args.model)
     prompts = [scorer.prompts.for_user("movie", history, c.item) for c in cands]
     toks = [scorer.tokenize(p) for p in prompts]

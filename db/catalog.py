@@ -5,14 +5,73 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from .errors import RecchatError
-from .feedback import item_from_row
 from .types import Item
 
 _WORD = re.compile(r"\w+", re.U)
+
+
+def item_from_row(row: dict) -> Item:
+    return Item(row["id"], row["domain"], row["name"], row["title"], row["year"], row["creators"], row["genres"], row["text"])
+
+
+def catalog_items(db: sqlite_utils.Database, domain: str) -> dict[int, Item]:
+    """Store id -> the item, for every item of `domain`, in id order."""
+    return {r["id"]: item_from_row(r) for r in db.query("SELECT * FROM items WHERE domain = ? ORDER BY id", [domain])}
+
+
+def has_items(db: sqlite_utils.Database, domain: str) -> bool:
+    return db.execute("SELECT 1 FROM items WHERE domain = ? LIMIT 1", [domain]).fetchone() is not None
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What a request allows; every field narrows the items (SQL: full text, years, genres, author)."""
+
+    domain: str = "movie"
+    text: str | None = None  # full-text over title, creators, genres
+    year_min: int | None = None
+    year_max: int | None = None
+    genres: tuple[str, ...] = field(default_factory=tuple)  # item must have one of these
+    exclude_genres: tuple[str, ...] = field(default_factory=tuple)
+    author: str | None = None  # books: only this author's
+
+
+def eligible_items(db: sqlite_utils.Database, user_id: int | None, flt: ItemFilter,
+                   exclude: tuple[int, ...] = ()) -> list[Item]:
+    """The items `flt` allows that the user has not rated and `exclude` does not name, in id order."""
+    where = ["i.domain = :domain", "i.id NOT IN (SELECT item_id FROM current_feedback WHERE user_id = :me)",
+             "i.id NOT IN (SELECT value FROM json_each(:exclude))"]
+    params: dict = {"domain": flt.domain, "me": user_id if user_id is not None else -1,
+                    "exclude": json.dumps([int(x) for x in exclude])}
+    q = fts_query(flt.text) if flt.text else None
+    if q:
+        where.append("i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH :q)")
+        params["q"] = q
+    if flt.year_min is not None:
+        where.append("i.year >= :ymin")
+        params["ymin"] = flt.year_min
+    if flt.year_max is not None:
+        where.append("i.year <= :ymax")
+        params["ymax"] = flt.year_max
+    if flt.genres:
+        ors = []
+        for k, g in enumerate(flt.genres):
+            ors.append(f"i.genres LIKE :ig{k}")
+            params[f"ig{k}"] = f"%{g}%"
+        where.append("(" + " OR ".join(ors) + ")")
+    for k, g in enumerate(flt.exclude_genres):
+        where.append(f"i.genres NOT LIKE :g{k}")
+        params[f"g{k}"] = f"%{g}%"
+    if flt.author:
+        where.append("i.creators LIKE :author")
+        params["author"] = f"%{flt.author}%"
+    return [item_from_row(r) for r in db.query(f"SELECT i.* FROM items i WHERE {' AND '.join(where)} ORDER BY i.id",
+                                                params)]
 
 
 def fts_query(text: str) -> str | None:

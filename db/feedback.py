@@ -1,32 +1,48 @@
-"""Users and their like/dislike history: what the engine reads to build a prompt and writes on a rating."""
+"""Ratings: what a user liked and disliked, as the engine reads it (records and arrays) and writes it.
+
+Every read goes through `current_feedback`: the latest rating per user and item, retractions gone.
+The append-only `feedback` table is only ever written here.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
+import numpy as np
 import sqlite_utils
 
-from .errors import RecchatError
+from .item_stats import smoothed_rate
 from .store import transaction
-from .types import Interaction, Item
+from .types import Interaction
 
 HISTORY_WINDOW = 10  # TALLRec prompts show the 10 most recent ratings
 
 
-def find_user(db: sqlite_utils.Database, name: str) -> int | None:
-    row = db.execute("SELECT id FROM users WHERE name = ?", [name]).fetchone()
-    return row[0] if row else None
+@dataclass(frozen=True)
+class Feedback:
+    """The current ratings of one domain as arrays: one entry per (user, item), liked 0/1."""
+
+    users: np.ndarray
+    items: np.ndarray
+    liked: np.ndarray
+
+    def without(self, pairs: set[tuple[int, int]]) -> "Feedback":
+        """These (user, item) ratings removed: what a hold-out evaluation hides from the models."""
+        keep = np.array([(int(u), int(i)) not in pairs for u, i in zip(self.users, self.items)], dtype=bool)
+        return Feedback(self.users[keep], self.items[keep], self.liked[keep])
+
+    def without_items(self, items: set[int]) -> "Feedback":
+        """Every rating of these items removed: a cold-item evaluation's held-out movies."""
+        keep = ~np.isin(self.items, np.fromiter(items, dtype=np.int64, count=len(items)))
+        return Feedback(self.users[keep], self.items[keep], self.liked[keep])
+
+    def without_users(self, users: set[int]) -> "Feedback":
+        keep = ~np.isin(self.users, np.fromiter(users, dtype=np.int64, count=len(users)))
+        return Feedback(self.users[keep], self.items[keep], self.liked[keep])
 
 
-def get_or_create_user(db: sqlite_utils.Database, name: str) -> int:
-    name = name.strip()
-    if not name:
-        raise RecchatError("user name is empty")
-    with transaction(db):
-        db.execute("INSERT OR IGNORE INTO users (name) VALUES (?)", [name])
-    return find_user(db, name)  # type: ignore[return-value]
-
-
+# ------------------------------------------------------------------ writes
 def record_feedback(db: sqlite_utils.Database, user_id: int, item_id: int, liked: bool | None,
                     source: str = "cli", ts: float | None = None) -> int:
     """Append a rating (liked None retracts it). Returns the feedback row id."""
@@ -38,6 +54,7 @@ def record_feedback(db: sqlite_utils.Database, user_id: int, item_id: int, liked
     return cur.lastrowid
 
 
+# ---------------------------------------------------------- one user's reads
 def user_history(db: sqlite_utils.Database, user_id: int | None, domain: str | None = None,
                  limit: int | None = None) -> list[Interaction]:
     """The user's current ratings, oldest first; `limit` keeps the most recent ones."""
@@ -60,27 +77,64 @@ def rated_item_ids(db: sqlite_utils.Database, user_id: int | None) -> set[int]:
     return {r[0] for r in db.execute("SELECT item_id FROM current_feedback WHERE user_id = ?", [user_id])}
 
 
-def item_from_row(row: dict) -> Item:
-    return Item(row["id"], row["domain"], row["name"], row["title"], row["year"], row["creators"], row["genres"], row["text"])
+def liked_item_ids(db: sqlite_utils.Database, user_id: int | None) -> list[int]:
+    if user_id is None:
+        return []
+    return [r[0] for r in db.execute("SELECT item_id FROM current_feedback WHERE user_id = ? AND liked = 1", [user_id])]
 
 
-def like_rates(db: sqlite_utils.Database, item_ids: list[int], exclude_user: int | None = None) -> dict[int, float]:
-    """Smoothed like-rate of each item over everyone's ratings but `exclude_user`'s, as in training notes.
+def current_rating(db: sqlite_utils.Database, user_id: int, item_id: int) -> bool | None:
+    """True liked, False disliked, None unrated (or retracted)."""
+    row = db.execute("SELECT liked FROM current_feedback WHERE user_id = ? AND item_id = ?", [user_id, item_id]).fetchone()
+    return None if row is None else bool(row[0])
 
-    The same smoothing as the training statistics pulls rarely rated items toward the global rate.
+
+# ------------------------------------------------------- whole-domain reads
+def current_ratings(db: sqlite_utils.Database, domain: str) -> Feedback:
+    """Every current rating of the domain: what the collaborative model fits on."""
+    rows = db.execute(
+        """SELECT c.user_id, c.item_id, c.liked FROM current_feedback c JOIN items i ON i.id = c.item_id
+           WHERE i.domain = ?""", [domain]).fetchall()
+    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
+    return Feedback(arr[:, 0], arr[:, 1], arr[:, 2])
+
+
+def timelines(db: sqlite_utils.Database, domain: str) -> dict[int, list[Interaction]]:
+    """Each user's current ratings of the domain in time order (ties by row id): hold-outs and
+    "the history before this sample" read these."""
+    rows = db.execute(
+        """SELECT c.user_id, c.item_id, i.name, c.liked, c.rating, c.ts, i.genres FROM current_feedback c
+           JOIN items i ON i.id = c.item_id WHERE i.domain = ? ORDER BY c.user_id, c.ts, c.id""", [domain]).fetchall()
+    per_user: dict[int, list[Interaction]] = {}
+    for u, i, name, liked, rating, ts, genres in rows:
+        per_user.setdefault(u, []).append(Interaction(i, name, bool(liked), rating, ts, genres or ""))
+    return per_user
+
+
+def ratings_version(db: sqlite_utils.Database, domain: str) -> str:
+    """Changes with every rating, retraction or import: feedback is append-only (triggers refuse UPDATE
+    and DELETE), so its row count and largest id move; items likewise."""
+    f = db.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM feedback").fetchone()
+    i = db.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items WHERE domain = ?", [domain]).fetchone()
+    return f"f{f[0]}-{f[1]}:i{i[0]}-{i[1]}"
+
+
+def like_rates(db: sqlite_utils.Database, item_ids: list[int], domain: str,
+               exclude_user: int | None = None) -> dict[int, float]:
+    """The one like-rate: smoothed share of likes among the domain's current ratings (db.item_stats
+    formula), leaving `exclude_user`'s ratings out of the counts and the global rate.
+
+    It equals the collaborative model's `like_rate` fitted on the same ratings, which the stack reads.
     """
-    from .item_stats import smoothed_rate
-
     if not item_ids:
         return {}
     me = exclude_user if exclude_user is not None else -1
-    (global_rate,) = db.execute("SELECT AVG(liked) FROM feedback WHERE liked IS NOT NULL").fetchone()
-    g = global_rate if global_rate is not None else 0.5
-    marks = ",".join("?" * len(item_ids))
+    scope = """FROM current_feedback c JOIN items i ON i.id = c.item_id WHERE i.domain = ? AND c.user_id != ?"""
+    likes, seen = db.execute(f"SELECT COALESCE(SUM(c.liked), 0), COUNT(*) {scope}", [domain, me]).fetchone()
+    g = likes / seen if seen else 0.5
     rows = db.execute(
-        f"""SELECT item_id, SUM(liked), COUNT(*) FROM feedback
-            WHERE item_id IN ({marks}) AND liked IS NOT NULL AND user_id != ? GROUP BY item_id""",
-        [*item_ids, me],
-    ).fetchall()
+        f"""SELECT c.item_id, SUM(c.liked), COUNT(*) {scope}
+            AND c.item_id IN (SELECT value FROM json_each(?)) GROUP BY c.item_id""",
+        [domain, me, "[" + ",".join(str(int(i)) for i in item_ids) + "]"]).fetchall()
     counts = {r[0]: (r[1], r[2]) for r in rows}
     return {i: smoothed_rate(*counts.get(i, (0, 0)), g) for i in item_ids}

@@ -72,7 +72,7 @@ def movie_splits(histories: dict[int, list[Interaction]], last: int = 10_000, wi
     return _split_in_order(samples[-last:], item_text)
 
 
-def cold_item_splits(histories: dict[int, list[Interaction]], share: float = 0.15, seed: int = 0,
+def cold_item_splits(histories: dict[int, list[Interaction]], share: float = 0.15, seed: int = 0, *,
                      last: int = 9_000, n_test: int = 1_000, window: int = WINDOW, item_text: bool = False) -> Splits:
     """Items the models never saw: a seeded `share` of the rated movies is held out entirely.
 

@@ -50,6 +50,12 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
+def store_file(db: sqlite_utils.Database) -> Path:
+    """The file behind the connection (the collaborative model's cache is keyed by it)."""
+    (name,) = [r[2] for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"]
+    return Path(name).resolve()
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     if "schema_version" not in db.table_names():
         return 0

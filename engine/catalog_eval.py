@@ -11,10 +11,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
-import sqlite_utils
+from db.snapshot import DomainSnapshot
 
 from . import holdout
-from .collab import CollabModel, catalog_items
+from .collab import CollabModel
 from .stack import Reranker, find_stack
 
 CLASSIC = ("popularity", "item-knn", "als", "ease")
@@ -62,15 +62,17 @@ def classic_rankers(split: holdout.HoldoutSplit, model: CollabModel, seed: int) 
             "ease": holdout.ease_ranker(model)}
 
 
-def evaluate_catalog(db: sqlite_utils.Database, domain: str, scorer, n_users: int, last: int, candidates: int,
-                     seed: int, progress: Callable[[int], None] | None = None,
+def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = holdout.LAST, candidates: int = 50,
+                     seed: int = 0, progress: Callable[[int], None] | None = None,
                      log: Callable[[str], None] = print) -> CatalogReport:
-    split = holdout.holdout_split(db, domain, last)
+    """Every classic model and the pipeline (with and without the LLM) on one hold-out split of `snap`."""
+    domain = snap.domain
+    split = holdout.holdout_split(snap, last)
     _, eval_half = holdout.partition(split.users, seed)
     users = holdout.sample_users(eval_half, n_users, seed)
     split = holdout.HoldoutSplit(split.train, users, split.catalog)
     model = CollabModel.fit(split.train)
-    items = catalog_items(db, domain)
+    items = snap.items
     rankers = classic_rankers(split, model, seed)
     weights = {}
     no_llm = find_stack(None, domain)

@@ -153,15 +153,10 @@ def progress_bar(label: str, total: int):
         yield bar.update
 
 
-def _user_id(db, name: str, create: bool) -> int | None:
-    from db.feedback import find_user, get_or_create_user
-
-    return get_or_create_user(db, name) if create else find_user(db, name)
-
-
 @cli.command("recommend")
 @db_option
-@click.option("--user", "user_name", required=True, help="User name (e.g. ml100k-196); an unknown user has no history.")
+@click.option("--user", "user_name", required=True,
+              help="User name (e.g. ml100k-196); an unknown user has no history and gets popular picks.")
 @click.option("--query", default=None, help="Full-text filter over title, creators and genres.")
 @click.option("--year-min", type=int, default=None, help="Only items from this year on.")
 @click.option("--year-max", type=int, default=None, help="Only items up to this year.")
@@ -184,14 +179,18 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     from .backends import open_scorer
     from .stack import choose_stack
 
+    from db.users import clean_name, find_user
+
     db = open_db(db_path, create=False)
-    uid = _user_id(db, user_name, create=False)
+    uid = find_user(db, clean_name(user_name))
+    if uid is None:
+        click.echo(f"no user named {user_name.strip()!r} in the store: ranking for someone with no history", err=True)
     scorer = open_scorer(model_path)
     choice = choose_stack(scorer.identity, scorer.name, domain)
     click.echo(choice.note, err=True)
     collab = load_or_fit(db, domain, log=lambda m: click.echo(m, err=True))
-    recs = recommend(db, scorer, collab, choice.stack, uid, Query(query, year_min, year_max, domain=domain), top,
-                     candidates)
+    recs = recommend(db, scorer, collab, choice.stack, uid, query=Query(query, year_min, year_max, domain=domain),
+                     top=top, n_candidates=candidates)
     if as_json:
         click.echo(json.dumps([{"id": r.item.id, "name": r.item.name, "p_like": round(r.p_like, 6),
                                 "p_yes": round(r.p_yes, 6), "match": round(r.match, 6), "prior": r.prior}
@@ -270,18 +269,21 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path
 
 @cli.command("rate")
 @db_option
-@click.option("--user", "user_name", required=True, help="User name; created on first rating.")
+@click.option("--user", "user_name", required=True, help="An existing user's name (see --create).")
 @click.option("--item", "item_ref", required=True, help="Item id or exact title (close matches are listed otherwise).")
 @click.option("--like/--dislike", "liked", required=True, help="Your verdict.")
 @click.option("--domain", type=click.Choice(DOMAINS), default=None, help="Restrict title lookup to one domain.")
-def rate_cmd(db_path, user_name, item_ref, liked, domain) -> None:
+@click.option("--create", is_flag=True, help="Create the user if there is none of that name (a typo is refused without it).")
+def rate_cmd(db_path, user_name, item_ref, liked, domain, create) -> None:
     """Record a like or dislike (appended; the latest rating wins)."""
     from db.catalog import resolve_item
     from db.feedback import record_feedback
+    from db.users import get_or_create_user, require_user
 
     db = open_db(db_path)
     item = resolve_item(db, item_ref, domain)
-    uid = _user_id(db, user_name, create=True)
+    uid = (get_or_create_user(db, user_name) if create
+           else require_user(db, user_name, hint=" (add --create to make a new user)"))
     record_feedback(db, uid, item.id, liked, source="cli")
     click.echo(f"{user_name} {'likes' if liked else 'dislikes'} {item.name} [id {item.id}]")
 
@@ -317,8 +319,11 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
              json_out, pred_out, roc_out, db_path) -> None:
     """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
     from .backends import open_scorer
-    from .evaluate import (EvalRequest, check_prompts, load_inputs, missing_stacks, report_lines, run_eval, save_roc,
-                           store_run, write_json, write_predictions)
+    from db.eval_runs import store_eval_run
+    from db.snapshot import read_domain
+
+    from .evaluate import (EvalRequest, eval_domain, load_inputs, missing_stacks, report_lines, run_eval, save_roc,
+                           write_json, write_predictions)
 
     roc = roc_out or (json_out.with_suffix(".roc.png") if json_out else Path("roc.png"))
     req = EvalRequest(data_path, train_path, limit, fit_path, hybrid_limit, ranking, (json_out, pred_out, roc))
@@ -329,15 +334,14 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
         click.echo(f"skipped {len(inputs.skipped)} samples with a bad shape", err=True)
     db = open_db(db_path)
     scorer = open_scorer(model_path, prompt_format=prompt_format, notes=True if notes else None)
-    check_prompts(scorer, req, inputs)
-    if scorer.prompts.notes:
-        click.echo("prompts carry collaborative notes (like-rates from the training split)", err=True)
-    result = run_eval(db, scorer, req, inputs, progress_bar)
+    snap = read_domain(db, eval_domain(inputs))
+    result = run_eval(snap, scorer, req, inputs, progress_bar, log=lambda m: click.echo(m, err=True))
     for name in missing_stacks(result):
         click.echo(f"({name}: none installed for this model; engine stack fit)", err=True)
     for line in report_lines(result, inputs.train is not None):
         click.echo(line)
-    run_id = store_run(db, result, k_shot)
+    run_id = store_eval_run(db, model=result.model, model_id=result.model_id, dataset=result.data, k=k_shot,
+                            metrics=result.to_json())
     if json_out:
         write_json(result, json_out)
     if pred_out:
@@ -406,6 +410,7 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
     from tqdm import tqdm
 
     from db.fileio import file_ref, portable_command
+    from db.snapshot import read_domain
 
     from .stack_fit import fit_reranker
 
@@ -427,7 +432,8 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
             with progress_bar("scoring --data", len(fit)) as update:
                 logits = [s.logit for s in score_samples(scorer, fit, progress=update)]
     with tqdm(desc="rank head", unit="user", total=rank_users, dynamic_ncols=True) as bar:
-        reranker = fit_reranker(db, domain, fit, exclude, logits, scorer, sha, rank_users, progress=bar.update,
+        reranker = fit_reranker(read_domain(db, domain), fit, exclude, logits=logits, scorer=scorer, model_id=sha,
+                                rank_users=rank_users, progress=bar.update,
                                 fitted_on={"data": file_ref(data_path), "exclude": file_ref(exclude_path),
                                            "model": scorer.name if scorer else None,
                                            "command": portable_command(["engine", *sys.argv[1:]])})
@@ -457,6 +463,7 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
     from tqdm import tqdm
 
     from db.fileio import check_writable, write_json_atomic
+    from db.snapshot import read_domain
 
     from .catalog_eval import evaluate_catalog
 
@@ -469,7 +476,8 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
 
         scorer = open_scorer(model_path)
     with tqdm(total=n_users, desc="ranking", unit="user", dynamic_ncols=True) as bar:
-        report = evaluate_catalog(db, domain, scorer, n_users, last, candidates, seed, bar.update, log=lambda m: click.echo(m, err=True))
+        report = evaluate_catalog(read_domain(db, domain), scorer, n_users=n_users, last=last, candidates=candidates,
+                                  seed=seed, progress=bar.update, log=lambda m: click.echo(m, err=True))
     click.echo(report.table())
     if json_out:
         write_json_atomic(json_out, report.to_json())
@@ -496,8 +504,8 @@ def serve_cmd(model_path, host, port, threads, n_ctx, cache_mb) -> None:
     from .serve import serve
 
     path = model_path or default_engine_model(log=lambda m: click.echo(m, err=True))
-    click.echo(f"serving {path.name} on http://{host}:{port}/v1 (Ctrl-C stops)", err=True)
-    serve(path, host, port, n_ctx=n_ctx, threads=threads, cache_mb=cache_mb)
+    announce = lambda: click.echo(f"serving {path.name} on http://{host}:{port}/v1 (Ctrl-C stops)", err=True)
+    serve(path, host, port, n_ctx=n_ctx, threads=threads, cache_mb=cache_mb, announce=announce)  # after the model checks
 
 
 def main() -> None:

@@ -15,58 +15,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-import sqlite_utils
 
-from db.types import Item
+from db.feedback import Feedback
+from db.fileio import atomic_path
+from db.item_stats import smoothed_rate
 
 EASE_LAMBDA = 250.0  # L2 on the item-item weights; 250 is the issue's measured setting on ML-100K liked
+TIE_BREAK = 1e-6  # popularity's weight beside an EASE score
 FORMAT_VERSION = 1  # bump when the cached file layout or the fit changes
 
 
-@dataclass(frozen=True)
-class Feedback:
-    """The store's current ratings as arrays: one entry per (user, item), liked 0/1."""
-
-    users: np.ndarray
-    items: np.ndarray
-    liked: np.ndarray
-
-    def without(self, pairs: set[tuple[int, int]]) -> "Feedback":
-        """These (user, item) ratings removed: what a hold-out evaluation hides from the models."""
-        keep = np.array([(int(u), int(i)) not in pairs for u, i in zip(self.users, self.items)], dtype=bool)
-        return Feedback(self.users[keep], self.items[keep], self.liked[keep])
-
-    def without_items(self, items: set[int]) -> "Feedback":
-        """Every rating of these items removed: a cold-item evaluation's held-out movies."""
-        keep = ~np.isin(self.items, np.fromiter(items, dtype=np.int64, count=len(items)))
-        return Feedback(self.users[keep], self.items[keep], self.liked[keep])
-
-    def without_users(self, users: set[int]) -> "Feedback":
-        keep = ~np.isin(self.users, np.fromiter(users, dtype=np.int64, count=len(users)))
-        return Feedback(self.users[keep], self.items[keep], self.liked[keep])
-
-
-def read_feedback(db: sqlite_utils.Database, domain: str) -> Feedback:
-    rows = db.execute(
-        """SELECT c.user_id, c.item_id, c.liked FROM current_feedback c JOIN items i ON i.id = c.item_id
-           WHERE i.domain = ?""", [domain]).fetchall()
-    arr = np.array(rows, dtype=np.int64).reshape(-1, 3)
-    return Feedback(arr[:, 0], arr[:, 1], arr[:, 2])
-
-
-def catalog_items(db: sqlite_utils.Database, domain: str) -> dict[int, Item]:
-    """Store id -> the item, for every item of `domain` (prompts with item text read its genres)."""
-    from db.feedback import item_from_row
-
-    return {r["id"]: item_from_row(r) for r in db.query("SELECT * FROM items WHERE domain = ? ORDER BY id", [domain])}
-
-
-def store_state(db: sqlite_utils.Database, domain: str) -> str:
-    """What a fit depends on. Feedback is append-only (triggers refuse UPDATE/DELETE), so its row count
-    and largest id change with every rating or retraction; items likewise."""
-    f = db.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM feedback").fetchone()
-    i = db.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items WHERE domain = ?", [domain]).fetchone()
-    return f"v{FORMAT_VERSION}:{domain}:f{f[0]}-{f[1]}:i{i[0]}-{i[1]}:l{EASE_LAMBDA:g}"
+def fit_state(ratings_version: str, domain: str) -> str:
+    """What a fit depends on: the store's ratings version (db.feedback.ratings_version), the domain,
+    the file layout and lambda. A cached model with another state is refitted."""
+    return f"v{FORMAT_VERSION}:{domain}:{ratings_version}:l{EASE_LAMBDA:g}"
 
 
 @dataclass
@@ -124,6 +86,16 @@ class CollabModel:
             return np.zeros(len(self.item_ids), dtype=np.float32)
         return self.weights[cols].sum(axis=0)
 
+    def ease_scores(self, from_ids, item_ids, unknown: float = 0.0) -> np.ndarray:
+        """EASE score of each of `item_ids` from the liked `from_ids`; items the fit never saw get `unknown`."""
+        scores = self.user_scores(from_ids)
+        cols = self.columns(item_ids)
+        return np.where(cols >= 0, scores[np.maximum(cols, 0)], unknown).astype(np.float64)
+
+    def tie_break(self, scores: np.ndarray, item_ids) -> np.ndarray:
+        """Popularity breaks ties: EASE scores are >= 1e-4 apart where they differ at all."""
+        return scores + TIE_BREAK * self.popularity(item_ids)
+
     def affinity(self, history_ids, target_ids) -> np.ndarray:
         """Mean EASE weight from `history_ids` to each target: a history-length-free collaborative feature."""
         cols = self.columns(history_ids)
@@ -138,8 +110,6 @@ class CollabModel:
 
     def like_rate(self, item_ids) -> np.ndarray:
         """Smoothed like-rate, the training statistics' formula; unknown items sit at the global rate."""
-        from db.item_stats import smoothed_rate
-
         cols = self.columns(item_ids)
         likes = np.where(cols >= 0, self.likes[cols], 0.0)
         seen = np.where(cols >= 0, self.seen[cols], 0.0)
@@ -152,8 +122,6 @@ class CollabModel:
 
     # ---------------------------------------------------------------- files
     def save(self, path) -> None:
-        from db.fileio import atomic_path
-
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, item_ids=self.item_ids, weights=self.weights, likes=self.likes, seen=self.seen,

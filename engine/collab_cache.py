@@ -17,9 +17,11 @@ from typing import Callable
 
 import sqlite_utils
 
+from db.feedback import current_ratings, ratings_version
 from db.paths import cache_dir
+from db.store import store_file
 
-from .collab import CollabModel, read_feedback, store_state
+from .collab import CollabModel, fit_state
 
 Log = Callable[[str], None]
 
@@ -30,13 +32,16 @@ def _stderr(msg: str) -> None:
 
 def cache_path(db: sqlite_utils.Database, domain: str) -> Path:
     """One file per store file and domain, in the user cache folder."""
-    (name,) = [r[2] for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main"]
-    key = hashlib.sha256(str(Path(name).resolve()).encode()).hexdigest()[:16]
+    key = hashlib.sha256(str(store_file(db)).encode()).hexdigest()[:16]
     return cache_dir() / "collab" / f"{key}-{domain}.npz"
 
 
+def store_state(db: sqlite_utils.Database, domain: str) -> str:
+    return fit_state(ratings_version(db, domain), domain)
+
+
 def fit_from_store(db: sqlite_utils.Database, domain: str, state: str | None = None) -> CollabModel:
-    return CollabModel.fit(read_feedback(db, domain), state=state or store_state(db, domain))
+    return CollabModel.fit(current_ratings(db, domain), state=state or store_state(db, domain))
 
 
 def load_or_fit(db: sqlite_utils.Database, domain: str, log: Log = _stderr, path: Path | None = None) -> CollabModel:

@@ -13,20 +13,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import sqlite_utils
-
 from db.errors import RecchatError
 from db.fileio import atomic_path, check_writable, file_ref, write_json_atomic
-from db.gguf_check import model_identity
 from db.item_stats import ItemStats, like_share
+from db.prompt import sample_domain
+from db.sample_files import read_samples
 from db.samples import read_cold_items, split_item_text
 from db.scoring import Progress, Scorer, score_samples
-from db.store import transaction
+from db.snapshot import DomainSnapshot
 from db.types import Sample
 
 from .baselines import FeatureLR
 from .hybrid import HybridLR
 from .metrics import classification_metrics, fmt
+from .ranking import build_cases, evaluate_ranking
+from .stack import find_stack, weights_text, with_logits
+from .stack_fit import collab_without, sample_refs, sample_table
 
 
 @dataclass
@@ -76,7 +78,7 @@ def roc_points(labels: list[int], scores: list[float], max_points: int = 64) -> 
     return {"fpr": [round(float(fpr[k]), 4) for k in keep], "tpr": [round(float(tpr[k]), 4) for k in keep]}
 
 
-def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str,
+def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, data_name: str, *,
              progress: Callable[[int], None] | None = None, fit: list[Sample] | None = None,
              stats: ItemStats | None = None) -> EvalResult:
     """Score `samples`; baselines from `train`; with `fit` (labelled, unseen in training) also the hybrid LR.
@@ -104,7 +106,7 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
                       model_id=scorer.identity)
 
 
-def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list[float], model_id: str,
+def stack_metrics(snap: DomainSnapshot, samples: list[Sample], logits: list[float], model_id: str,
                   held_out: list[Sample] | None = None, cold_items: set[int] = frozenset()) -> dict[str, dict]:
     """The served stack's P(like), the stack without the LLM and EASE alone, on `samples`.
 
@@ -112,17 +114,12 @@ def stack_metrics(db: sqlite_utils.Database, samples: list[Sample], logits: list
     label reaches its features; on a cold-item split no rating of a held-out item does either. A stack
     appears only if one is installed for this model / without LLM.
     """
-    from db.prompt import sample_domain
-
-    from .stack import find_stack, with_logits
-    from .stack_fit import collab_without, sample_refs, sample_table
-
-    domain = sample_domain(samples[0].input)
     labels, users = [s.label for s in samples], [s.user_id for s in samples]
-    table = with_logits(sample_table(collab_without(db, domain, samples, held_out or [], items=cold_items), sample_refs(db, samples)), logits)
+    model = collab_without(snap, samples, held_out or [], items=cold_items)
+    table = with_logits(sample_table(model, sample_refs(snap, samples)), logits)
     out = {"ease_alone": classification_metrics(labels, list(table["ease_liked"]), users)}
     for name, sha in (("served_stack", model_id), ("stack_without_llm", None)):
-        stack = find_stack(sha, domain)
+        stack = find_stack(sha, snap.domain)
         if stack is not None:
             out[name] = {**classification_metrics(labels, list(stack.like.predict_table(table)), users),
                          "weights": stack.like.weights(), "fitted_on": stack.fitted_on}
@@ -152,8 +149,6 @@ class EvalInputs:
 
 def load_inputs(req: EvalRequest) -> EvalInputs:
     """Read and check every input first: a bad option fails in a second, not after the scoring."""
-    from db.sample_files import read_samples
-
     if not req.data.exists():
         raise RecchatError(f"file not found: {req.data}")
     samples, bad = read_samples(req.data)
@@ -194,15 +189,21 @@ def check_prompts(scorer: Scorer, req: EvalRequest, inputs: EvalInputs) -> None:
                            f"use a split made {way} engine data split --item-text")
 
 
-def run_eval(db: sqlite_utils.Database, scorer: Scorer, req: EvalRequest, inputs: EvalInputs,
-             bar: ProgressBar) -> EvalResult:
-    """Score the split, the baselines, the hybrid, the ranking cases and the installed stacks, in one run."""
+def eval_domain(inputs: EvalInputs) -> str:
+    """The domain whose store snapshot an evaluation reads (its samples' domain)."""
+    return sample_domain(inputs.samples[0].input)
+
+
+def run_eval(snap: DomainSnapshot, scorer: Scorer, req: EvalRequest, inputs: EvalInputs,
+             bar: ProgressBar, log: Callable[[str], None] = lambda msg: None) -> EvalResult:
+    """Score the split, the baselines, the hybrid, the ranking cases and the installed stacks, in one run,
+    on one read of the store (`snap`, db.snapshot.read_domain)."""
     check_prompts(scorer, req, inputs)
+    if scorer.prompts.notes:
+        log("prompts carry collaborative notes (like-rates from the training split)")
     cases = []
     if req.ranking:
-        from .ranking import build_cases
-
-        cases = build_cases(db, inputs.samples)
+        cases = build_cases(snap, inputs.samples)
         if not cases:
             raise RecchatError(f"{req.data}: --ranking needs liked samples with user_id and item_id of "
                                "this store's catalog (write them with engine data split)")
@@ -211,8 +212,6 @@ def run_eval(db: sqlite_utils.Database, scorer: Scorer, req: EvalRequest, inputs
     with bar("scoring", len(samples) + len(fit or [])) as update:
         result = evaluate(scorer, samples, inputs.train, file_ref(req.data), progress=update, fit=fit, stats=stats)
     if cases:
-        from .ranking import evaluate_ranking
-
         extra = {}
         if result.hybrid_model:
             hybrid = result.hybrid_model
@@ -221,7 +220,7 @@ def run_eval(db: sqlite_utils.Database, scorer: Scorer, req: EvalRequest, inputs
             result.ranking = evaluate_ranking(cases, lambda ss: score_samples(scorer, ss, stats, update),
                                               inputs.train, extra)
     result.cold_items = len(cold := read_cold_items(req.data))
-    result.stacks = stack_metrics(db, samples, result.logits, scorer.identity, fit, cold)
+    result.stacks = stack_metrics(snap, samples, result.logits, scorer.identity, fit, cold)
     return result
 
 
@@ -237,8 +236,6 @@ def report_lines(result: EvalResult, with_train: bool) -> list[str]:
     lines += [f"{name:<17} {fmt(r['auc']):>7} {fmt(r['gauc']):>7} {fmt(r['logloss']):>8} {fmt(r['accuracy'], 3):>6}"
               for name, r in rows]
     if "served_stack" in result.stacks:
-        from .stack import weights_text
-
         lines.append("served stack weights per SD: " + weights_text(result.stacks["served_stack"]["weights"]))
     if result.cold_items:
         lines.append(f"cold-item split: no rating of its {result.cold_items} held-out items reached the collaborative "
@@ -257,16 +254,6 @@ def report_lines(result: EvalResult, with_train: bool) -> list[str]:
 
 def missing_stacks(result: EvalResult) -> list[str]:
     return [name for name in ("served_stack", "stack_without_llm") if name not in result.stacks]
-
-
-def store_run(db: sqlite_utils.Database, result: EvalResult, k: int | None) -> int:
-    with transaction(db):
-        cur = db.execute(
-            "INSERT INTO eval_runs (model_path, model_sha256, dataset, k, metrics) VALUES (?, ?, ?, ?, ?)",
-            [result.model, result.model_id or model_identity(Path(result.model)), result.data, k,
-             json.dumps(result.to_json())],
-        )
-    return cur.lastrowid
 
 
 def save_roc(result: EvalResult, path: Path) -> None:

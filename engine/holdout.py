@@ -8,17 +8,23 @@ All models rank the same users on the same split in the same run, so their numbe
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
-import sqlite_utils
+import scipy.sparse as sp
 
+from db.feedback import Feedback
+from db.scoring import Score
+from db.snapshot import DomainSnapshot
 from db.types import Interaction, Item
 
-from .collab import CollabModel, Feedback, read_feedback
+from .collab import CollabModel
+from .metrics import mean_metrics, user_metrics
+from .recommend import candidate_table, is_cold, stack_scores
+from .retrieval import Candidate
+from .stack import concat_tables, with_logits
 
 LAST = 5
 K = 10
@@ -42,38 +48,14 @@ class HoldoutSplit:
     catalog: np.ndarray  # item ids every model ranks over
 
 
-def holdout_split(db: sqlite_utils.Database, domain: str = "movie", last: int = LAST) -> HoldoutSplit:
+def holdout_split(snap: DomainSnapshot, last: int = LAST) -> HoldoutSplit:
     """Hold out every user's last `last` ratings (time order, ties by row id) from what any model sees.
 
     All users' last ratings are hidden, whether evaluated or not, so one fit serves every user set."""
-    rows = db.execute(
-        """SELECT c.user_id, c.item_id, i.name, c.liked, c.rating, c.ts, i.genres FROM current_feedback c
-           JOIN items i ON i.id = c.item_id WHERE i.domain = ? ORDER BY c.user_id, c.ts, c.id""", [domain]).fetchall()
-    per_user: dict[int, list[Interaction]] = {}
-    for u, i, name, liked, rating, ts, genres in rows:
-        per_user.setdefault(u, []).append(Interaction(i, name, bool(liked), rating, ts, genres or ""))
-    split = [HoldoutUser(u, h[:-last], h[-last:]) for u, h in per_user.items() if len(h) > last]
+    split = [HoldoutUser(u, h[:-last], h[-last:]) for u, h in snap.timelines.items() if len(h) > last]
     hidden = {(hu.user_id, h.item_id) for hu in split for h in hu.held}
     users = [hu for hu in split if hu.relevant]  # recall needs at least one hidden like
-    catalog = np.array([r[0] for r in db.execute("SELECT id FROM items WHERE domain = ? ORDER BY id", [domain])])
-    return HoldoutSplit(read_feedback(db, domain).without(hidden), users, catalog)
-
-
-# ------------------------------------------------------------------ metrics
-def user_metrics(ranked: list[int], relevant: set[int], k: int = K) -> dict[str, float]:
-    """Recall@k = hits in the top k / relevant items; NDCG@k with binary gains; reciprocal rank of the first hit."""
-    gains = [1.0 if i in relevant else 0.0 for i in ranked]
-    dcg = sum(g / math.log2(r + 2) for r, g in enumerate(gains[:k]))
-    idcg = sum(1 / math.log2(r + 2) for r in range(min(len(relevant), k)))
-    first = next((r for r, g in enumerate(gains) if g), None)
-    return {f"recall@{k}": sum(gains[:k]) / len(relevant) if relevant else 0.0,
-            f"ndcg@{k}": dcg / idcg if idcg else 0.0,
-            "mrr": 1.0 / (first + 1) if first is not None else 0.0}
-
-
-def mean_metrics(per_user: list[dict[str, float]]) -> dict[str, float]:
-    keys = per_user[0].keys() if per_user else ()
-    return {key: round(float(np.mean([m[key] for m in per_user])), 4) for key in keys}
+    return HoldoutSplit(snap.ratings.without(hidden), users, snap.catalog)
 
 
 # ------------------------------------------------------------------ rankers
@@ -104,17 +86,15 @@ def popularity_ranker(model: CollabModel) -> UserScorer:
 
 
 def ease_ranker(model: CollabModel) -> UserScorer:
+    """EASE from the user's likes; items the fit never saw go last."""
     def score(hu: HoldoutUser, catalog: np.ndarray) -> np.ndarray:
-        s = model.user_scores([h.item_id for h in hu.history if h.liked])
-        cols = model.columns(catalog)
-        return np.where(cols >= 0, s[np.maximum(cols, 0)], -np.inf) + 1e-6 * model.popularity(catalog)
+        liked = [h.item_id for h in hu.history if h.liked]
+        return model.tie_break(model.ease_scores(liked, catalog, unknown=-np.inf), catalog)
     return score
 
 
 def implicit_ranker(algo, train: Feedback, catalog: np.ndarray) -> UserScorer:
     """An `implicit` model (ALS, BPR, item-kNN) fitted on the liked matrix, scoring users by fold-in."""
-    import scipy.sparse as sp
-
     col = {int(i): k for k, i in enumerate(catalog)}
     liked = train.liked == 1
     users, rows = np.unique(train.users[liked], return_inverse=True)
@@ -140,8 +120,6 @@ def retrieved(model: CollabModel, hu: HoldoutUser, catalog: np.ndarray, n: int) 
 
 
 def _cands(catalog: np.ndarray, order: list[int], base: np.ndarray, domain: str, items: dict[int, Item]):
-    from .retrieval import Candidate
-
     out = []
     for k in order:
         i = int(catalog[k])
@@ -155,13 +133,10 @@ def llm_scores(scorer, model: CollabModel, domain: str, hu: HoldoutUser, cands) 
     return scorer.score([scorer.prompts.for_user(domain, hu.history, c.item, float(r)) for c, r in zip(cands, rates)])
 
 
-def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray, items: dict[int, Item],
+def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray, items: dict[int, Item], *,
               scorer=None, domain: str = "movie", n_candidates: int = 50,
               progress: Callable[[int], None] | None = None) -> tuple[dict[str, np.ndarray], list[int]]:
     """Fit data of the rank head: each user's retrieved candidates, labelled 1 when among the hidden likes."""
-    from .recommend import candidate_table
-    from .stack import with_logits
-
     tables, labels = [], []
     for hu in users:
         base, order = retrieved(model, hu, catalog, n_candidates)
@@ -173,17 +148,13 @@ def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray,
         labels += [1 if c.item.id in hu.relevant else 0 for c in cands]
         if progress:
             progress(1)
-    keys = tables[0].keys() if tables else ()
-    return {k: np.concatenate([t[k] for t in tables]) for k in keys}, labels
+    return concat_tables(tables), labels
 
 
 def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie", n_candidates: int = 50,
                     items: dict[int, Item] | None = None) -> UserScorer:
     """The served path: EASE retrieval, then the stack reorders the top `n_candidates` (the rest keep
     retrieval order below them). With `scorer` the LLM's logit feeds the stack, as in the chat."""
-    from .recommend import candidate_table, is_cold, stack_scores
-    from db.scoring import Score
-
     def score(hu: HoldoutUser, catalog: np.ndarray) -> np.ndarray:
         base, order = retrieved(model, hu, catalog, n_candidates)
         cands = _cands(catalog, order, base, domain, items or {})

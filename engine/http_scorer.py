@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from db.errors import RecchatError
-from db.prompt import PromptFormat
 from db.prompt import prompt_format as prompt_format_named
 from db.scoring import Progress, PromptSettings, Score
 
@@ -76,10 +75,6 @@ class HttpScorer:
     @property
     def identity(self) -> str:
         return self.served.identity
-
-    @property
-    def format(self) -> PromptFormat:
-        return self.prompts.format
 
     # ----------------------------------------------------------------- HTTP
     def _request(self, url: str, body: dict | None = None) -> dict:

@@ -8,19 +8,17 @@ item's rank. Pooled AUC cannot tell this: it also rewards knowing which users li
 
 from __future__ import annotations
 
-import math
 import random
 from dataclasses import dataclass, replace
 from typing import Callable
 
-import sqlite_utils
-
-from db.feedback import rated_item_ids
 from db.item_stats import ItemStats
 from db.prompt import NO, build_input, parse_input, sample_domain
+from db.scoring import Score
+from db.snapshot import DomainSnapshot
 from db.types import Sample
 
-from db.scoring import Score
+from .metrics import rank_of_first, ranking_metrics
 
 NEGATIVES = 19
 PER_USER = 5
@@ -35,22 +33,22 @@ class RankingCase:
         return self.samples[0].user_id
 
 
-def build_cases(db: sqlite_utils.Database, samples: list[Sample], negatives: int = NEGATIVES,
+def build_cases(snap: DomainSnapshot, samples: list[Sample], negatives: int = NEGATIVES,
                 per_user: int = PER_USER, seed: int = 0) -> list[RankingCase]:
-    """Cases from liked samples that carry user and item ids (as `engine data split` writes them)."""
+    """Cases from liked samples of the snapshot's domain that carry user and item ids (as `engine data
+    split` writes them)."""
     rng = random.Random(seed)
     taken: dict[int, int] = {}
     cases = []
-    pools: dict[str, list[tuple[int, str]]] = {}
+    pool = [(i, item.name) for i, item in snap.items.items()]
     for s in samples:
         if s.label != 1 or s.user_id is None or s.item_id is None or taken.get(s.user_id, 0) >= per_user:
             continue
         domain = sample_domain(s.input)
-        if domain not in pools:
-            pools[domain] = [(r[0], r[1]) for r in db.execute(
-                "SELECT id, name FROM items WHERE domain = ? ORDER BY id", [domain])]
-        rated = rated_item_ids(db, s.user_id) | {s.item_id}
-        unrated = [it for it in pools[domain] if it[0] not in rated]
+        if domain != snap.domain:
+            continue
+        rated = {h.item_id for h in snap.timelines.get(s.user_id, [])} | {s.item_id}
+        unrated = [it for it in pool if it[0] not in rated]
         if len(unrated) < negatives:
             continue
         p = parse_input(domain, s.input)
@@ -59,26 +57,6 @@ def build_cases(db: sqlite_utils.Database, samples: list[Sample], negatives: int
         cases.append(RankingCase([s, *negs]))
         taken[s.user_id] = taken.get(s.user_id, 0) + 1
     return cases
-
-
-def rank_of_first(scores: list[float]) -> float:
-    """1-based rank of scores[0] among all; ties count half, so a constant scorer is not rewarded."""
-    first = scores[0]
-    higher = sum(1 for x in scores[1:] if x > first)
-    ties = sum(1 for x in scores[1:] if x == first)
-    return 1 + higher + ties / 2
-
-
-def ranking_metrics(ranks: list[float], hr_at: int = 5, ndcg_at: int = 10) -> dict:
-    n = len(ranks)
-    if not n:
-        return {"cases": 0, f"hr@{hr_at}": None, f"ndcg@{ndcg_at}": None, "mrr": None}
-    return {
-        "cases": n,
-        f"hr@{hr_at}": round(sum(r <= hr_at for r in ranks) / n, 4),
-        f"ndcg@{ndcg_at}": round(sum(1 / math.log2(r + 1) for r in ranks if r <= ndcg_at) / n, 4),
-        "mrr": round(sum(1 / r for r in ranks) / n, 4),
-    }
 
 
 Ranker = Callable[[list[Sample], list[Score]], list[float]]  # (case samples, their LLM scores) -> ranking scores

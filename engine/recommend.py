@@ -11,7 +11,8 @@ from typing import Callable, Iterator
 
 import sqlite_utils
 
-from db.feedback import HISTORY_WINDOW, like_rates, user_history
+from db.catalog import eligible_items
+from db.feedback import HISTORY_WINDOW, like_rates, liked_item_ids, user_history
 from db.scoring import Score, Scorer
 from db.types import Interaction, Item
 
@@ -44,30 +45,29 @@ class Ranking:
         return self.scored >= self.total
 
 
-def prompt_history(db: sqlite_utils.Database, user_id: int | None, domain: str,
-                   context: list[Interaction] | None = None) -> list[Interaction]:
-    """The ratings a prompt shows: stored history, then this request's context (e.g. "more like Alien")."""
-    return user_history(db, user_id, domain) + list(context or [])
-
-
 def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None, query: Query, n_candidates: int,
              context: list[Interaction] | None = None, *, seeds: tuple[int, ...] | None = None,
              disliked: tuple[int, ...] | None = None, exclude: tuple[int, ...] = ()
              ) -> tuple[list[Interaction], list[Candidate]]:
-    """The database half of a recommendation (fast; the chat runs it apart from the model).
+    """The store half of a recommendation (fast; the chat runs it apart from the model): the history a
+    prompt shows (stored ratings, then this request's context, e.g. "more like Alien") and the candidates.
 
-    Retrieval's seeds are `seeds` if given, else the context's likes; `disliked` (else the context's
-    dislikes) push their neighbours down; `exclude` never comes back."""
-    history = prompt_history(db, user_id, query.domain, context)
+    Retrieval's seeds are `seeds` if given, else the context's likes, else the user's stored likes;
+    `disliked` (else the context's dislikes) push their neighbours down; neither they nor `exclude`
+    come back."""
+    history = user_history(db, user_id, query.domain) + list(context or [])
     liked = seeds if seeds is not None else tuple(h.item_id for h in context or [] if h.liked)
     disliked = disliked if disliked is not None else tuple(h.item_id for h in context or [] if not h.liked)
-    return history, candidates(db, collab, user_id, query, n_candidates, extra_liked=liked, extra_disliked=disliked,
-                               exclude=exclude)
+    eligible = eligible_items(db, user_id, query.item_filter(), exclude=tuple(liked) + tuple(disliked) + tuple(exclude))
+    from_ids = list(liked) if liked else liked_item_ids(db, user_id)
+    return history, candidates(collab, eligible, from_ids, query, n_candidates, disliked=disliked)
 
 
-def with_like_rates(db: sqlite_utils.Database, user_id: int | None, cands: list[Candidate]) -> list[Candidate]:
-    """Candidates with their like-rate among other users (one query): a model rec-tuned with notes reads it."""
-    rates = like_rates(db, [c.item.id for c in cands], exclude_user=user_id)
+def with_like_rates(db: sqlite_utils.Database, user_id: int | None, domain: str,
+                    cands: list[Candidate]) -> list[Candidate]:
+    """Candidates with their like-rate among other users (db.feedback.like_rates, the stack's
+    item_like_rate without this user): a model rec-tuned with notes reads it."""
+    rates = like_rates(db, [c.item.id for c in cands], domain, exclude_user=user_id)
     return [replace(c, like_rate=rates[c.item.id]) for c in cands]
 
 
@@ -108,7 +108,7 @@ def is_cold(history: list[Interaction], seeds: tuple[int, ...] = ()) -> bool:
 
 
 def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domain: str, history: list[Interaction],
-              cands: list[Candidate], top: int, first_chunk: int = FIRST_CHUNK, chunk: int | None = None,
+              cands: list[Candidate], *, top: int, first_chunk: int = FIRST_CHUNK, chunk: int | None = None,
               cancelled: Callable[[], bool] = lambda: False, seeds: tuple[int, ...] = ()) -> Iterator[Ranking]:
     """Score candidates in retrieval order; yield the ranking after the first chunk, every `chunk` more, and at the end.
 
@@ -135,17 +135,17 @@ def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domai
 
 
 def recommend(db: sqlite_utils.Database, scorer: Scorer, collab: CollabModel, stack: Reranker | None,
-              user_id: int | None, query: Query = Query(), top: int = 5, n_candidates: int = 50,
+              user_id: int | None, *, query: Query = Query(), top: int = 5, n_candidates: int = 50,
               context: list[Interaction] | None = None) -> list[Recommendation]:
     """Retrieve the top `n_candidates` with the collaborative model, score them, return the `top` by the stack.
 
     `context` adds liked/disliked items for this request only (e.g. "more like Alien").
     """
     history, cands = retrieve(db, collab, user_id, query, n_candidates, context)
-    cands = with_like_rates(db, user_id, cands)
+    cands = with_like_rates(db, user_id, query.domain, cands)
     final: list[Recommendation] = []
     seeds = tuple(h.item_id for h in context or [] if h.liked)
-    for ranking in iter_rank(scorer, stack, collab, query.domain, history, cands, top, first_chunk=len(cands),
+    for ranking in iter_rank(scorer, stack, collab, query.domain, history, cands, top=top, first_chunk=len(cands),
                              seeds=seeds):
         final = ranking.items
     return final

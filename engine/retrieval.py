@@ -8,14 +8,11 @@ still reaches them; a user with no likes gets popular items.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
-import sqlite_utils
 
-from db.catalog import fts_query
-from db.feedback import item_from_row
+from db.catalog import ItemFilter
 from db.types import Item
 
 from .collab import CollabModel
@@ -34,6 +31,11 @@ class Query:
     prefer_genres: tuple[str, ...] = field(default_factory=tuple)  # a boost, not a filter ("sci-fi please")
     author: str | None = None  # books: only this author's
 
+    def item_filter(self) -> ItemFilter:
+        """The part of the query the store narrows by (everything but the genre boost)."""
+        return ItemFilter(self.domain, self.text, self.year_min, self.year_max, self.genres, self.exclude_genres,
+                          self.author)
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -46,44 +48,6 @@ DISLIKE_WEIGHT = 0.5  # EASE from disliked titles, subtracted at this weight: th
 GENRE_BOOST = 1.0  # a preferred genre adds this share of the best EASE score (or wins outright with no seeds)
 
 
-def eligible_rows(db: sqlite_utils.Database, user_id: int | None, query: Query,
-                  exclude: tuple[int, ...] = ()) -> list[tuple[int, str]]:
-    """(id, genres) of the items the query allows that the user has not rated (SQL: FTS, years, genres)."""
-    where = ["i.domain = :domain", "i.id NOT IN (SELECT item_id FROM current_feedback WHERE user_id = :me)",
-             "i.id NOT IN (SELECT value FROM json_each(:exclude))"]
-    params: dict = {"domain": query.domain, "me": user_id if user_id is not None else -1,
-                    "exclude": json.dumps([int(x) for x in exclude])}
-    q = fts_query(query.text) if query.text else None
-    if q:
-        where.append("i.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH :q)")
-        params["q"] = q
-    if query.year_min is not None:
-        where.append("i.year >= :ymin")
-        params["ymin"] = query.year_min
-    if query.year_max is not None:
-        where.append("i.year <= :ymax")
-        params["ymax"] = query.year_max
-    if query.genres:
-        ors = []
-        for k, g in enumerate(query.genres):
-            ors.append(f"i.genres LIKE :ig{k}")
-            params[f"ig{k}"] = f"%{g}%"
-        where.append("(" + " OR ".join(ors) + ")")
-    for k, g in enumerate(query.exclude_genres):
-        where.append(f"i.genres NOT LIKE :g{k}")
-        params[f"g{k}"] = f"%{g}%"
-    if query.author:
-        where.append("i.creators LIKE :author")
-        params["author"] = f"%{query.author}%"
-    return [(r[0], r[1] or "") for r in db.execute(f"SELECT i.id, i.genres FROM items i WHERE {' AND '.join(where)}", params)]
-
-
-def liked_ids(db: sqlite_utils.Database, user_id: int | None) -> list[int]:
-    if user_id is None:
-        return []
-    return [r[0] for r in db.execute("SELECT item_id FROM current_feedback WHERE user_id = ? AND liked = 1", [user_id])]
-
-
 def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int, *, disliked: list[int] = (),
              boost: np.ndarray | None = None) -> list[tuple[int, float]]:
     """The top `n` of `ids` by EASE from `seeds` (popularity breaks ties; unknown items score 0).
@@ -93,37 +57,25 @@ def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int, *, di
     item has was tried: it put many-genre rarities first, INSPIRED dev HR@10 0.20 against 0.40.)"""
     if not ids:
         return []
-    cols = model.columns(ids)
-
-    def ease(from_ids) -> np.ndarray:
-        scores = model.user_scores(from_ids)
-        return np.where(cols >= 0, scores[np.maximum(cols, 0)], 0.0).astype(np.float64)
-
-    s = ease(seeds)
+    s = model.ease_scores(seeds, ids)
     if len(disliked):
-        s = s - DISLIKE_WEIGHT * ease(disliked)
+        s = s - DISLIKE_WEIGHT * model.ease_scores(disliked, ids)
     if boost is not None and boost.any():
         top = float(s.max()) if len(s) else 0.0
         s = s + GENRE_BOOST * (top if top > 0 else 1.0) * boost
-    key = s + 1e-6 * model.popularity(ids)  # EASE scores are >= 1e-4 apart where they differ at all
+    key = model.tie_break(s, ids)
     order = np.lexsort((np.asarray(ids), -key))[:n]
     return [(ids[k], float(key[k])) for k in order]
 
 
-def candidates(db: sqlite_utils.Database, model: CollabModel, user_id: int | None, query: Query = Query(),
-               n: int = 50, extra_liked: tuple[int, ...] = (), extra_disliked: tuple[int, ...] = (),
-               exclude: tuple[int, ...] = ()) -> list[Candidate]:
-    """Top-n unrated items matching `query`. `extra_liked` ("more like X") replaces the user's likes as seeds;
-    `extra_disliked` pushes their neighbours down; `exclude` (titles a chat mentioned) never comes back."""
-    seeds = list(extra_liked) if extra_liked else liked_ids(db, user_id)
-    rows = eligible_rows(db, user_id, query, exclude=tuple(extra_liked) + tuple(extra_disliked) + tuple(exclude))
-    ids = [i for i, _ in rows]
+def candidates(model: CollabModel, eligible: list[Item], seeds: list[int], query: Query = Query(), n: int = 50,
+               disliked: tuple[int, ...] = ()) -> list[Candidate]:
+    """The top-n of `eligible` (the store's items the query allows, unrated and not excluded) by EASE
+    from `seeds`; `disliked` push their neighbours down; preferred genres are boosted."""
+    ids = [i.id for i in eligible]
     boost = None
     if query.prefer_genres:
-        boost = np.array([any(g in genres for g in query.prefer_genres) for _, genres in rows], dtype=np.float64)
-    top = rank_ids(model, ids, seeds, n, disliked=list(extra_disliked), boost=boost)
-    if not top:
-        return []
-    rows = {r["id"]: r for r in db.query(
-        "SELECT * FROM items WHERE id IN (SELECT value FROM json_each(?))", [json.dumps([i for i, _ in top])])}
-    return [Candidate(item_from_row(dict(rows[i])), prior) for i, prior in top]
+        boost = np.array([any(g in (i.genres or "") for g in query.prefer_genres) for i in eligible], dtype=np.float64)
+    by_id = {i.id: i for i in eligible}
+    return [Candidate(by_id[i], prior) for i, prior in rank_ids(model, ids, seeds, n, disliked=list(disliked),
+                                                                boost=boost)]

@@ -17,6 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Sequence
 
+from db.default_model import default_engine_model
 from db.errors import RecchatError
 from db.gguf_check import model_identity
 from db.prompt import PromptFormat, answer_token_ids
@@ -24,14 +25,7 @@ from db.prompt import prompt_format as prompt_format_named
 from db.scoring import Progress, PromptSettings, Score
 
 from .llama_runner import LlamaRunner
-
-PREFIX_SEQ = 0  # sequence that holds the cached shared prefix
-
-
-def _default() -> Path:
-    from db.default_model import default_engine_model
-
-    return default_engine_model()
+from .llama_settings import LlamaSettings
 
 
 def common_prefix_len(a: Sequence[int], b: Sequence[int]) -> int:
@@ -60,17 +54,20 @@ def settings_for(info, where: str, prompt_format: str | None = None, notes: bool
 
 
 class LlamaScorer:
-    """The in-process backend: llama.cpp through llama-cpp-python, with the shared-prefix fast path."""
+    """The in-process backend: llama.cpp through llama-cpp-python, with the shared-prefix fast path.
 
-    def __init__(self, model_path: str | Path | None = None, *, n_ctx: int = 4096, n_batch: int = 512,
-                 n_seq: int = 1, n_ubatch: int = 63, threads: int | None = None, prompt_format: str | None = None,
-                 notes: bool | None = None):
-        self.runner = LlamaRunner(model_path or _default(), n_ctx=n_ctx, n_batch=n_batch,
-                                  n_seq=n_seq, n_ubatch=n_ubatch, threads=threads)
+    `settings` (default: the ones `engine serve` runs too); `n_ctx`, `n_batch`, `n_ubatch`, `threads`
+    override single fields of it."""
+
+    def __init__(self, model_path: str | Path | None = None, *, settings: LlamaSettings = LlamaSettings(),
+                 n_ctx: int | None = None, n_batch: int | None = None, n_ubatch: int | None = None,
+                 threads: int | None = None, prompt_format: str | None = None, notes: bool | None = None):
+        settings = settings.with_overrides(n_ctx=n_ctx, n_batch=n_batch, n_ubatch=n_ubatch, threads=threads)
+        self.runner = LlamaRunner(model_path or default_engine_model(), settings)
         self.path = self.runner.path
         self.prompts = settings_for(self.runner.info, str(self.path), prompt_format, notes)
         self.yes_id, self.no_id = answer_ids(self.tokenize, self.prompts.format, str(self.path))
-        self._prefix: list[int] = []  # tokens currently cached on PREFIX_SEQ
+        self._prefix: list[int] = []  # tokens currently in the runner's KV cache
 
     @property
     def name(self) -> str:
@@ -120,7 +117,7 @@ class LlamaScorer:
 
     # -------------------------------------------------------------- internals
     def _set_prefix(self, tokens: list[int]) -> None:
-        """Make PREFIX_SEQ hold exactly `tokens`, reusing what it already holds."""
+        """Make the KV cache hold exactly `tokens`, reusing what it already holds."""
         keep = common_prefix_len(self._prefix, tokens)
         self._trim_prefix(keep)
         if keep < len(tokens):
@@ -128,7 +125,7 @@ class LlamaScorer:
 
     def _trim_prefix(self, keep: int) -> None:
         if keep < len(self._prefix):
-            self.runner.seq_rm(PREFIX_SEQ, keep, -1)
+            self.runner.truncate(keep)
             self._prefix = self._prefix[:keep]
 
     def _extend_prefix(self, tokens: list[int], want_logits: bool) -> int:
@@ -137,7 +134,7 @@ class LlamaScorer:
         for i in range(0, len(tokens), step):
             piece = tokens[i : i + step]
             final = i + step >= len(tokens)
-            [last] = self.runner.decode([(PREFIX_SEQ, piece, len(self._prefix), want_logits and final)])
+            last = self.runner.decode(piece, len(self._prefix), want_logits and final)
             self._prefix.extend(piece)
         return last
 

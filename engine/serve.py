@@ -1,27 +1,27 @@
 """`engine serve`: one GGUF behind llama-cpp-python's OpenAI-compatible server, for several clients.
 
-The server runs the same llama.cpp context settings as the in-process backend (F32 K/V, no flash
-attention, micro-batches under 64 rows), so its P(Yes) matches (tests/test_http_scorer.py). Requests
-are served one at a time (llama-cpp-python holds one context); clients queue.
+The server runs the in-process backend's llama.cpp context settings (one engine.llama_settings.LlamaSettings:
+F32 K/V, no flash attention, micro-batches under 64 rows), so its P(Yes) matches (tests/test_http_scorer.py).
+Requests are served one at a time (llama-cpp-python holds one context); clients queue.
 It adds GET /recchat/model: the model's sha256 (its stack is stored under it), the prompt settings
 it was rec-tuned on and the exact Yes/No answer tokens, so clients build the same prompts.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 from db.errors import RecchatError
 from db.fileio import file_sha256
 from db.gguf_check import check_gguf, model_identity
 
-from .llama_runner import GGML_TYPE_F32
+from .llama_settings import LlamaSettings
 from .scorer import answer_ids, settings_for
 
 SERVER_EXTRA = "pip install 'recchat[serve]' (fastapi, uvicorn and the other llama-cpp-python[server] packages)"
@@ -33,7 +33,10 @@ def model_info(path: Path) -> dict:
 
     info = check_gguf(path)
     settings = settings_for(info, str(path))
-    vocab = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+    try:
+        vocab = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
+    except ValueError:  # llama-cpp-python's "Failed to load model from file"
+        raise RecchatError(_cannot_load(path, info)) from None
     tokenize = lambda text: vocab.tokenize(text.encode("utf-8"), add_bos=True, special=settings.format.special)
     yes, no = answer_ids(tokenize, settings.format, str(path))
     piece = lambda t: vocab.detokenize([t]).decode("utf-8", "replace")
@@ -44,34 +47,51 @@ def model_info(path: Path) -> dict:
     return out
 
 
-def build_app(path: Path, *, n_ctx: int = 4096, threads: int | None = None, cache_mb: int = 2048):
-    """The FastAPI app: llama-cpp-python's OpenAI routes plus /recchat/model.
+def _cannot_load(path: Path, info) -> str:
+    return f"llama.cpp cannot load {path} (architecture {info.architecture!r})"
+
+
+def model_settings(path: Path, settings: LlamaSettings, cache_mb: int) -> dict:
+    """Keyword arguments of llama-cpp-python's ModelSettings: `settings` (as in-process scoring runs them),
+    every position's logits (for `logprobs`) and `cache_mb` MiB of RAM for prompt states."""
+    return {"model": str(path), "model_alias": path.name, **settings.server_kwargs(), "logits_all": True,
+            "verbose": False, "cache": cache_mb > 0, "cache_type": "ram", "cache_size": cache_mb << 20}
+
+
+def build_app(path: Path, settings: LlamaSettings = LlamaSettings(), *, cache_mb: int = 2048):
+    """The FastAPI app: llama-cpp-python's OpenAI routes plus /recchat/model; the model is checked and loaded here.
 
     `cache_mb` of RAM keep the model states of recent prompts: concurrent clients interleave their
     requests, and without it each request re-reads its whole prompt (the previous one was another
     user's); with it a request restores the state of its longest cached prefix (0: off)."""
+    check_gguf(path)  # a wrong --model is named before missing server packages are
     try:
         from llama_cpp.server.app import create_app
         from llama_cpp.server.settings import ModelSettings, ServerSettings
     except ImportError as e:
         raise RecchatError(f"engine serve needs the server packages ({e.name} is missing): {SERVER_EXTRA}") from None
     info = model_info(path)
-    threads = threads or os.cpu_count() or 1
-    model = ModelSettings(model=str(path), model_alias=path.name, n_ctx=n_ctx, n_batch=512, n_ubatch=63,
-                          type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32, flash_attn=False, logits_all=True,
-                          n_threads=threads, n_threads_batch=threads, verbose=False,
-                          cache=cache_mb > 0, cache_type="ram", cache_size=cache_mb << 20)
-    app = create_app(server_settings=ServerSettings(), model_settings=[model])
+    model = ModelSettings(**model_settings(path, settings, cache_mb))
+    try:
+        app = create_app(server_settings=ServerSettings(), model_settings=[model])  # loads the model
+    except ValueError:
+        raise RecchatError(_cannot_load(path, check_gguf(path))) from None
     app.add_api_route("/recchat/model", lambda: info, methods=["GET"])
     return app
 
 
-def serve(path: Path, host: str, port: int, *, n_ctx: int = 4096, threads: int | None = None,
-          cache_mb: int = 2048) -> None:
-    import uvicorn
-
-    uvicorn.run(build_app(path, n_ctx=n_ctx, threads=threads, cache_mb=cache_mb), host=host, port=port,
-                log_level="warning")
+def serve(path: Path, host: str, port: int, *, settings: LlamaSettings = LlamaSettings(), n_ctx: int | None = None,
+          threads: int | None = None, cache_mb: int = 2048, announce: Callable[[], None] | None = None) -> None:
+    """Serve `path` until Ctrl-C; `n_ctx` and `threads` override `settings`. `announce` runs once the model
+    is checked and loaded, just before the server starts listening (a bad model is refused before it)."""
+    app = build_app(path, settings.with_overrides(n_ctx=n_ctx, threads=threads), cache_mb=cache_mb)
+    try:
+        import uvicorn
+    except ImportError:
+        raise RecchatError(f"engine serve needs the server packages (uvicorn is missing): {SERVER_EXTRA}") from None
+    if announce:
+        announce()
+    uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
 def free_port() -> int:

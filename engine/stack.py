@@ -37,7 +37,7 @@ NO_LLM = "no-llm"  # file stem of the stack without the LLM
 Table = dict[str, np.ndarray]  # feature name -> one value per target
 
 
-def feature_table(model: CollabModel, liked: list[int], disliked: list[int], targets: list[int],
+def feature_table(model: CollabModel, liked: list[int], disliked: list[int], targets: list[int], *,
                   all_liked: list[int] | None = None, all_disliked: list[int] | None = None,
                   ease_from: list[int] | None = None) -> Table:
     """Every stack input but the LLM's, per target. `liked`/`disliked`: the window a prompt shows (the
@@ -60,6 +60,12 @@ def feature_table(model: CollabModel, liked: list[int], disliked: list[int], tar
         "log_popularity": model.popularity(targets),
         "ease_all": np.where(cols >= 0, ease[np.maximum(cols, 0)], 0.0) / max(1, len(ease_from)),
     }
+
+
+def concat_tables(tables: list[Table]) -> Table:
+    """Row-wise concatenation of feature tables (per user or per sample) into one."""
+    keys = tables[0].keys() if tables else ()
+    return {k: np.concatenate([t[k] for t in tables]) for k in keys}
 
 
 def weights_text(weights: dict[str, float]) -> str:

@@ -1,4 +1,9 @@
-"""Fixtures: real SQLite files, the real ML-100K from ../shared, the CLI run in-process."""
+"""Fixtures: real SQLite files, the real ML-100K from ../shared, the CLI run in-process.
+
+Plain helpers (engine, dump, count, p_yes, SHARED, needs_shared...) live here too; the chat's fakes and
+Pilot helpers are in tests/fakes.py. Test modules import both one way: `from tests.conftest import ...`,
+`from tests.fakes import ...` (never `from conftest import`, never from another test module).
+"""
 
 from __future__ import annotations
 

@@ -5,32 +5,16 @@ from __future__ import annotations
 
 import sqlite3
 
-from textual.widgets import Input, RichLog
+from textual.widgets import Input
 
-from engine.evaluate import evaluate, store_run
+from db.eval_runs import store_eval_run
+from engine.evaluate import evaluate
 from db import open_db
 from db.sample_files import read_samples
-from tui.app import ChatApp
-from engine.chat.session import ChatSession
 from tui.widgets import EvalScreen, HistoryList, ResultsTable
 
-from conftest import count
-from test_chat_keys import FakeScorer
-
-USER = "ml100k-196"
-SIZE = (140, 45)
-
-
-def make_app(db, scorer, user=USER, autostart=False, n=12) -> ChatApp:
-    session = ChatSession(db, user, scorer_factory=lambda: scorer, n_candidates=n, lock_wait=0.2, lock_tries=2)
-    return ChatApp(session, autostart=autostart)
-
-
-async def settle(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+from tests.conftest import count
+from tests.fakes import SIZE, USER, FakeScorer, log_text, make_app, settle
 
 
 async def ask(app, pilot, text: str) -> None:
@@ -46,16 +30,12 @@ def titles(app) -> list[str]:
     return [table.get_row_at(i)[1].plain for i in range(table.row_count)]
 
 
-def log_text(app) -> str:
-    return " ".join(" ".join(line.text for line in app.query_one("#log", RichLog).lines).split())
-
-
 def user_id(db, name=USER) -> int:
     return count(db, f"SELECT id FROM users WHERE name = '{name}'")
 
 
 async def test_query_like_undo(ml100k_copy, scorer):
-    app = make_app(ml100k_copy, scorer)
+    app = make_app(ml100k_copy, scorer=scorer, autostart=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await ask(app, pilot, "something like Alien but funnier")
@@ -86,7 +66,7 @@ async def test_query_like_undo(ml100k_copy, scorer):
 
 
 async def test_why_answers_with_history_items(ml100k_copy, scorer):
-    app = make_app(ml100k_copy, scorer)
+    app = make_app(ml100k_copy, scorer=scorer, autostart=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await ask(app, pilot, "why Fargo?")
@@ -100,9 +80,10 @@ async def test_eval_screen_lists_a_stored_run(ml100k_copy, scorer, movie_split_d
     train, _ = read_samples(movie_split_dir / "train.json")
     result = evaluate(scorer, samples[:16], train, str(movie_split_dir / "test.json"))
     db = open_db(ml100k_copy)
-    run_id = store_run(db, result, k=256)
+    run_id = store_eval_run(db, model=result.model, model_id=result.model_id, dataset=result.data, k=256,
+                            metrics=result.to_json())
     db.conn.close()
-    app = make_app(ml100k_copy, scorer)
+    app = make_app(ml100k_copy, scorer=scorer, autostart=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         assert f"run {run_id}" in str(app.query_one("#auc").render())
@@ -119,7 +100,7 @@ async def test_eval_screen_lists_a_stored_run(ml100k_copy, scorer, movie_split_d
 
 async def test_bad_messages_do_not_crash_or_write(ml100k_copy):
     scorer = FakeScorer()  # the flow does not depend on the model's numbers
-    app = make_app(ml100k_copy, scorer)
+    app = make_app(ml100k_copy, scorer=scorer, autostart=False)
     before = count(ml100k_copy, "SELECT COUNT(*) FROM feedback")
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
@@ -139,7 +120,7 @@ async def test_bad_messages_do_not_crash_or_write(ml100k_copy):
 
 async def test_locked_database_keeps_the_rating(ml100k_copy):
     scorer = FakeScorer()  # the flow does not depend on the model's numbers
-    app = make_app(ml100k_copy, scorer)
+    app = make_app(ml100k_copy, scorer=scorer, autostart=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await ask(app, pilot, "80s comedies")
@@ -166,7 +147,7 @@ async def test_locked_database_keeps_the_rating(ml100k_copy):
 
 async def test_new_user_onboarding_rating_in_words_and_persistence(ml100k_copy):
     scorer = FakeScorer()  # the flow does not depend on the model's numbers
-    app = make_app(ml100k_copy, scorer, user="newbie", autostart=True)
+    app = make_app(ml100k_copy, "newbie", scorer=scorer)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         assert "Welcome, newbie" in log_text(app)
@@ -183,14 +164,14 @@ async def test_new_user_onboarding_rating_in_words_and_persistence(ml100k_copy):
         await ask(app, pilot, "/user someone-else")
         assert app.sub_title == "someone-else"
     # The chat persists: the same user sees the earlier conversation next time.
-    again = make_app(ml100k_copy, scorer, user="newbie")
+    again = make_app(ml100k_copy, "newbie", scorer=scorer, autostart=False)
     async with again.run_test(size=SIZE) as pilot:
         await settle(again, pilot)
         assert "I liked Heat" in log_text(again)
 
 
 def test_main_screen_snapshot(ml100k_copy, scorer, snap_compare):
-    app = make_app(ml100k_copy, scorer, autostart=False)
+    app = make_app(ml100k_copy, scorer=scorer, autostart=False)
 
     async def run_before(pilot):
         # Nothing scored on screen: P(Yes) digits may differ in the last place across CPUs (SIMD

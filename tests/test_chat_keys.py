@@ -5,58 +5,19 @@ A fake scorer (P(Yes) from a hash of the prompt) keeps these Pilot tests free of
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 
 import pytest
 from textual import events
-from textual.widgets import Input, RichLog
+from textual.widgets import Input
 
-from db.scoring import PromptSettings, Score
-from tui.app import ChatApp
-from engine.chat.session import ChatSession
 from tui.widgets import EvalScreen, HistoryList, ResultsTable
 
-from conftest import count
+from tests.conftest import count
+from tests.fakes import SIZE, log_text, make_app, settle
 
 SENTENCE = "recommend sci-fi movies from the 80s"  # its "d" once disliked the selected row
-SIZE = (140, 45)
 CHAT_RATINGS = "SELECT COUNT(*) FROM feedback WHERE source = 'chat'"
-
-
-class FakeScorer:
-    """Only what the chat asks of a scorer; P(Yes) comes from a hash of the prompt, so runs repeat."""
-
-    name = "fake.gguf"
-    identity = "0" * 64
-    prompts = PromptSettings()
-
-    def score(self, prompts, progress=None) -> list[Score]:
-        out = []
-        for prompt in prompts:
-            h = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") / 2**32
-            logit_yes, logit_no = 4 * h - 2, 0.0
-            out.append(Score(logit_yes, logit_no))
-            if progress:
-                progress(1)
-        return out
-
-
-def make_app(db, user: str) -> ChatApp:
-    """Started as a person would: the first picks are scored and shown at once."""
-    session = ChatSession(db, user, scorer_factory=lambda: FakeScorer(), n_candidates=12, lock_wait=0.2, lock_tries=2)
-    return ChatApp(session)
-
-
-async def settle(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-def log_text(app) -> str:
-    return " ".join(" ".join(line.text for line in app.query_one("#log", RichLog).lines).split())
 
 
 def key_name(ch: str) -> str:

@@ -6,7 +6,7 @@ import threading
 
 from engine.chat.session import ChatSession
 
-from test_chat_keys import FakeScorer
+from tests.fakes import FakeScorer
 
 
 def test_a_newer_request_stops_an_older_ranking_at_its_next_chunk(ml100k_copy, tmp_path, monkeypatch):

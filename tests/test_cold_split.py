@@ -40,13 +40,15 @@ def test_held_out_movies_appear_only_as_test_targets(cold_dir, ml100k_store):
 
 
 def test_collaborative_models_never_see_held_out_ratings(cold_dir, ml100k_store):
+    from db.snapshot import read_domain
     from engine.stack_fit import collab_without
 
     cold = read_cold_items(cold_dir / "test.json")
     test = load_samples(cold_dir / "test.json")
-    model = collab_without(open_db(ml100k_store), "movie", test, items=cold)
+    snap = read_domain(open_db(ml100k_store), "movie")
+    model = collab_without(snap, test, items=cold)
     assert not cold & {int(i) for i in model.item_ids}
-    full = collab_without(open_db(ml100k_store), "movie", test)
+    full = collab_without(snap, test)
     assert cold & {int(i) for i in full.item_ids}, "without the list they would leak"
 
 

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from db import open_db
-from db.feedback import get_or_create_user, record_feedback
-from engine.collab import CollabModel, Feedback, store_state
-from engine.collab_cache import CollabService, cache_path, load_or_fit
+from db.feedback import Feedback, record_feedback
+from db.users import get_or_create_user
+from engine.collab import CollabModel
+from engine.collab_cache import CollabService, cache_path, load_or_fit, store_state
 
 
 def test_ease_matches_the_closed_form_by_hand():

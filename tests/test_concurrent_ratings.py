@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 
 from db.migrations import MIGRATIONS
-from tests.conftest import FIXTURES, ROOT, count, engine
 from engine.chat.session import ChatSession
 
-from test_chat_keys import FakeScorer
+from tests.conftest import FIXTURES, ROOT, count, engine
+from tests.fakes import FakeScorer
 
 N_ITEMS = 8  # ratings per rater, then one more that flips its first verdict (latest wins)
 CLI_USERS = [f"cli-rater-{k}" for k in range(4)]
@@ -77,7 +77,7 @@ def test_eight_concurrent_raters_cli_and_chat(tiny_store, tmp_path):
             for item, liked in plans[user]:
                 cli_runs[user].append(subprocess.run(
                     engine_cmd("rate", "--db", tiny_store, "--user", user, "--item", item,
-                               "--like" if liked else "--dislike"),
+                               "--like" if liked else "--dislike", "--create"),
                     capture_output=True, text=True, cwd=ROOT, env=env, timeout=120))
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)

@@ -11,10 +11,11 @@ import json
 import pytest
 from textual.widgets import Input
 
-from conftest import count, engine
 from engine.chat.session import ChatSession
-from test_chat_keys import SIZE, FakeScorer, log_text, settle
 from tui.app import ChatApp
+
+from tests.conftest import count, engine
+from tests.fakes import SIZE, FakeScorer, log_text, settle
 
 RATINGS = "SELECT COUNT(*) FROM current_feedback f JOIN users u ON u.id = f.user_id WHERE u.name = '{}'"
 

@@ -11,12 +11,13 @@ from sklearn.metrics import roc_auc_score
 from db import open_db
 from db.errors import RecchatError
 from db.fileio import check_writable
-from db.feedback import find_user, rated_item_ids
+from db.feedback import rated_item_ids
+from db.users import find_user
 from tests.conftest import count, dump, engine
 
 
 def test_rate_by_title_and_id(ml100k_copy):
-    r = engine("rate", "--db", ml100k_copy, "--user", "carol", "--item", "alien (1979)", "--like")
+    r = engine("rate", "--db", ml100k_copy, "--user", "carol", "--item", "alien (1979)", "--like", "--create")
     assert r.exit_code == 0, r.output
     assert r.stdout.strip() == "carol likes Alien (1979) [id 183]"
     r = engine("rate", "--db", ml100k_copy, "--user", "carol", "--item", "183", "--dislike")
@@ -24,6 +25,27 @@ def test_rate_by_title_and_id(ml100k_copy):
     row = open_db(ml100k_copy).execute(
         "SELECT c.liked, c.source FROM current_feedback c JOIN users u ON u.id = c.user_id WHERE u.name = 'carol'").fetchall()
     assert row == [(0, "cli")]  # latest wins
+
+
+def test_rate_refuses_an_unknown_user_without_create(ml100k_copy):
+    """A typo in --user is an error naming close names, not a new user with one rating."""
+    before = dump(ml100k_copy)
+    r = engine("rate", "--db", ml100k_copy, "--user", "ml100k-19x", "--item", "183", "--like")
+    assert r.exit_code == 1
+    err = r.stderr.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("Error: no user named 'ml100k-19x'; did you mean") and "--create" in err
+    assert dump(ml100k_copy) == before
+
+
+@pytest.mark.parametrize("command", ["rate", "recommend"])
+def test_an_empty_user_name_is_one_line_error(ml100k_copy, command):
+    before = dump(ml100k_copy)
+    args = ["--item", "183", "--like", "--create"] if command == "rate" else ["--model", "/nonexistent.gguf"]
+    r = engine(command, "--db", ml100k_copy, "--user", "  ", *args)
+    assert r.exit_code == 1
+    assert r.stderr.strip() == "Error: user name is empty"
+    assert dump(ml100k_copy) == before
 
 
 def test_rate_unknown_title_lists_close_matches(ml100k_copy):

@@ -8,20 +8,21 @@ import pytest
 
 from db import open_db
 from engine import holdout
-from engine.collab import catalog_items
+from db.snapshot import read_domain
+from engine.metrics import user_metrics
 
 
 def test_metrics_by_hand():
-    m = holdout.user_metrics([5, 1, 7, 2, 9], {1, 2, 3}, k=3)
+    m = user_metrics([5, 1, 7, 2, 9], {1, 2, 3}, k=3)
     # hits at ranks 2 and 4; top-3 holds one of three relevant
     assert m["recall@3"] == pytest.approx(1 / 3)
     dcg = 1 / math.log2(3)
     idcg = 1 + 1 / math.log2(3) + 1 / math.log2(4)
     assert m["ndcg@3"] == pytest.approx(dcg / idcg)
     assert m["mrr"] == pytest.approx(1 / 2)
-    perfect = holdout.user_metrics([1, 2, 3, 4], {1, 2}, k=10)
+    perfect = user_metrics([1, 2, 3, 4], {1, 2}, k=10)
     assert perfect == {"recall@10": 1.0, "ndcg@10": pytest.approx(1.0), "mrr": 1.0}
-    assert holdout.user_metrics([4, 5], {1}, k=10) == {"recall@10": 0.0, "ndcg@10": 0.0, "mrr": 0.0}
+    assert user_metrics([4, 5], {1}, k=10) == {"recall@10": 0.0, "ndcg@10": 0.0, "mrr": 0.0}
 
 
 def test_ranked_items_leave_out_rated_and_keep_order():
@@ -31,8 +32,7 @@ def test_ranked_items_leave_out_rated_and_keep_order():
 
 
 def test_split_hides_the_last_ratings_from_every_model(ml100k_store):
-    db = open_db(ml100k_store, create=False)
-    split = holdout.holdout_split(db, "movie", last=5)
+    split = holdout.holdout_split(read_domain(open_db(ml100k_store, create=False), "movie"), last=5)
     assert 800 < len(split.users) <= 943
     assert len(split.train.users) == 100_000 - 943 * 5  # every user with more than 5 ratings loses the last 5
     hu = split.users[0]
@@ -52,15 +52,14 @@ def test_catalog_eval_ranks_every_model_and_the_pipeline(ml100k_store, tmp_path,
     from engine.stack import COLLAB_FEATURES, Reranker
 
     monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
-    db = open_db(ml100k_store, create=False)
-    split = holdout.holdout_split(db, "movie")
+    snap = read_domain(open_db(ml100k_store, create=False), "movie")
+    split = holdout.holdout_split(snap)
     fit_half, _ = holdout.partition(split.users, 0)
     model = holdout.CollabModel.fit(split.train)
-    items = catalog_items(db, "movie")
-    table, labels = holdout.rank_rows(model, holdout.sample_users(fit_half, 60, 0), split.catalog, items)
+    table, labels = holdout.rank_rows(model, holdout.sample_users(fit_half, 60, 0), split.catalog, snap.items)
     head = fit_head(table, labels, COLLAB_FEATURES)
     Reranker(head, head, "movie", None).save()
-    report = evaluate_catalog(db, "movie", None, 60, 5, 50, 0, log=lambda m: None)
+    report = evaluate_catalog(snap, None, n_users=60, last=5, candidates=50, seed=0, log=lambda m: None)
     assert set(report.metrics) == {"popularity", "item-knn", "als", "ease", "pipeline without LLM",
                                    "retrieval ordered by P(like), no LLM"}
     m = report.metrics

@@ -8,6 +8,7 @@ the trainer (db/default_model.py).
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -117,3 +118,60 @@ def test_a_builder_that_cannot_import_is_the_same_error(tmp_path, monkeypatch):
     monkeypatch.setattr(dm, "entry_points", lambda **kw: [Missing()])
     with pytest.raises(RecchatError, match=r"not built yet.*torch, transformers, peft.*--model PATH.*torch"):
         dm.default_engine_model(log=lambda msg: None)
+
+
+# ------------------------------------------------------------- one data layer
+SQL_CALLS = {"execute", "executemany", "executescript", "query", "rows_where"}
+SQL_TEXT = re.compile(r"\b(SELECT\b.+\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|PRAGMA)\b",
+                      re.I | re.S)
+
+
+def sql_sites(path: Path) -> list[str]:
+    """Store access in a file: a call of a connection/sqlite-utils query method, or SQL text."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in SQL_CALLS:
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: .{node.func.attr}(")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_TEXT.search(node.value):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno}: SQL text")
+    return found
+
+
+@pytest.mark.parametrize("package", ["engine", "tui", "trainer", "bench"])
+def test_every_store_query_lives_in_db(package):
+    found = [site for path in sorted((ROOT / package).rglob("*.py")) for site in sql_sites(path)]
+    assert not found, "store access outside db/:\n" + "\n".join(found)
+
+
+def test_the_sql_checker_sees_calls_and_text(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    f = tmp_path / "x.py"
+    f.write_text('def f(db):\n    db.execute("x")\n    s = "SELECT id FROM items"\n    t = "select the best one"\n')
+    assert sql_sites(f) == ["x.py:2: .execute(", "x.py:3: SQL text"]
+
+
+# Where a project import may sit inside a function: the command-line entry points (each command
+# imports what it runs, so `--help` and quick commands skip numpy/sklearn/textual) and the backend
+# chooser (each backend brings its own heavy client: llama-cpp or httpx).
+LAZY_ALLOWED = {"engine/cli.py", "trainer/cli.py", "tui/cli.py", "engine/backends.py"}
+
+
+def lazy_project_imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] in PACKAGES):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: from {'.' * node.level}{node.module}")
+                elif isinstance(node, ast.Import) and any(a.name.split(".")[0] in PACKAGES for a in node.names):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: import")
+    return found
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_project_imports_sit_at_module_top(package):
+    found = [site for path in sorted((ROOT / package).rglob("*.py"))
+             if str(path.relative_to(ROOT)) not in LAZY_ALLOWED for site in lazy_project_imports(path)]
+    assert not found, "project imports inside functions (move them to the top):\n" + "\n".join(found)

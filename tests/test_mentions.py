@@ -7,12 +7,13 @@ from collections import Counter
 
 import pytest
 
-from conftest import SHARED, needs_shared
 from db.types import Item
 from engine.chat.intent import parse
 from engine.chat.mentions import TitleIndex, keys, ordinariness
 from engine.chat.reading import read
 from engine.chat.state import ConversationState
+
+from tests.conftest import SHARED, needs_shared
 
 pytestmark = needs_shared
 

@@ -11,7 +11,9 @@ from db import open_db
 from db.feedback import rated_item_ids
 from db.prompt import parse_input
 from db.sample_files import read_samples
-from engine.ranking import build_cases, evaluate_ranking, rank_of_first, ranking_metrics
+from db.snapshot import read_domain
+from engine.metrics import rank_of_first, ranking_metrics
+from engine.ranking import build_cases, evaluate_ranking
 from db.scoring import Score
 from tests.conftest import engine
 
@@ -29,7 +31,7 @@ def test_rank_counts_ties_half_and_metrics_read_it():
 def test_cases_use_never_rated_items_and_the_same_history(ml100k_copy, movie_split_dir):
     db = open_db(ml100k_copy, create=False)
     samples = read_samples(movie_split_dir / "test.json")[0][:200]
-    cases = build_cases(db, samples, negatives=19, per_user=2, seed=0)
+    cases = build_cases(read_domain(db, "movie"), samples, negatives=19, per_user=2, seed=0)
     assert cases and all(len(c.samples) == 20 for c in cases)
     per_user: dict[int, int] = {}
     for c in cases:
@@ -43,7 +45,7 @@ def test_cases_use_never_rated_items_and_the_same_history(ml100k_copy, movie_spl
             assert (q.liked, q.disliked) == (p.liked, p.disliked) and q.target != p.target
         per_user[pos.user_id] = per_user.get(pos.user_id, 0) + 1
     assert max(per_user.values()) <= 2
-    again = build_cases(db, samples, negatives=19, per_user=2, seed=0)
+    again = build_cases(read_domain(db, "movie"), samples, negatives=19, per_user=2, seed=0)
     assert [[s.item_id for s in c.samples] for c in again] == [[s.item_id for s in c.samples] for c in cases]
     # an oracle that knows the liked item ranks it first; item-only rankers come from training statistics
     train = read_samples(movie_split_dir / "train.json")[0]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from db import open_db
-from db.feedback import find_user, get_or_create_user, rated_item_ids, record_feedback
+from db.catalog import eligible_items
+from db.feedback import liked_item_ids, rated_item_ids, record_feedback
+from db.users import find_user, get_or_create_user
 from engine.collab_cache import fit_from_store
 from engine.retrieval import Query
 from engine.retrieval import candidates as _candidates
@@ -16,9 +18,16 @@ def store(ml100k_copy):
     return open_db(ml100k_copy, create=False)
 
 
+def stored_candidates(db, model, user_id, query=Query(), n=50, extra_liked=()):
+    """What engine.recommend.retrieve does: the store's eligible items, seeds, then EASE order."""
+    eligible = eligible_items(db, user_id, query.item_filter(), exclude=tuple(extra_liked))
+    seeds = list(extra_liked) or liked_item_ids(db, user_id)
+    return _candidates(model, eligible, seeds, query, n)
+
+
 def candidates(db, user_id, query=Query(), n=50, extra_liked=()):
     """Retrieval with a model fitted on the store as it is now (the chat's refit does the same)."""
-    return _candidates(db, fit_from_store(db, query.domain), user_id, query, n, extra_liked)
+    return stored_candidates(db, fit_from_store(db, query.domain), user_id, query, n, extra_liked)
 
 
 def test_never_returns_rated_items(store):
@@ -54,7 +63,7 @@ def test_liked_items_pull_similar_items_up(store):
     before = candidates(store, uid, Query(), n=20)
     model = fit_from_store(store, "movie")
     record_feedback(store, uid, alien, True)
-    after = _candidates(store, model, uid, Query(), n=20)  # the model fitted before the like: fold-in
+    after = stored_candidates(store, model, uid, Query(), n=20)  # the model fitted before the like: fold-in
     assert before[0].prior < 1e-3 < after[0].prior  # popularity only breaks ties; EASE weights now order
     names = [c.item.name for c in after]
     assert "Aliens (1986)" in names[:5]
@@ -76,7 +85,7 @@ def test_an_item_added_after_the_fit_is_reachable_by_text_and_scored_as_unknown(
     with store.conn:
         store.execute("INSERT INTO items (domain, source, source_id, name, title, year, genres) "
                       "VALUES ('movie', 'test', 'x1', 'Zyzzyva Quest (2030)', 'Zyzzyva Quest', 2030, 'Comedy')")
-    cands = _candidates(store, model, find_user(store, "ml100k-196"), Query(text="zyzzyva"), 5)
+    cands = stored_candidates(store, model, find_user(store, "ml100k-196"), Query(text="zyzzyva"), 5)
     assert [c.item.name for c in cands] == ["Zyzzyva Quest (2030)"]
     table = candidate_table(model, [], cands)  # a new user with no history, an item the model never saw
     assert table["ease_liked"][0] == 0 and table["log_popularity"][0] == 0
@@ -105,21 +114,14 @@ def test_query_symbols_are_safe_and_no_match_is_empty(store):
     assert candidates(store, None, Query(domain="book"), n=5) == []
 
 
-def test_like_rates_are_smoothed_and_leave_the_user_out(store):
-    from db.feedback import like_rates
-    from db.item_stats import PRIOR_WEIGHT
+def test_like_rates_feed_the_notes_prompt(store):
     from db.scoring import PromptSettings
     from engine.recommend import retrieve, with_like_rates
 
-    (g,) = store.execute("SELECT AVG(liked) FROM feedback WHERE liked IS NOT NULL").fetchone()
-    likes, n = store.execute("SELECT SUM(liked), COUNT(*) FROM feedback WHERE item_id = 1").fetchone()
-    assert like_rates(store, [1])[1] == pytest.approx((likes + PRIOR_WEIGHT * g) / (n + PRIOR_WEIGHT))
     uid = get_or_create_user(store, "bob")
     record_feedback(store, uid, 1, False)
-    (g,) = store.execute("SELECT AVG(liked) FROM feedback WHERE liked IS NOT NULL").fetchone()
-    assert like_rates(store, [1], exclude_user=uid)[1] == pytest.approx((likes + PRIOR_WEIGHT * g) / (n + PRIOR_WEIGHT))
     history, cands = retrieve(store, fit_from_store(store, "movie"), uid, Query(), 3)
-    cands = with_like_rates(store, uid, cands)
+    cands = with_like_rates(store, uid, "movie", cands)
     assert all(0 < c.like_rate < 1 for c in cands)
     prompt = PromptSettings(notes=True).for_user("movie", history, cands[0].item, cands[0].like_rate)
     assert "The user liked 0 of 1 rated movies." in prompt

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import engine
+from tests.conftest import engine
 
 
 def test_stack_fit_without_llm_then_eval_catalog(ml100k_copy, movie_split_dir, tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ Transformers dequantizes a GGUF (`gguf_file=`) into an ordinary LlamaForCausalLM
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +51,6 @@ def resolve_base(path: str | Path) -> BaseRef:
 
 
 def _hf_model_type(folder: Path) -> str:
-    import json
-
     try:
         return str(json.loads((folder / "config.json").read_text()).get("model_type", ""))
     except (OSError, ValueError) as e:

@@ -7,9 +7,17 @@ from pathlib import Path
 import click
 
 from db.clikit import Group
+from db.errors import RecchatError
+from db.gguf_check import default_model_path
 from db.prompt import PROMPT_FORMATS
+from db.samples import split_item_text
 
+from .config import LoraSettings, TrainConfig
 from .encode import LOSSES
+from .export import export
+from .loop import Interrupted
+from .plan import GiB, SHAPES, plan
+from .tuning import instruct_tune, rec_tune
 
 PathArg = click.Path(path_type=Path)
 
@@ -25,12 +33,6 @@ def cli() -> None:
       trainer export --adapter runs/k64/adapter --out k64.gguf --quant q8_0
       engine eval --model k64.gguf --data splits/movie/test.json
     """
-
-
-def _default_base() -> Path:
-    from db.gguf_check import default_model_path
-
-    return default_model_path()
 
 
 def training_options(f):
@@ -69,23 +71,15 @@ def training_options(f):
     return f
 
 
-def _config(k, seed, epochs, lr, micro_batch, grad_accum, max_len, patience, lora_r, lora_alpha, lora_dropout,
-            lora_targets, grad_ckpt, save_every, prompt_format="alpaca", valid_limit=200, notes=False, loss="answer",
-            lora_layers=None, bucket=False):
-    from .config import LoraSettings, TrainConfig
-
+def _config(*, lora_r: int, lora_alpha: int, lora_dropout: float, lora_targets: str, lora_layers: int | None,
+            **fields) -> TrainConfig:
+    """The TrainConfig of the options: the --lora-* ones make its LoraSettings, every other one (seed, epochs,
+    k, notes...) is the TrainConfig field of the same name; fields no option sets keep TrainConfig's defaults."""
     targets = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
-    return TrainConfig(k=k, seed=seed, epochs=epochs, lr=lr, micro_batch=micro_batch, grad_accum=grad_accum,
-                       max_len=max_len, patience=patience, valid_limit=valid_limit, save_every=save_every,
-                       grad_ckpt=grad_ckpt, notes=notes, loss=loss, prompt_format=prompt_format, bucket=bucket,
-                       lora=LoraSettings(lora_r, lora_alpha, lora_dropout, targets, lora_layers))
+    return TrainConfig(**fields, lora=LoraSettings(lora_r, lora_alpha, lora_dropout, targets, lora_layers))
 
 
 def _run(fn):
-    from db.errors import RecchatError
-
-    from .loop import Interrupted
-
     try:
         return fn()
     except Interrupted as e:
@@ -110,19 +104,15 @@ def _run(fn):
 @training_options
 def rec_tune_cmd(train, valid, k, valid_limit, from_adapter, notes, loss, base, out, resume, **opts) -> None:
     """LoRA rec-tuning: learn to answer "Yes."/"No." for a user's history and a target item."""
-    from .tuning import rec_tune
-
-    from db.samples import split_item_text
-
     kinds = {split_item_text(Path(t)) for t in train}
     if len(kinds) > 1:
         raise click.ClickException("the --train files name items differently (some with item text, some without)")
-    cfg = _config(k, valid_limit=valid_limit, notes=notes, loss=loss, **opts)
+    cfg = _config(k=k, valid_limit=valid_limit, notes=notes, loss=loss, **opts)
     cfg.item_text = kinds.pop()
     if cfg.item_text:
         click.echo("the training split names items with their genres; the export records it", err=True)
-    st = _run(lambda: rec_tune(base or _default_base(), list(train), list(valid), cfg, out, from_adapter, resume,
-                               log=click.echo))
+    st = _run(lambda: rec_tune(base or default_model_path(), list(train), list(valid), cfg, out,
+                               from_adapter=from_adapter, resume=resume, log=click.echo))
     click.echo(f"best epoch {st.best_epoch} (validation AUC {st.best:.4f}); adapter: {out / 'adapter'}"
                if valid else f"adapter: {out / 'adapter'}")
 
@@ -132,10 +122,8 @@ def rec_tune_cmd(train, valid, k, valid_limit, from_adapter, notes, loss, base, 
 @training_options
 def instruct_tune_cmd(train, base, out, resume, **opts) -> None:
     """Stage 1 of TALLRec: LoRA instruction tuning on any Alpaca data; continue with rec-tune --from-adapter."""
-    from .tuning import instruct_tune
-
-    cfg = _config(None, **opts)
-    _run(lambda: instruct_tune(base or _default_base(), train, cfg, out, resume, log=click.echo))
+    cfg = _config(**opts)
+    _run(lambda: instruct_tune(base or default_model_path(), train, cfg, out, resume, log=click.echo))
     click.echo(f"adapter: {out / 'adapter'}")
 
 
@@ -146,9 +134,7 @@ def instruct_tune_cmd(train, base, out, resume, **opts) -> None:
 @click.option("--quant", type=click.Choice(["f32", "f16", "q8_0", "q4_k_m"]), default="q8_0", show_default=True)
 def export_cmd(base, adapter, out, quant) -> None:
     """Merge the adapter into the base and write a GGUF llama.cpp runs (quantized by llama.cpp)."""
-    from .export import export
-
-    info = _run(lambda: export(base or _default_base(), adapter, out, quant, log=click.echo))
+    info = _run(lambda: export(base or default_model_path(), adapter, out, quant, log=click.echo))
     click.echo(f"wrote {info.path} ({quant}, {info.bytes / 1e6:.1f} MB)")
 
 
@@ -163,13 +149,11 @@ def export_cmd(base, adapter, out, quant) -> None:
 @click.option("--budget-gib", type=float, default=22.0, show_default=True, help="Usable memory (a 24 GB RTX 3090 leaves ~22).")
 def plan_cmd(base_config, seq, micro_batch, grad_ckpt, lora_r, lora_targets, budget_gib) -> None:
     """Estimated peak GPU memory of LoRA training (bf16 weights) and the largest micro-batch that fits."""
-    from .plan import GiB, SHAPES, plan
-
     targets = tuple(t.strip() for t in lora_targets.split(",") if t.strip())
     shape = SHAPES[base_config]
     rows = []
     for ckpt in (False, True):
-        p = plan(shape, seq, ckpt, lora_r, targets)
+        p = plan(shape, seq, ckpt, lora_r, targets=targets)
         rows.append((ckpt, p))
     click.echo(f"{base_config}: {shape.params() / 1e9:.2f}B parameters, LoRA r={lora_r} on {','.join(targets)}: "
                f"{shape.lora_params(lora_r, targets) / 1e6:.2f}M trainable; seq {seq}; budget {budget_gib:g} GiB")
@@ -180,7 +164,7 @@ def plan_cmd(base_config, seq, micro_batch, grad_ckpt, lora_r, lora_targets, bud
         click.echo(f"{'on' if ckpt else 'off':<10} {p.weights / GiB:>7.2f}G {p.lora_state / GiB:>9.3f}G "
                    f"{p.activations_per_sample / GiB:>10.3f}G {p.overhead / GiB:>8.2f}G {p.peak(micro_batch) / GiB:>10.2f}G "
                    f"{p.largest_micro_batch(budget_gib * GiB):>7}{mark}")
-    chosen = plan(shape, seq, grad_ckpt, lora_r, targets)
+    chosen = plan(shape, seq, grad_ckpt, lora_r, targets=targets)
     fits = chosen.peak(micro_batch) <= budget_gib * GiB
     click.echo(f"micro-batch {micro_batch} {'fits' if fits else 'does NOT fit'} in {budget_gib:g} GiB "
                f"{'with' if grad_ckpt else 'without'} gradient checkpointing (estimate; CUDA overhead assumed 1 GiB)")

@@ -7,16 +7,18 @@ stores q/k rows grouped by rotary half, llama.cpp interleaves them.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from db.errors import RecchatError
-from db.fileio import atomic_path, file_ref
+from db.fileio import atomic_path, check_writable, file_ref
 from db.gguf_check import FORMAT_KEY, GGUF_MAGIC, ITEM_TEXT_KEY, PROMPT_KEY
 
 from .base_model import BaseRef, load_model, load_tokenizer, resolve_base
+from .tuning import check_adapter, mismatch_reason
 
 QUANTS = ("f32", "f16", "q8_0", "q4_k_m")
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
@@ -71,8 +73,6 @@ class ExportInfo:
 # ------------------------------------------------------------------ merge
 def merged_model(ref: BaseRef, adapter: Path | None):
     """fp32 base with the adapter folded into its weights (peft merge_and_unload)."""
-    from .tuning import check_adapter, mismatch_reason
-
     model = load_model(ref)
     if adapter is None:
         return model
@@ -228,8 +228,6 @@ def _hf_tokenizer(ref: BaseRef, cfg) -> list:
 
 def _detect_pre(cfg, fields: list, tok) -> str:
     """The first llama.cpp pre-tokenizer under which llama.cpp tokenizes PROBES as transformers does."""
-    import tempfile
-
     import gguf
     import llama_cpp
 
@@ -291,11 +289,12 @@ def _spm_tokenizer(path: Path) -> list:
 
 # ------------------------------------------------------------- quantizing
 def quantize(src: Path, dst: Path, quant: str) -> None:
-    """llama.cpp's own quantizer (llama_model_quantize), into a temp file renamed on success."""
+    """llama.cpp's own quantizer (llama_model_quantize), into a temp file renamed on success.
+
+    q8_0 or q4_k_m; f32 and f16 files are written by `write_gguf` itself."""
     import llama_cpp
 
-    ftypes = {"q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0, "q4_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M,
-              "f16": llama_cpp.LLAMA_FTYPE_MOSTLY_F16}
+    ftypes = {"q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0, "q4_k_m": llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M}
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = ftypes[quant]
     params.nthread = 0
@@ -311,7 +310,10 @@ def export(base: Path, adapter: Path | None, out: Path, quant: str, log=print) -
         raise RecchatError(f"unknown --quant {quant!r}; choose one of {', '.join(QUANTS)}")
     out = Path(out)
     ref = resolve_base(base)
-    _check_writable(out)
+    try:
+        check_writable(out)
+    except RecchatError as e:
+        raise RecchatError(f"output path is not writable ({e})") from None
     model = merged_model(ref, adapter)
     meta = export_metadata(ref, adapter)
     if quant in ("f32", "f16"):
@@ -350,18 +352,6 @@ def export_metadata(ref: BaseRef, adapter: Path | None) -> dict[str, str]:
         train = rep.get("data", {}).get("train", [])
         meta["dataset.0.name"] = ", ".join(f"{Path(d['path']).name}:{d['sha256'][:12]}" for d in train)
     return meta
-
-
-def _check_writable(out: Path) -> None:
-    if out.exists() and out.is_dir():
-        raise RecchatError(f"output path is a folder: {out}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        probe = out.with_name(f".{out.name}.probe")
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as e:
-        raise RecchatError(f"output path is not writable: {out} ({e.strerror or e})") from None
 
 
 def _verify(path: Path) -> None:

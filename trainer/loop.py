@@ -25,7 +25,7 @@ from db.types import Sample
 
 from .config import TrainConfig
 from .encode import Encoded, Encoder, Objective, answer_loss, collate
-from .torch_scoring import tokenizer_format
+from .torch_scoring import tokenizer_answer_ids, tokenizer_format
 
 Metric = Callable[[object], dict]  # model -> metrics, with "score" (higher is better)
 
@@ -93,13 +93,11 @@ def micro_batches(lengths: list[int], size: int, seed: int, epoch: int, bucket: 
 def objective(kind: str, tokenizer, fmt: PromptFormat = ALPACA) -> Objective:
     if kind != "yes-no":
         return Objective(kind)
-    from .torch_scoring import tokenizer_answer_ids
-
     return Objective(kind, tokenizer_answer_ids(tokenizer, fmt))
 
 
 class Trainer:
-    def __init__(self, model, tokenizer, cfg: TrainConfig, out: Path, metric: Metric | None,
+    def __init__(self, model, tokenizer, cfg: TrainConfig, out: Path, *, metric: Metric | None,
                  report_extra: dict, log: Callable[[str], None] = print):
         import torch
         from accelerate import Accelerator
@@ -190,7 +188,6 @@ class Trainer:
         dropped = sum(e.dropped for e in encoded)
         if dropped:
             self.log(f"dropped {dropped} oldest history items from long prompts to fit --max-len {cfg.max_len}")
-        group = cfg.micro_batch * cfg.grad_accum
         n_micro = math.ceil(len(encoded) / cfg.micro_batch)
         with tqdm(total=cfg.epochs * n_micro, initial=self.state.epoch * n_micro + self.state.batch,
                   desc="training", unit="batch", dynamic_ncols=True, disable=not self.acc.is_main_process) as bar:
@@ -198,7 +195,7 @@ class Trainer:
                 while self.state.epoch < cfg.epochs:
                     t0 = time.perf_counter()
                     loss = self._run_epoch(encoded, bar)
-                    if self._end_epoch(loss, time.perf_counter() - t0, bar, len(encoded) / group):
+                    if self._end_epoch(loss, time.perf_counter() - t0, bar):
                         break
             except KeyboardInterrupt:
                 self.save_checkpoint()
@@ -242,7 +239,7 @@ class Trainer:
         for g in self.optimizer.param_groups:
             g["lr"] = lr
 
-    def _end_epoch(self, loss: float, seconds: float, bar, steps: float) -> bool:
+    def _end_epoch(self, loss: float, seconds: float, bar) -> bool:
         """Validate, keep the best adapter, checkpoint; True when early stopping says stop."""
         st = self.state
         metrics = self.metric(self._peft()) if self.metric and self.acc.is_main_process else {}

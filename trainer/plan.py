@@ -71,7 +71,7 @@ class MemoryPlan:
         return max(0, int(room // self.activations_per_sample))
 
 
-def plan(shape: LlamaShape, seq: int, grad_ckpt: bool, r: int = 8, targets: tuple[str, ...] = ("q_proj", "v_proj"),
+def plan(shape: LlamaShape, seq: int, grad_ckpt: bool, r: int = 8, *, targets: tuple[str, ...] = ("q_proj", "v_proj"),
          weight_bytes: int = 2, act_bytes: int = 2, overhead_gib: float = 1.0) -> MemoryPlan:
     """Bytes for each part; activations for one sample of `seq` tokens."""
     lora = shape.lora_params(r, targets)

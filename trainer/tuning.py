@@ -95,7 +95,7 @@ def _files(infos: list[DataFile]) -> list[dict]:
     return [{"path": Path(d.path).name, "sha256": d.sha256, "samples": d.samples} for d in infos]
 
 
-def rec_tune(base: Path, train: list[Path], valid: list[Path], cfg: TrainConfig, out: Path,
+def rec_tune(base: Path, train: list[Path], valid: list[Path], cfg: TrainConfig, out: Path, *,
              from_adapter: Path | None = None, resume: bool = False, log=print):
     pools, train_info = load_rec_files(train, "training")
     chosen = kshot_per_file(pools, cfg.k, cfg.seed)
@@ -115,7 +115,7 @@ def rec_tune(base: Path, train: list[Path], valid: list[Path], cfg: TrainConfig,
     extra = {"stage": "rec-tune", "base": file_ref(ref.path), "from_adapter": Path(from_adapter).name if from_adapter else None,
              "data": {"train": _files(train_info), "valid": _files(valid_info), "train_samples": len(chosen)}}
     metric = valid_auc_metric(tok, valid_samples, tokenizer_format(tok, cfg.prompt_format)) if valid_samples else None
-    trainer = Trainer(model, tok, cfg, out, metric, extra, log)
+    trainer = Trainer(model, tok, cfg, out, metric=metric, report_extra=extra, log=log)
     return trainer.fit(chosen, resume=resume)
 
 
@@ -124,4 +124,4 @@ def instruct_tune(base: Path, train: Path, cfg: TrainConfig, out: Path, resume: 
     ref, tok, model = _prepare(base, cfg, None, out)
     log(f"instruction-tuning {ref.path.name} on {len(samples)} samples")
     extra = {"stage": "instruct-tune", "base": file_ref(ref.path), "data": {"train": _files([info])}}
-    return Trainer(model, tok, cfg, out, None, extra, log).fit(samples, resume=resume)
+    return Trainer(model, tok, cfg, out, metric=None, report_extra=extra, log=log).fit(samples, resume=resume)

@@ -1,6 +1,9 @@
 """The chat: ask, see ranked items with P(like) (the stack) and the LLM's P(Yes), like or dislike them, see history and offline AUC.
 
-All SQLite and model work runs in thread workers (see engine.chat.session); the UI thread only draws.
+All SQLite and model work runs in thread workers (see engine.chat.session); the UI thread only draws
+what they hand it through `call_from_thread`. Every worker's failure reaches one handler
+(`on_worker_state_changed`): a one-line notice, never a traceback; a rating the store could not
+take is kept by the session and written later.
 """
 
 from __future__ import annotations
@@ -10,19 +13,21 @@ from dataclasses import dataclass
 from functools import partial
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Input, Label, RichLog, Static
+from textual.worker import Worker, WorkerState
 
 from db.errors import RecchatError
 from engine.metrics import fmt
 from engine.recommend import Ranking
 
+from engine.chat.session import ChatSession, DatabaseBusy, Plan, Reply, SidePanel
 from engine.chat.text import clean_message
-from engine.chat.session import ChatSession, DatabaseBusy, Plan, Reply
+
 from .widgets import EvalScreen, HistoryList, ResultsTable
 
 FLUSH_EVERY = 2.0  # seconds between tries to write ratings kept while the database was locked
@@ -43,7 +48,7 @@ class UserCommands(Provider):
     async def search(self, query: str) -> Hits:
         app: ChatApp = self.app  # type: ignore[assignment]
         matcher = self.matcher(query)
-        names = app.session.users()
+        names = app.user_names  # loaded by a worker: the palette never waits on the store
         for name in names:
             score = matcher.match(f"user {name}")
             if score > 0:
@@ -85,6 +90,7 @@ class ChatApp(App):
         self.session = session
         self.autostart = autostart  # show first picks on start (tests may switch it off)
         self.latency = Latency()
+        self.user_names: list[str] = []
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -105,9 +111,7 @@ class ChatApp(App):
 
     def on_mount(self) -> None:
         self.sub_title = self.session.user_name
-        for role, content in self.session.recent_messages(10):
-            self.say(content, role=role, dim=True)
-        self.refresh_side()
+        self.load_view()
         self.query_one("#ask", Input).focus()
         self.set_interval(FLUSH_EVERY, self._flush_tick)
         self.load_model()
@@ -129,22 +133,55 @@ class ChatApp(App):
     def status(self, text: str) -> None:
         self.query_one("#status", Static).update(Text(text))
 
-    def refresh_side(self) -> None:
-        self.fill_side(self.session.history(), self.session.eval_runs(1))
-
-    def fill_side(self, history, runs) -> None:
-        self.query_one("#history", HistoryList).show(history)
+    def fill_side(self, side: SidePanel) -> None:
+        self.query_one("#history", HistoryList).show(side.history)
         auc = self.query_one("#auc", Static)
-        if runs:
-            r = runs[0]
+        if side.latest_run is not None:
+            r = side.latest_run
             auc.update(Text(f"Latest offline eval (run {r.id}, K={r.k or '-'}):\nAUC {fmt(r.auc, 3)}  GAUC {fmt(r.gauc, 3)}\n"
                             f"like-share {fmt(r.baseline('like_share'), 3)}  feature LR {fmt(r.baseline('feature_lr'), 3)}\n"
                             "e: all runs and ROC"))
         else:
             auc.update(Text("No offline eval yet: engine eval --data test.json"))
 
+    def show_log(self, messages: list[tuple[str, str]], clear: bool = False) -> None:
+        log = self.query_one("#log", RichLog)
+        if clear:
+            log.clear()
+        for role, content in messages:
+            self.say(content, role=role, dim=True)
+
     # --------------------------------------------------------------- workers
-    @work(thread=True, group="model")
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one place a worker's error lands: a one-line notice (ratings a locked store refused are kept)."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if not isinstance(error, RecchatError):
+            text = f"{type(error).__name__}: {text}"
+        self.say(f"Error: {text}")
+        self.status(f"Error: {text}")
+
+    def _refresh_side(self) -> None:
+        """Runs inside a worker: read the side panel and the user names, hand them to the UI."""
+        side = self.session.side_panel()
+        names = self.session.users()
+        self.call_from_thread(self._set_side, side, names)
+
+    def _set_side(self, side: SidePanel, names: list[str]) -> None:
+        self.user_names = names
+        self.fill_side(side)
+
+    @work(thread=True, group="view", exit_on_error=False)
+    def load_view(self, clear: bool = False) -> None:
+        """The log of the chat, the history panel and the latest eval run, read off the UI thread."""
+        messages = self.session.recent_messages(10)
+        self.call_from_thread(self.show_log, messages, clear)
+        self._refresh_side()
+
+    @work(thread=True, group="model", exit_on_error=False)
     def load_model(self) -> None:
         self.call_from_thread(self.status, "Loading model… (the first run builds it, about a minute)")
         try:
@@ -158,7 +195,7 @@ class ChatApp(App):
         for notice in self.session.notices:
             self.call_from_thread(self.say, notice, dim=True)
 
-    @work(thread=True, group="chat")
+    @work(thread=True, group="chat", exit_on_error=False)
     def greet(self) -> None:
         n = len(self.session.history())
         if n == 0:
@@ -180,26 +217,22 @@ class ChatApp(App):
             self.say(shown, role="user")
         self.submit(text)
 
-    @work(thread=True, group="chat")
+    @work(thread=True, group="chat", exit_on_error=False)
     def submit(self, text: str) -> None:
-        try:
-            reply = self.session.handle(text)
-        except RecchatError as e:
-            self.call_from_thread(self.say, f"Error: {e}")
-            return
-        self._show_reply(reply)
+        self._show_reply(self.session.handle(text))
 
     def _show_reply(self, reply: Reply) -> None:
         self.call_from_thread(self.say, reply.text)
         if reply.user_changed:
-            self.call_from_thread(self._user_switched)
+            self.call_from_thread(self._user_switched, self.session.recent_messages(10))
+            self._refresh_side()
             self._score(self.session.plan())
         if reply.rated:
             self._after_rating()
         elif reply.history_changed:
-            self.call_from_thread(self.fill_side, self.session.history(), self.session.eval_runs(1))
+            self._refresh_side()
         if reply.open_eval:
-            self.call_from_thread(self.action_eval)
+            self._open_eval()
         if reply.explain_item is not None:
             self._explain(reply.explain_item)
         if reply.plan is not None and reply.plan.candidates:
@@ -250,16 +283,12 @@ class ChatApp(App):
 
     def _after_rating(self) -> None:
         """Runs inside a worker: refresh the history panel, then re-rank the last request."""
-        history = self.session.history()
-        self.call_from_thread(self.fill_side, history, self.session.eval_runs(1))
+        self._refresh_side()
         self._score(self.session.replan())
 
-    def _user_switched(self) -> None:
+    def _user_switched(self, messages: list[tuple[str, str]]) -> None:
         self.sub_title = self.session.user_name
-        self.query_one("#log", RichLog).clear()
-        for role, content in self.session.recent_messages(10):
-            self.say(content, role=role, dim=True)
-        self.refresh_side()
+        self.show_log(messages, clear=True)
 
     # --------------------------------------------------------------- actions
     def action_focus_input(self) -> None:
@@ -276,7 +305,7 @@ class ChatApp(App):
         if item_id is not None:
             self._rate(item_id, liked)
 
-    @work(thread=True, group="chat")
+    @work(thread=True, group="chat", exit_on_error=False)
     def _rate(self, item_id: int, liked: bool) -> None:
         item = self.session.item(item_id)
         self.call_from_thread(self.say, self.session.rate(item, liked))
@@ -290,7 +319,7 @@ class ChatApp(App):
         if item_id is not None:
             self._remove(item_id)
 
-    @work(thread=True, group="chat")
+    @work(thread=True, group="chat", exit_on_error=False)
     def _remove(self, item_id: int) -> None:
         self.call_from_thread(self.say, self.session.remove(self.session.item(item_id)))
         self._after_rating()
@@ -300,14 +329,23 @@ class ChatApp(App):
         if item_id is not None:
             self._why(item_id)
 
-    @work(thread=True, group="chat")
+    @work(thread=True, group="chat", exit_on_error=False)
     def _why(self, item_id: int) -> None:
         item = self.session.item(item_id)
         self.call_from_thread(self.say, f"Working out why {item.name}…")
         self._explain(item)
 
     def action_eval(self) -> None:
-        self.push_screen(EvalScreen(self.session.eval_runs()))
+        self.open_eval()
+
+    @work(thread=True, group="view", exit_on_error=False)
+    def open_eval(self) -> None:
+        self._open_eval()
+
+    def _open_eval(self) -> None:
+        """Runs inside a worker: read the runs, then show them."""
+        runs = self.session.eval_runs()
+        self.call_from_thread(self.push_screen, EvalScreen(runs))
 
     def switch_user(self, name: str) -> None:
         self.submit(f"/user {name}")
@@ -318,7 +356,7 @@ class ChatApp(App):
         if self.session.pending and not busy:
             self.flush_pending()
 
-    @work(thread=True, group="flush")
+    @work(thread=True, group="flush", exit_on_error=False)
     def flush_pending(self) -> None:
         if not self.session.pending:
             return
@@ -328,4 +366,4 @@ class ChatApp(App):
             return
         if n:
             self.call_from_thread(self.say, f"The database is free again: saved {n} kept change(s).")
-            self.call_from_thread(self.refresh_side)
+            self._refresh_side()

@@ -44,7 +44,7 @@ def chat(db_path, user_name, model_path, domain, candidates) -> None:
         if model_path is not None and not is_url(model_path):
             check_gguf(model_path)
         session = ChatSession(db_path, user_name or _default_user(), model_path, domain=domain, n_candidates=candidates)
-        if not session.db.execute("SELECT 1 FROM items WHERE domain = ? LIMIT 1", [domain]).fetchone():
+        if not session.has_catalog():
             raise RecchatError(f"the store has no {domain} items yet: run `engine data import ml-100k` first")
     except RecchatError as e:
         raise click.ClickException(str(e)) from None

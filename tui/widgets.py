@@ -10,12 +10,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, ListView, Static
 
-from db.types import Interaction, Item
+from db.eval_runs import EvalRun
+from db.types import Interaction
 from engine.metrics import fmt
 from engine.recommend import Recommendation
 
 from .roc_plot import roc_lines
-from engine.chat.session import EvalRun
 
 BAR_WIDTH = 10
 
@@ -156,7 +156,3 @@ def _short(s: str, n: int) -> str:
 
     name = Path(s).name or s
     return name if len(name) <= n else "…" + name[-(n - 1):]
-
-
-def item_label(item: Item) -> str:
-    return item.name

@@ -8,7 +8,6 @@ and written by `flush_pending` as soon as the database is free: nothing typed is
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -17,13 +16,15 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from db import open_db
-from db.catalog import close_matches, items_by_id
+from db.catalog import catalog_items, close_matches, has_items, items_by_id
 from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat, recent_messages
 from db.errors import RecchatError
-from db.feedback import find_user, get_or_create_user, like_rates, record_feedback, user_history
+from db.eval_runs import EvalRun, eval_runs
+from db.feedback import current_rating, like_rates, record_feedback, user_history
 from db.scoring import Scorer
 from db.types import Interaction, Item
-from engine.collab import catalog_items
+from db.users import find_user, get_or_create_user, user_names
+from engine.backends import open_scorer
 from engine.collab_cache import CollabService
 from engine.explain import Explanation, explain
 from engine.recommend import Ranking, iter_rank, retrieve, with_like_rates
@@ -44,24 +45,11 @@ class DatabaseBusy(RecchatError):
 
 
 @dataclass(frozen=True)
-class EvalRun:
-    id: int
-    model: str
-    dataset: str
-    k: int | None
-    created_at: str
-    metrics: dict
+class SidePanel:
+    """What the app's side panel shows, read in one go by a worker."""
 
-    @property
-    def auc(self) -> float | None:
-        return self.metrics.get("auc")
-
-    @property
-    def gauc(self) -> float | None:
-        return self.metrics.get("gauc")
-
-    def baseline(self, name: str, key: str = "auc") -> float | None:
-        return (self.metrics.get("baselines") or {}).get(name, {}).get(key)
+    history: list[Interaction]
+    latest_run: EvalRun | None
 
 
 @dataclass(frozen=True)
@@ -151,8 +139,6 @@ class ChatSession:
         self.titles()  # the title index, before the first message needs it (about 2 s on ML-100K)
         with self.model_lock:
             if self.scorer is None:
-                from engine.backends import open_scorer
-
                 scorer = self.scorer_factory() if self.scorer_factory else open_scorer(self.model_path)
                 choice = choose_stack(scorer.identity, scorer.name, self.domain)
                 self.stack, self.stack_note, self.scorer = choice.stack, choice.note, scorer
@@ -167,11 +153,11 @@ class ChatSession:
         self.load_model()
         self.last_plan = plan
         with self.db_lock:  # a model rec-tuned with notes reads each candidate's like-rate
-            cands = with_like_rates(self.db, self.user_id, list(plan.candidates))
+            cands = with_like_rates(self.db, self.user_id, self.domain, list(plan.candidates))
         collab = self.collab.current()
         with self.model_lock:
             for ranking in iter_rank(self.scorer, self.stack, collab, self.domain, plan.history, cands,
-                                     plan.count, chunk=RANK_CHUNK,
+                                     top=plan.count, chunk=RANK_CHUNK,
                                      cancelled=lambda: self._generation != mine,
                                      seeds=tuple(s.id for s in plan.seeds)):
                 self.shown = [r.item for r in ranking.items]
@@ -184,7 +170,7 @@ class ChatSession:
         on_screen = plan is not None and any(i.id == item.id for i in self.shown)
         history = plan.history if on_screen else self.history()
         with self.db_lock:
-            rate = like_rates(self.db, [item.id], exclude_user=self.user_id)[item.id]
+            rate = like_rates(self.db, [item.id], self.domain, exclude_user=self.user_id)[item.id]
         with self.model_lock:
             return explain(self.scorer, self.domain, history, item, like_rate=rate)
 
@@ -433,9 +419,7 @@ class ChatSession:
 
     def current_rating(self, item: Item) -> bool | None:
         with self.db_lock:
-            row = self.db.execute("SELECT liked FROM current_feedback WHERE user_id = ? AND item_id = ?",
-                                  [self.user_id, item.id]).fetchone()
-        return None if row is None else bool(row[0])
+            return current_rating(self.db, self.user_id, item.id)
 
     def history(self) -> list[Interaction]:
         with self.db_lock:
@@ -467,7 +451,7 @@ class ChatSession:
 
     def users(self, limit: int = 2000) -> list[str]:
         with self.db_lock:
-            return [r[0] for r in self.db.execute("SELECT name FROM users ORDER BY name LIMIT ?", [limit])]
+            return user_names(self.db, limit)
 
     # ------------------------------------------------------- chats and runs
     def _open_chat(self) -> int:
@@ -494,9 +478,15 @@ class ChatSession:
 
     def eval_runs(self, limit: int = 50) -> list[EvalRun]:
         with self.db_lock:
-            rows = self.db.execute("SELECT id, model_path, dataset, k, created_at, metrics FROM eval_runs "
-                                   "ORDER BY id DESC LIMIT ?", [limit]).fetchall()
-        return [EvalRun(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
+            return eval_runs(self.db, limit)
+
+    def side_panel(self) -> SidePanel:
+        runs = self.eval_runs(1)
+        return SidePanel(self.history(), runs[0] if runs else None)
+
+    def has_catalog(self) -> bool:
+        with self.db_lock:
+            return has_items(self.db, self.domain)
 
     # ------------------------------------------------------------- plumbing
     def _with_retry(self, fn, tries: int | None = None):
