@@ -183,9 +183,9 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
 
     db = open_db(db_path, create=False)
     uid = find_user(db, clean_name(user_name))
+    scorer = open_scorer(model_path)
     if uid is None:
         click.echo(f"no user named {user_name.strip()!r} in the store: ranking for someone with no history", err=True)
-    scorer = open_scorer(model_path)
     choice = choose_stack(scorer.identity, scorer.name, domain)
     click.echo(choice.note, err=True)
     collab = load_or_fit(db, domain, log=lambda m: click.echo(m, err=True))
