@@ -15,6 +15,7 @@ from db.snapshot import DomainSnapshot
 
 from . import holdout
 from .collab import CollabModel
+from .ranking import Ranker
 from .stack import Reranker, find_stack
 
 CLASSIC = ("popularity", "item-knn", "als", "ease")
@@ -48,7 +49,7 @@ class CatalogReport:
                                           for n, m in self.metrics.items()}}
 
 
-def classic_rankers(split: holdout.HoldoutSplit, model: CollabModel, seed: int) -> dict[str, holdout.UserScorer]:
+def classic_rankers(split: holdout.HoldoutSplit, model: CollabModel, seed: int) -> dict[str, Ranker]:
     from implicit.als import AlternatingLeastSquares
     from implicit.nearest_neighbours import CosineRecommender
     from threadpoolctl import threadpool_limits

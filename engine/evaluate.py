@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from db.errors import RecchatError
 from db.fileio import atomic_path, check_writable, file_ref, write_json_atomic
 from db.item_stats import ItemStats, like_share
@@ -215,7 +217,7 @@ def run_eval(snap: DomainSnapshot, scorer: Scorer, req: EvalRequest, inputs: Eva
         extra = {}
         if result.hybrid_model:
             hybrid = result.hybrid_model
-            extra["hybrid"] = lambda ss, scores: hybrid.predict(ss, [s.logit for s in scores])
+            extra["hybrid"] = lambda req: np.asarray(hybrid.predict(req.samples, [s.logit for s in req.llm]))
         with bar("ranking", sum(len(c.samples) for c in cases)) as update:
             result.ranking = evaluate_ranking(cases, lambda ss: score_samples(scorer, ss, stats, update),
                                               inputs.train, extra)

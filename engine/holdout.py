@@ -22,6 +22,7 @@ from db.types import Interaction, Item
 
 from .collab import CollabModel
 from .metrics import mean_metrics, user_metrics
+from .ranking import Ranker, RankRequest
 from .recommend import candidate_table, is_cold, stack_scores
 from .retrieval import Candidate
 from .stack import concat_tables, with_logits
@@ -59,7 +60,6 @@ def holdout_split(snap: DomainSnapshot, last: int = LAST) -> HoldoutSplit:
 
 
 # ------------------------------------------------------------------ rankers
-UserScorer = Callable[[HoldoutUser, np.ndarray], np.ndarray]  # (user, catalog ids) -> a score per catalog item
 
 
 def ranked_items(scores: np.ndarray, catalog: np.ndarray, exclude: Iterable[int]) -> list[int]:
@@ -69,31 +69,34 @@ def ranked_items(scores: np.ndarray, catalog: np.ndarray, exclude: Iterable[int]
     return [int(catalog[k]) for k in order if int(catalog[k]) not in seen]
 
 
-def evaluate_rankers(split: HoldoutSplit, rankers: dict[str, UserScorer], k: int = K,
+def evaluate_rankers(split: HoldoutSplit, rankers: dict[str, Ranker], k: int = K,
                      progress: Callable[[int], None] | None = None) -> dict[str, dict[str, float]]:
     per: dict[str, list[dict[str, float]]] = {name: [] for name in rankers}
     for hu in split.users:
         rated = [h.item_id for h in hu.history]
+        req = RankRequest(hu.user_id, split.catalog, hu.history)
         for name, score in rankers.items():
-            per[name].append(user_metrics(ranked_items(score(hu, split.catalog), split.catalog, rated), hu.relevant, k))
+            per[name].append(user_metrics(ranked_items(score(req), split.catalog, rated), hu.relevant, k))
         if progress:
             progress(1)
     return {name: {"users": len(m), **mean_metrics(m)} for name, m in per.items()}
 
 
-def popularity_ranker(model: CollabModel) -> UserScorer:
-    return lambda hu, catalog: model.popularity(catalog) + 1e-3 * model.like_rate(catalog)
+def popularity_ranker(model: CollabModel) -> Ranker:
+    return lambda req: model.popularity(req.items) + 1e-3 * model.like_rate(req.items)
 
 
-def ease_ranker(model: CollabModel) -> UserScorer:
-    """EASE from the user's likes; items the fit never saw go last."""
-    def score(hu: HoldoutUser, catalog: np.ndarray) -> np.ndarray:
-        liked = [h.item_id for h in hu.history if h.liked]
-        return model.tie_break(model.ease_scores(liked, catalog, unknown=-np.inf), catalog)
-    return score
+def ease_scores(model: CollabModel, history: list[Interaction], items: np.ndarray) -> np.ndarray:
+    """EASE from the history's likes; items the fit never saw go last."""
+    liked = [h.item_id for h in history if h.liked]
+    return model.tie_break(model.ease_scores(liked, items, unknown=-np.inf), items)
 
 
-def implicit_ranker(algo, train: Feedback, catalog: np.ndarray) -> UserScorer:
+def ease_ranker(model: CollabModel) -> Ranker:
+    return lambda req: ease_scores(model, req.history, req.items)
+
+
+def implicit_ranker(algo, train: Feedback, catalog: np.ndarray) -> Ranker:
     """An `implicit` model (ALS, BPR, item-kNN) fitted on the liked matrix, scoring users by fold-in."""
     col = {int(i): k for k, i in enumerate(catalog)}
     liked = train.liked == 1
@@ -102,8 +105,8 @@ def implicit_ranker(algo, train: Feedback, catalog: np.ndarray) -> UserScorer:
     X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(users), len(catalog)))
     algo.fit(X, show_progress=False)
 
-    def score(hu: HoldoutUser, cat: np.ndarray) -> np.ndarray:
-        mine = sorted({col[h.item_id] for h in hu.history if h.liked and h.item_id in col})
+    def score(req: RankRequest) -> np.ndarray:  # req.items is `catalog`, the columns of the fit
+        mine = sorted({col[h.item_id] for h in req.history if h.liked and h.item_id in col})
         row = sp.csr_matrix((np.ones(len(mine), dtype=np.float32), ([0] * len(mine), mine)), shape=(1, len(catalog)))
         ids, vals = algo.recommend(0, row, N=len(catalog), filter_already_liked_items=False, recalculate_user=True)
         out = np.full(len(catalog), -np.inf)
@@ -112,10 +115,10 @@ def implicit_ranker(algo, train: Feedback, catalog: np.ndarray) -> UserScorer:
     return score
 
 
-def retrieved(model: CollabModel, hu: HoldoutUser, catalog: np.ndarray, n: int) -> tuple[np.ndarray, list[int]]:
+def retrieved(model: CollabModel, history: list[Interaction], catalog: np.ndarray, n: int) -> tuple[np.ndarray, list[int]]:
     """Retrieval as served: EASE scores of the catalog and the positions of the top `n` unrated items."""
-    base = ease_ranker(model)(hu, catalog)
-    rated = {h.item_id for h in hu.history}
+    base = ease_scores(model, history, catalog)
+    rated = {h.item_id for h in history}
     return base, [int(k) for k in np.argsort(-base, kind="stable") if int(catalog[k]) not in rated][:n]
 
 
@@ -127,10 +130,10 @@ def _cands(catalog: np.ndarray, order: list[int], base: np.ndarray, domain: str,
     return out
 
 
-def llm_scores(scorer, model: CollabModel, domain: str, hu: HoldoutUser, cands) -> list:
+def llm_scores(scorer, model: CollabModel, domain: str, history: list[Interaction], cands) -> list:
     """The LLM's scores of a user's candidates; like-rates (for a notes model) from the hold-out training part."""
     rates = model.like_rate(np.array([c.item.id for c in cands]))
-    return scorer.score([scorer.prompts.for_user(domain, hu.history, c.item, float(r)) for c, r in zip(cands, rates)])
+    return scorer.score([scorer.prompts.for_user(domain, history, c.item, float(r)) for c, r in zip(cands, rates)])
 
 
 def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray, items: dict[int, Item], *,
@@ -139,11 +142,11 @@ def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray,
     """Fit data of the rank head: each user's retrieved candidates, labelled 1 when among the hidden likes."""
     tables, labels = [], []
     for hu in users:
-        base, order = retrieved(model, hu, catalog, n_candidates)
+        base, order = retrieved(model, hu.history, catalog, n_candidates)
         cands = _cands(catalog, order, base, domain, items)
         table = candidate_table(model, hu.history, cands)
         if scorer is not None:
-            table = with_logits(table, [s.logit for s in llm_scores(scorer, model, domain, hu, cands)])
+            table = with_logits(table, [s.logit for s in llm_scores(scorer, model, domain, hu.history, cands)])
         tables.append(table)
         labels += [1 if c.item.id in hu.relevant else 0 for c in cands]
         if progress:
@@ -152,15 +155,16 @@ def rank_rows(model: CollabModel, users: list[HoldoutUser], catalog: np.ndarray,
 
 
 def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie", n_candidates: int = 50,
-                    items: dict[int, Item] | None = None) -> UserScorer:
+                    items: dict[int, Item] | None = None) -> Ranker:
     """The served path: EASE retrieval, then the stack reorders the top `n_candidates` (the rest keep
     retrieval order below them). With `scorer` the LLM's logit feeds the stack, as in the chat."""
-    def score(hu: HoldoutUser, catalog: np.ndarray) -> np.ndarray:
-        base, order = retrieved(model, hu, catalog, n_candidates)
+    def score(req: RankRequest) -> np.ndarray:
+        catalog, history = req.items, req.history
+        base, order = retrieved(model, history, catalog, n_candidates)
         cands = _cands(catalog, order, base, domain, items or {})
-        table = candidate_table(model, hu.history, cands)
-        scores = llm_scores(scorer, model, domain, hu, cands) if scorer is not None else [Score(0.0, 0.0)] * len(cands)
-        _, key = stack_scores(stack, table, scores, [c.prior for c in cands], is_cold(hu.history))
+        table = candidate_table(model, history, cands)
+        scores = llm_scores(scorer, model, domain, history, cands) if scorer is not None else [Score(0.0, 0.0)] * len(cands)
+        _, key = stack_scores(stack, table, scores, [c.prior for c in cands], is_cold(history))
         out = base.copy()
         top = float(np.max(base[np.isfinite(base)])) if np.isfinite(base).any() else 0.0
         for k, value in zip(order, key):

@@ -9,14 +9,16 @@ item's rank. Pooled AUC cannot tell this: it also rewards knowing which users li
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable
+
+import numpy as np
 
 from db.item_stats import ItemStats
 from db.prompt import NO, build_input, parse_input, sample_domain
 from db.scoring import Score
 from db.snapshot import DomainSnapshot
-from db.types import Sample
+from db.types import Interaction, Sample
 
 from .metrics import rank_of_first, ranking_metrics
 
@@ -59,28 +61,41 @@ def build_cases(snap: DomainSnapshot, samples: list[Sample], negatives: int = NE
     return cases
 
 
-Ranker = Callable[[list[Sample], list[Score]], list[float]]  # (case samples, their LLM scores) -> ranking scores
+@dataclass(frozen=True)
+class RankRequest:
+    """One user's items to order, as every ranker of both evaluations receives them: the items (store
+    ids), the history a model may see (the full-catalog hold-out), and for a sampled case its prompts,
+    one per item, with the LLM's scores of them."""
+
+    user_id: int | None
+    items: np.ndarray
+    history: list[Interaction] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    llm: list[Score] = field(default_factory=list)
+
+
+Ranker = Callable[[RankRequest], np.ndarray]  # a score per item of the request; higher ranks first
 
 
 def evaluate_ranking(cases: list[RankingCase], llm: Callable[[list[Sample]], list[Score]],
                      train: list[Sample] | None, extra: dict[str, Ranker] | None = None) -> dict:
     """HR@5, NDCG@10, MRR of the LLM, of two item-only rankers from training statistics, and of `extra`
     rankers that read the LLM's scores (e.g. the hybrid); the LLM scores each case once."""
-    rankers: dict[str, Ranker] = {"llm": lambda ss, scores: [s.p_yes for s in scores]}
+    rankers: dict[str, Ranker] = {"llm": lambda req: np.array([s.p_yes for s in req.llm])}
     if train:
         stats = ItemStats.from_samples(train)
 
         def target(s: Sample) -> str:
             return parse_input(sample_domain(s.input), s.input).target
 
-        rankers["item_like_rate"] = lambda ss, p: [stats.like_rate(target(s)) for s in ss]
-        rankers["popularity"] = lambda ss, p: [stats.popularity(target(s)) for s in ss]
+        rankers["item_like_rate"] = lambda req: np.array([stats.like_rate(target(s)) for s in req.samples])
+        rankers["popularity"] = lambda req: np.array([stats.popularity(target(s)) for s in req.samples])
     rankers.update(extra or {})
     ranks: dict[str, list[float]] = {name: [] for name in rankers}
     for c in cases:
-        scores = llm(c.samples)
+        req = RankRequest(c.user_id, np.array([s.item_id for s in c.samples]), samples=c.samples, llm=llm(c.samples))
         for name, rank in rankers.items():
-            ranks[name].append(rank_of_first(rank(c.samples, scores)))
+            ranks[name].append(rank_of_first(list(rank(req))))
     out: dict = {"negatives": len(cases[0].samples) - 1 if cases else 0,
                  "users": len({c.user_id for c in cases})}
     out.update({name: ranking_metrics(r) for name, r in ranks.items()})
