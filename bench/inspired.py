@@ -241,7 +241,7 @@ def previous_plan(session, prev, case: Case):
     request's filters and its one "like X" seed; then the same retrieval as today."""
     from db.types import Interaction
     from engine.chat.session import Plan
-    from engine.recommend import retrieve
+    from engine.recommend import retrieve, stored_part
     from engine.retrieval import Query
 
     request, seeds = prev.Request(), ()
@@ -255,7 +255,7 @@ def previous_plan(session, prev, case: Case):
     context = [Interaction(s.id, s.name, True, None, now, s.genres) for s in seeds]
     query = Query(None, request.year_min, request.year_max, request.genres, request.exclude_genres, session.domain)
     history, cands = retrieve(session.db, session.collab.current(), session.user_id, query, session.n_candidates, context)
-    return Plan(tuple(seeds), history, cands, TOP)
+    return Plan(tuple(seeds), history, cands, TOP, own=stored_part(history, context))
 
 
 def final_ranking(session, plan) -> list[int]:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import sqlite_utils
 
-from .item_stats import smoothed_rate
 from .store import transaction
 from .types import Interaction
 
@@ -117,24 +116,3 @@ def ratings_version(db: sqlite_utils.Database, domain: str) -> str:
     f = db.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM feedback").fetchone()
     i = db.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items WHERE domain = ?", [domain]).fetchone()
     return f"f{f[0]}-{f[1]}:i{i[0]}-{i[1]}"
-
-
-def like_rates(db: sqlite_utils.Database, item_ids: list[int], domain: str,
-               exclude_user: int | None = None) -> dict[int, float]:
-    """The one like-rate: smoothed share of likes among the domain's current ratings (db.item_stats
-    formula), leaving `exclude_user`'s ratings out of the counts and the global rate.
-
-    It equals the collaborative model's `like_rate` fitted on the same ratings, which the stack reads.
-    """
-    if not item_ids:
-        return {}
-    me = exclude_user if exclude_user is not None else -1
-    scope = """FROM current_feedback c JOIN items i ON i.id = c.item_id WHERE i.domain = ? AND c.user_id != ?"""
-    likes, seen = db.execute(f"SELECT COALESCE(SUM(c.liked), 0), COUNT(*) {scope}", [domain, me]).fetchone()
-    g = likes / seen if seen else 0.5
-    rows = db.execute(
-        f"""SELECT c.item_id, SUM(c.liked), COUNT(*) {scope}
-            AND c.item_id IN (SELECT value FROM json_each(?)) GROUP BY c.item_id""",
-        [domain, me, "[" + ",".join(str(int(i)) for i in item_ids) + "]"]).fetchall()
-    counts = {r[0]: (r[1], r[2]) for r in rows}
-    return {i: smoothed_rate(*counts.get(i, (0, 0)), g) for i in item_ids}

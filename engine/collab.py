@@ -12,6 +12,7 @@ counts, rating counts) are kept beside the weights so features and retrieval rea
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +20,7 @@ import scipy.sparse as sp
 from db.feedback import Feedback
 from db.fileio import atomic_path
 from db.item_stats import smoothed_rate
+from db.types import Interaction
 
 EASE_LAMBDA = 250.0  # L2 on the item-item weights; 250 is the issue's measured setting on ML-100K liked
 TIE_BREAK = 1e-6  # popularity's weight beside an EASE score
@@ -108,12 +110,27 @@ class CollabModel:
         out[known] = self.weights[np.ix_(cols, tcols[known])].mean(axis=0)
         return out
 
-    def like_rate(self, item_ids) -> np.ndarray:
-        """Smoothed like-rate, the training statistics' formula; unknown items sit at the global rate."""
+    def like_rate(self, item_ids, without: Sequence[Interaction] = ()) -> np.ndarray:
+        """The one like-rate: the smoothed share of likes among the domain's current ratings (the training
+        statistics' formula); unknown items sit at the global rate. The stack's item_like_rate reads it.
+
+        `without`: ratings the fit counted that should not count here, the asking user's own, so a
+        prompt's note says what the others think (training notes leave the own label out too). They
+        leave the item counts and the global rate. (A rating made after the fit is not in the counts
+        yet; the background refit catches up.)"""
         cols = self.columns(item_ids)
         likes = np.where(cols >= 0, self.likes[cols], 0.0)
         seen = np.where(cols >= 0, self.seen[cols], 0.0)
-        return smoothed_rate(likes, seen, self.global_rate)
+        if not without:
+            return smoothed_rate(likes, seen, self.global_rate)
+        own = {h.item_id: float(h.liked) for h in without if h.item_id in self.index}
+        for k, i in enumerate(item_ids):
+            if int(i) in own:
+                likes[k] -= own[int(i)]
+                seen[k] -= 1.0
+        total = float(self.seen.sum()) - len(own)
+        g = (float(self.likes.sum()) - sum(own.values())) / total if total > 0 else 0.5
+        return smoothed_rate(np.maximum(likes, 0.0), np.maximum(seen, 0.0), g)
 
     def popularity(self, item_ids) -> np.ndarray:
         """log(1 + ratings): what the no-history fallback orders by."""

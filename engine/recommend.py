@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import sqlite_utils
 
 from db.catalog import eligible_items
-from db.feedback import HISTORY_WINDOW, like_rates, liked_item_ids, user_history
+from db.feedback import HISTORY_WINDOW, liked_item_ids, user_history
 from db.scoring import Score, Scorer
 from db.types import Interaction, Item
 
@@ -50,7 +50,8 @@ def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None
              disliked: tuple[int, ...] | None = None, exclude: tuple[int, ...] = ()
              ) -> tuple[list[Interaction], list[Candidate]]:
     """The store half of a recommendation (fast; the chat runs it apart from the model): the history a
-    prompt shows (stored ratings, then this request's context, e.g. "more like Alien") and the candidates.
+    prompt shows (the stored ratings, then this request's `context`, e.g. "more like Alien", in that
+    order: `stored_part` splits them) and the candidates.
 
     Retrieval's seeds are `seeds` if given, else the context's likes, else the user's stored likes;
     `disliked` (else the context's dislikes) push their neighbours down; neither they nor `exclude`
@@ -63,12 +64,16 @@ def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None
     return history, candidates(collab, eligible, from_ids, query, n_candidates, disliked=disliked)
 
 
-def with_like_rates(db: sqlite_utils.Database, user_id: int | None, domain: str,
-                    cands: list[Candidate]) -> list[Candidate]:
-    """Candidates with their like-rate among other users (db.feedback.like_rates, the stack's
-    item_like_rate without this user): a model rec-tuned with notes reads it."""
-    rates = like_rates(db, [c.item.id for c in cands], domain, exclude_user=user_id)
-    return [replace(c, like_rate=rates[c.item.id]) for c in cands]
+def stored_part(history: list[Interaction], context: list[Interaction] | None) -> list[Interaction]:
+    """The user's stored ratings of a history `retrieve` returned (it appends the request's context)."""
+    return history[:len(history) - len(context or [])]
+
+
+def with_like_rates(collab: CollabModel, own: list[Interaction], cands: list[Candidate]) -> list[Candidate]:
+    """Candidates with their like-rate among the other users (the collaborative model's, the stack's
+    item_like_rate, without `own`: the asking user's stored ratings): a model rec-tuned with notes reads it."""
+    rates = collab.like_rate([c.item.id for c in cands], without=own)
+    return [replace(c, like_rate=float(r)) for c, r in zip(cands, rates)]
 
 
 def candidate_table(collab: CollabModel, history: list[Interaction], cands: list[Candidate],
@@ -142,7 +147,7 @@ def recommend(db: sqlite_utils.Database, scorer: Scorer, collab: CollabModel, st
     `context` adds liked/disliked items for this request only (e.g. "more like Alien").
     """
     history, cands = retrieve(db, collab, user_id, query, n_candidates, context)
-    cands = with_like_rates(db, user_id, query.domain, cands)
+    cands = with_like_rates(collab, stored_part(history, context), cands)
     final: list[Recommendation] = []
     seeds = tuple(h.item_id for h in context or [] if h.liked)
     for ranking in iter_rank(scorer, stack, collab, query.domain, history, cands, top=top, first_chunk=len(cands),

@@ -121,7 +121,7 @@ def test_like_rates_feed_the_notes_prompt(store):
     uid = get_or_create_user(store, "bob")
     record_feedback(store, uid, 1, False)
     history, cands = retrieve(store, fit_from_store(store, "movie"), uid, Query(), 3)
-    cands = with_like_rates(store, uid, "movie", cands)
+    cands = with_like_rates(fit_from_store(store, "movie"), history, cands)
     assert all(0 < c.like_rate < 1 for c in cands)
     prompt = PromptSettings(notes=True).for_user("movie", history, cands[0].item, cands[0].like_rate)
     assert "The user liked 0 of 1 rated movies." in prompt

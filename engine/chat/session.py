@@ -20,14 +20,14 @@ from db.catalog import catalog_items, close_matches, has_items, items_by_id
 from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat, recent_messages
 from db.errors import RecchatError
 from db.eval_runs import EvalRun, eval_runs
-from db.feedback import current_rating, like_rates, record_feedback, user_history
+from db.feedback import current_rating, record_feedback, user_history
 from db.scoring import Scorer
 from db.types import Interaction, Item
 from db.users import find_user, get_or_create_user, user_names
 from engine.backends import open_scorer
 from engine.collab_cache import CollabService
 from engine.explain import Explanation, explain
-from engine.recommend import Ranking, iter_rank, retrieve, with_like_rates
+from engine.recommend import Ranking, iter_rank, retrieve, stored_part, with_like_rates
 from engine.retrieval import Candidate, Query
 from engine.stack import Reranker, choose_stack
 
@@ -61,6 +61,7 @@ class Plan:
     candidates: list[Candidate]
     count: int = 10
     note: str = ""  # what the plan had to give up, in words ("the catalog has nothing from 2019")
+    own: list[Interaction] = field(default_factory=list)  # the user's stored ratings (history minus this request's context)
 
 
 @dataclass
@@ -152,9 +153,8 @@ class ChatSession:
         mine = self._generation
         self.load_model()
         self.last_plan = plan
-        with self.db_lock:  # a model rec-tuned with notes reads each candidate's like-rate
-            cands = with_like_rates(self.db, self.user_id, self.domain, list(plan.candidates))
-        collab = self.collab.current()
+        collab = self.collab.current()  # a model rec-tuned with notes reads each candidate's like-rate
+        cands = with_like_rates(collab, plan.own, list(plan.candidates))
         with self.model_lock:
             for ranking in iter_rank(self.scorer, self.stack, collab, self.domain, plan.history, cands,
                                      top=plan.count, chunk=RANK_CHUNK,
@@ -169,8 +169,7 @@ class ChatSession:
         plan = self.last_plan
         on_screen = plan is not None and any(i.id == item.id for i in self.shown)
         history = plan.history if on_screen else self.history()
-        with self.db_lock:
-            rate = like_rates(self.db, [item.id], self.domain, exclude_user=self.user_id)[item.id]
+        rate = float(self.collab.current().like_rate([item.id], without=self.history())[0])
         with self.model_lock:
             return explain(self.scorer, self.domain, history, item, like_rate=rate)
 
@@ -336,7 +335,7 @@ class ChatSession:
         if not cands and (f.year_min or f.year_max):  # "a comedy from 2019" in a catalog that ends in 1998
             history, cands = fetch(replace(query, year_min=None, year_max=None))
             note = f"Nothing in the catalog matches the years {_years(f.year_min, f.year_max)}, so I left them out."
-        return Plan(seeds, history, cands, st.count, note)
+        return Plan(seeds, history, cands, st.count, note, own=stored_part(history, context))
 
     def replan(self) -> Plan:
         """The conversation's request again, after the history changed (a rating drops out, the rest re-score)."""
