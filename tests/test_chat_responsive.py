@@ -37,6 +37,18 @@ def trace_threads(app: ChatApp) -> list[str]:
     return on_ui
 
 
+async def results_shown(app: ChatApp, pilot) -> tuple[Input, ResultsTable]:
+    """Ask for 80s comedies and put the focus on the ranked rows."""
+    await settle(app, pilot)
+    box = app.query_one("#ask", Input)
+    box.value = "80s comedies"
+    await pilot.press("enter")
+    await settle(app, pilot)
+    table = app.query_one("#results", ResultsTable)
+    table.focus()
+    return box, table
+
+
 def chat_busy(app: ChatApp) -> bool:
     return any(w.group == "chat" and not w.is_finished for w in app.workers)
 
@@ -45,13 +57,7 @@ async def test_typing_and_scrolling_stay_live_while_another_program_holds_the_lo
     app = chat(ml100k_copy)
     async with app.run_test(size=SIZE) as pilot:
         on_ui = trace_threads(app)
-        await settle(app, pilot)
-        box = app.query_one("#ask", Input)
-        box.value = "80s comedies"
-        await pilot.press("enter")
-        await settle(app, pilot)
-        table = app.query_one("#results", ResultsTable)
-        table.focus()
+        box, table = await results_shown(app, pilot)
         item_id = table.selected_item_id()
         other = sqlite3.connect(ml100k_copy, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
@@ -82,12 +88,7 @@ async def test_a_failing_worker_is_a_one_line_notice(ml100k_copy, monkeypatch):
     app = chat(ml100k_copy)
     async with app.run_test(size=SIZE) as pilot:
         on_ui = trace_threads(app)
-        await settle(app, pilot)
-        box = app.query_one("#ask", Input)
-        box.value = "80s comedies"
-        await pilot.press("enter")
-        await settle(app, pilot)
-        app.query_one("#results", ResultsTable).focus()
+        await results_shown(app, pilot)
 
         def broken(item_id):
             raise RuntimeError("disk on fire\nsecond line")

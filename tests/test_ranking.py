@@ -56,7 +56,7 @@ def test_cases_use_never_rated_items_and_the_same_history(ml100k_copy, movie_spl
 
 def test_eval_ranking_table_and_json(ml100k_copy, movie_split_dir, tmp_path):
     out = tmp_path / "r.json"
-    r = engine("eval", "--db", ml100k_copy, "--data", movie_split_dir / "test.json", "--limit", "30",
+    r = engine("eval", "--db", ml100k_copy, "--data", movie_split_dir / "test.json", "--limit", "12",
                "--ranking", "--hybrid-fit", movie_split_dir / "valid.json", "--hybrid-limit", "16", "--json", out)
     assert r.exit_code == 0, r.output
     assert "HR@5" in r.stdout and "item_like_rate" in r.stdout
