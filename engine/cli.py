@@ -412,12 +412,15 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
     from db.fileio import file_ref, portable_command
     from db.snapshot import read_domain
 
+    from .collab import check_fit_memory
     from .stack_fit import fit_reranker
 
     fit = _read_split(data_path)
     exclude_path = exclude_path or (data_path.parent / "test.json")
     exclude = _read_split(exclude_path) if exclude_path.exists() else []
     db = open_db(db_path, create=False)
+    snap = read_domain(db, domain)
+    check_fit_memory(len(snap.items))  # before minutes of scoring
     scorer = logits = sha = None
     if not no_llm:
         from db.scoring import score_samples
@@ -432,7 +435,7 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
             with progress_bar("scoring --data", len(fit)) as update:
                 logits = [s.logit for s in score_samples(scorer, fit, progress=update)]
     with tqdm(desc="rank head", unit="user", total=rank_users, dynamic_ncols=True) as bar:
-        reranker = fit_reranker(read_domain(db, domain), fit, exclude, logits=logits, scorer=scorer, model_id=sha,
+        reranker = fit_reranker(snap, fit, exclude, logits=logits, scorer=scorer, model_id=sha,
                                 rank_users=rank_users, progress=bar.update,
                                 fitted_on={"data": file_ref(data_path), "exclude": file_ref(exclude_path),
                                            "model": scorer.name if scorer else None,
@@ -466,17 +469,20 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
     from db.snapshot import read_domain
 
     from .catalog_eval import evaluate_catalog
+    from .collab import check_fit_memory
 
     if json_out:
         check_writable(json_out)
     db = open_db(db_path, create=False)
+    snap = read_domain(db, domain)
+    check_fit_memory(len(snap.items))  # a catalog too large is one line before anything runs, not a killed process
     scorer = None
     if not no_llm:
         from .backends import open_scorer
 
         scorer = open_scorer(model_path)
     with tqdm(total=n_users, desc="ranking", unit="user", dynamic_ncols=True) as bar:
-        report = evaluate_catalog(read_domain(db, domain), scorer, n_users=n_users, last=last, candidates=candidates,
+        report = evaluate_catalog(snap, scorer, n_users=n_users, last=last, candidates=candidates,
                                   seed=seed, progress=bar.update, log=lambda m: click.echo(m, err=True))
     click.echo(report.table())
     if json_out:

@@ -83,3 +83,32 @@ def test_service_refits_in_the_background_and_swaps(ml100k_copy, store):
     assert service.current() is not model
     assert service.current().state == store_state(store, "movie")
     assert any("store changed" in n for n in notes)
+
+
+def test_a_fit_over_the_memory_budget_is_refused_before_it_starts(ml100k_copy, monkeypatch):
+    """ML-100K's EASE needs about 36 · 1682² bytes (~100 MB): with a 10 MB budget every command that
+    fits says so in one line naming the setting, and nothing is written."""
+    from engine.collab import check_fit_memory, memory_budget
+    from db.errors import RecchatError
+    from tests.conftest import dump, engine
+
+    monkeypatch.setenv("RECCHAT_MAX_MEMORY", "12G")
+    assert memory_budget() == 12 * 2**30
+    monkeypatch.setenv("RECCHAT_MAX_MEMORY", "800M")
+    assert memory_budget() == 800 * 2**20
+    monkeypatch.setenv("RECCHAT_MAX_MEMORY", "lots")
+    with pytest.raises(RecchatError, match="RECCHAT_MAX_MEMORY='LOTS' is not a size"):
+        memory_budget()
+    monkeypatch.delenv("RECCHAT_MAX_MEMORY")
+    assert memory_budget() > 2**28  # half the machine's memory
+    with pytest.raises(RecchatError, match=r"over 25,000 items needs about 21\.0 GiB, over the memory budget of 8\.0 GiB"):
+        check_fit_memory(25_000, budget=8 * 2**30)
+    check_fit_memory(1682, budget=8 * 2**30)
+
+    monkeypatch.setenv("RECCHAT_MAX_MEMORY", "10M")
+    before = dump(ml100k_copy)
+    r = engine("eval-catalog", "--db", ml100k_copy, "--no-llm", "--users", "10")
+    assert r.exit_code == 1
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "over 1,682 items needs about 0.1 GiB, over the memory budget of 0.0 GiB: raise RECCHAT_MAX_MEMORY" in r.stderr
+    assert dump(ml100k_copy) == before
