@@ -14,7 +14,7 @@ from typing import Callable
 from db.snapshot import DomainSnapshot
 
 from . import holdout
-from .collab import CollabModel
+from .collab import CollabModel, FitPlan, fit_need, memory_budget
 from .ranking import Ranker
 from .stack import Reranker, find_stack
 
@@ -49,7 +49,9 @@ class CatalogReport:
                                           for n, m in self.metrics.items()}}
 
 
-def classic_rankers(split: holdout.HoldoutSplit, model: CollabModel, seed: int) -> dict[str, Ranker]:
+def classic_rankers(split: holdout.HoldoutSplit, model: CollabModel, ease: CollabModel | None,
+                    seed: int) -> dict[str, Ranker]:
+    """Popularity, item-kNN, ALS and EASE (`ease` None: EASE does not fit this catalog's budget)."""
     from implicit.als import AlternatingLeastSquares
     from implicit.nearest_neighbours import CosineRecommender
     from threadpoolctl import threadpool_limits
@@ -59,8 +61,21 @@ def classic_rankers(split: holdout.HoldoutSplit, model: CollabModel, seed: int) 
         knn = holdout.implicit_ranker(CosineRecommender(K=100), split.train, split.catalog)
         als = holdout.implicit_ranker(AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15,
                                                               random_state=seed), split.train, split.catalog)
-    return {"popularity": holdout.popularity_ranker(model), "item-knn": knn, "als": als,
-            "ease": holdout.ease_ranker(model)}
+    out = {"popularity": holdout.popularity_ranker(model), "item-knn": knn, "als": als}
+    if ease is not None:
+        out["ease"] = holdout.ease_ranker(ease)
+    return out
+
+
+def ease_if_it_fits(train, served: CollabModel, log: Callable[[str], None]) -> CollabModel | None:
+    """EASE for its baseline row: the served model when EASE serves, else a fit if the budget allows one."""
+    if served.kind == "ease":
+        return served
+    n = len(served.item_ids)
+    if fit_need("ease", n) > memory_budget():
+        log(f"EASE over {n:,} items does not fit the memory budget: its row is left out")
+        return None
+    return CollabModel.fit(train, plan=FitPlan("ease", fit_need("ease", n), "baseline"))
 
 
 def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = holdout.LAST, candidates: int = 50,
@@ -72,11 +87,11 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
     _, eval_half = holdout.partition(split.users, seed)
     users = holdout.sample_users(eval_half, n_users, seed)
     split = holdout.HoldoutSplit(split.train, users, split.catalog)
-    model = CollabModel.fit(split.train)
+    model = CollabModel.fit(split.train)  # what serves this catalog (EASE on ML-100K; engine.collab.plan_fit)
     items = snap.items
-    rankers = classic_rankers(split, model, seed)
+    rankers = classic_rankers(split, model, ease_if_it_fits(split.train, model, log), seed)
     weights = {}
-    no_llm = find_stack(None, domain)
+    no_llm = find_stack(None, domain, model.kind)
     if no_llm is None:
         log("no stack without the LLM is installed (engine stack fit --no-llm): its pipeline row is left out")
     else:
@@ -87,7 +102,7 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
                                                                                   candidates, items)
         weights["pipeline without LLM"] = no_llm.rank.weights() if no_llm.rank else {}
     if scorer is not None:
-        own = find_stack(scorer.identity, domain)
+        own = find_stack(scorer.identity, domain, model.kind)
         if own is None:
             log(f"{scorer.name} has no fitted stack (engine stack fit): the LLM pipeline row is left out")
         else:
@@ -95,5 +110,5 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
             weights["pipeline (served, with LLM)"] = own.rank.weights() if own.rank else {}
     metrics = holdout.evaluate_rankers(split, rankers, progress=progress)
     info = {"users": len(users), "last": last, "catalog": len(split.catalog), "candidates": candidates, "seed": seed,
-            "domain": domain, "model": scorer.name if scorer is not None else None}
+            "domain": domain, "model": scorer.name if scorer is not None else None, "collab": model.kind}
     return CatalogReport(metrics, info, weights)

@@ -64,7 +64,12 @@ def import_ml100k_cmd(path: Path | None, db_path: str | None) -> None:
         path = cached_ml100k(default_ml100k_dir()) or fetch_ml100k(log=click.echo)
     elif not path.exists():
         raise click.ClickException(f"file not found: {path}")
-    _print_report(import_ml100k(open_db(db_path), path))
+    from tqdm import tqdm
+
+    with tqdm(desc="importing ratings", unit=" ratings", unit_scale=True, dynamic_ncols=True, leave=False,
+              delay=1) as bar:  # shown only for an import that takes a while
+        report = import_ml100k(open_db(db_path), path, progress=bar.update)
+    _print_report(report)
 
 
 @data_import.command("bookcrossing")
@@ -186,9 +191,9 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     scorer = open_scorer(model_path)
     if uid is None:
         click.echo(f"no user named {user_name.strip()!r} in the store: ranking for someone with no history", err=True)
-    choice = choose_stack(scorer.identity, scorer.name, domain)
-    click.echo(choice.note, err=True)
     collab = load_or_fit(db, domain, log=lambda m: click.echo(m, err=True))
+    choice = choose_stack(scorer.identity, scorer.name, domain, collab.kind)
+    click.echo(choice.note, err=True)
     recs = recommend(db, scorer, collab, choice.stack, uid, query=Query(query, year_min, year_max, domain=domain),
                      top=top, n_candidates=candidates)
     if as_json:
@@ -412,7 +417,7 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
     from db.fileio import file_ref, portable_command
     from db.snapshot import read_domain
 
-    from .collab import check_fit_memory
+    from .collab import plan_fit
     from .stack_fit import fit_reranker
 
     fit = _read_split(data_path)
@@ -420,7 +425,7 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
     exclude = _read_split(exclude_path) if exclude_path.exists() else []
     db = open_db(db_path, create=False)
     snap = read_domain(db, domain)
-    check_fit_memory(len(snap.items))  # before minutes of scoring
+    plan_fit(len(snap.items), snap.ratings.n_ratings, snap.ratings.n_users)  # before minutes of scoring
     scorer = logits = sha = None
     if not no_llm:
         from db.scoring import score_samples
@@ -469,13 +474,14 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
     from db.snapshot import read_domain
 
     from .catalog_eval import evaluate_catalog
-    from .collab import check_fit_memory
+    from .collab import plan_fit
 
     if json_out:
         check_writable(json_out)
     db = open_db(db_path, create=False)
     snap = read_domain(db, domain)
-    check_fit_memory(len(snap.items))  # a catalog too large is one line before anything runs, not a killed process
+    # a catalog too large is one line before anything runs, not a killed process
+    plan_fit(len(snap.items), snap.ratings.n_ratings, snap.ratings.n_users)
     scorer = None
     if not no_llm:
         from .backends import open_scorer

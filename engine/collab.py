@@ -1,4 +1,5 @@
-"""The collaborative model over the store: EASE on the liked matrix, plus item like-rates and popularity.
+"""The collaborative model over the store: EASE on the liked matrix (ALS past EASE_MAX_ITEMS items), plus
+item like-rates and popularity.
 
 Why EASE (Steck 2019): a closed form (one n_items x n_items inverse, about a second on ML-100K),
 no epochs or seeds, and on the full-catalog hold-out it beats popularity, item-kNN and ALS
@@ -26,8 +27,15 @@ from db.types import Interaction
 
 EASE_BYTES_PER_CELL = 36  # measured peak bytes per items² cell of a fit (Gram, inverse, LAPACK's copy, weights)
 EASE_LAMBDA = 250.0  # L2 on the item-item weights; 250 is the issue's measured setting on ML-100K liked
-TIE_BREAK = 1e-6  # popularity's weight beside an EASE score
-FORMAT_VERSION = 1  # bump when the cached file layout or the fit changes
+EASE_MAX_ITEMS = 10_000  # beyond this EASE's n³ inverse takes minutes (15,000 items: 111 s, 7.6 GB): ALS serves
+ALS_FACTORS = 64  # ALS as eval-catalog's classic row: 64 factors, L2 0.05, 15 sweeps, confidence 1
+ALS_REG = 0.05
+ALS_ITERATIONS = 15
+ALS_BYTES_PER_RATING = 64  # rating arrays, columns, the liked matrix both ways (bench/scale.py measures it)
+ALS_BYTES_PER_ROW = 4 * ALS_FACTORS * 4  # factors of a user or item, with the solver's copies
+KINDS = ("ease", "als")
+TIE_BREAK = 1e-6  # popularity's weight beside a collaborative score
+FORMAT_VERSION = 2  # bump when the cached file layout or the fit changes
 
 
 def memory_budget() -> int:
@@ -43,31 +51,149 @@ def memory_budget() -> int:
         raise RecchatError(f"RECCHAT_MAX_MEMORY={raw!r} is not a size (e.g. 12G, 800M)") from None
 
 
-def check_fit_memory(n_items: int, budget: int | None = None) -> None:
-    """Refuse a fit that would not fit in memory before any of it is allocated (never a killed process).
+def size_text(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
 
-    EASE is a dense items × items inverse: about EASE_BYTES_PER_CELL · n² bytes at its peak (measured
-    33-37 on 2,000-4,000 items; the issue's 15,000-item store peaked at 7.6 GB)."""
+
+def requested_kind() -> str:
+    """RECCHAT_COLLAB_MODEL: auto (the default: EASE up to EASE_MAX_ITEMS, ALS beyond), ease or als."""
+    kind = os.environ.get("RECCHAT_COLLAB_MODEL", "").strip().lower() or "auto"
+    if kind not in ("auto", *KINDS):
+        raise RecchatError(f"RECCHAT_COLLAB_MODEL={kind!r}: expected auto, ease or als")
+    return kind
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """Which collaborative model a catalog gets, what its fit needs at its peak, and why (the notice)."""
+
+    kind: str
+    need: int  # bytes, estimated peak
+    why: str
+
+
+def fit_need(kind: str, n_items: int, n_ratings: int = 0, n_users: int = 0) -> int:
+    """Estimated peak bytes of a fit: EASE grows with items², ALS with the ratings and the rows."""
+    if kind == "ease":
+        return EASE_BYTES_PER_CELL * n_items * n_items
+    return ALS_BYTES_PER_RATING * n_ratings + ALS_BYTES_PER_ROW * (n_items + n_users)
+
+
+def plan_fit(n_items: int, n_ratings: int = 0, n_users: int = 0, budget: int | None = None) -> FitPlan:
+    """Choose the model for a catalog and refuse, before anything is allocated, a fit over the memory budget.
+
+    EASE wherever it is cheap (up to EASE_MAX_ITEMS items and within the budget): it ranks best on
+    ML-100K's full-catalog hold-out. Beyond that ALS, whose fit grows with the ratings, not items²."""
     budget = memory_budget() if budget is None else budget
-    need = EASE_BYTES_PER_CELL * n_items * n_items
+    kind = requested_kind()
+    ease = fit_need("ease", n_items)
+    if kind == "auto":
+        if n_items > EASE_MAX_ITEMS:
+            kind, why = "als", f"{n_items:,} items > {EASE_MAX_ITEMS:,}: EASE's items² inverse would take minutes"
+        elif ease > budget:
+            kind, why = "als", f"EASE over {n_items:,} items would need {size_text(ease)}, over the budget"
+        else:
+            kind, why = "ease", f"{n_items:,} items"
+    else:
+        why = "RECCHAT_COLLAB_MODEL"
+    need = fit_need(kind, n_items, n_ratings, n_users)
     if need > budget:
-        raise RecchatError(f"the collaborative model (EASE, a dense items × items inverse) over {n_items:,} items "
-                           f"needs about {need / 2**30:.1f} GiB, over the memory budget of {budget / 2**30:.1f} GiB: "
+        what = ("EASE, a dense items × items inverse" if kind == "ease" else "ALS")
+        raise RecchatError(f"the collaborative model ({what}) over {n_items:,} items and {n_ratings:,} ratings "
+                           f"needs about {size_text(need)}, over the memory budget of {size_text(budget)}: "
                            "raise RECCHAT_MAX_MEMORY if the machine has it")
+    return FitPlan(kind, need, why)
 
 
 def fit_state(ratings_version: str, domain: str) -> str:
     """What a fit depends on: the store's ratings version (db.feedback.ratings_version), the domain,
-    the file layout and lambda. A cached model with another state is refitted."""
-    return f"v{FORMAT_VERSION}:{domain}:{ratings_version}:l{EASE_LAMBDA:g}"
+    the file layout, the model asked for and its settings. A cached model with another state is refitted."""
+    return f"v{FORMAT_VERSION}:{domain}:{ratings_version}:{requested_kind()}:l{EASE_LAMBDA:g}:f{ALS_FACTORS}"
+
+
+class DenseWeights:
+    """EASE's item-item weights: score(j) = sum over liked items i of B[i, j]."""
+
+    kind = "ease"
+
+    def __init__(self, B: np.ndarray):
+        self.B = B
+
+    def row_sum(self, rows: np.ndarray) -> np.ndarray:
+        return self.B[rows].sum(axis=0)
+
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self.B[np.ix_(rows, cols)]
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"weights": self.B}
+
+
+class LowRankWeights:
+    """ALS folded in as item-item weights: a user who liked L gets x = (Y'Y + reg I)^-1 sum_{i in L} y_i
+    (implicit's recalculate_user with confidence 1), so score(j) = y_j · x = sum over i of left[i] · right[j]
+    with left = Y (Y'Y + reg I)^-1, right = Y: the same sums EASE's weights give, never n × n."""
+
+    kind = "als"
+
+    def __init__(self, left: np.ndarray, right: np.ndarray):
+        self.left, self.right = left, right
+
+    def row_sum(self, rows: np.ndarray) -> np.ndarray:
+        return self.right @ self.left[rows].sum(axis=0)
+
+    def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        return self.left[rows] @ self.right[cols].T
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"left": self.left, "right": self.right}
+
+
+def _columns_of(items: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Column of each id in `items` (-1 where absent), vectorised: 20M ratings map in seconds, not minutes."""
+    if not len(items):
+        return np.full(len(ids), -1, dtype=np.int64)
+    order = np.argsort(items, kind="stable")
+    found = order[np.minimum(np.searchsorted(items, ids, sorter=order), len(items) - 1)]
+    return np.where(items[found] == ids, found, -1).astype(np.int64)
+
+
+def _ease(X: sp.csr_matrix, lam: float) -> DenseWeights:
+    """EASE: B = I - P / diag(P) with P = (X'X + lam I)^-1 over the liked matrix X (users x items)."""
+    n = X.shape[1]
+    gram = (X.T @ X).toarray()
+    gram[np.diag_indices(n)] += lam
+    P = np.linalg.inv(gram)
+    B = P / (-np.diag(P))
+    B[np.diag_indices(n)] = 0.0
+    return DenseWeights(B.astype(np.float32))
+
+
+def _als(X: sp.csr_matrix, seed: int = 0) -> LowRankWeights:
+    """implicit's ALS on the liked rows of X, folded into item-item form (LowRankWeights)."""
+    import warnings
+
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    liked_rows = X[np.diff(X.indptr) > 0].astype(np.float32)
+    with warnings.catch_warnings(), threadpool_limits(1, "blas"):  # implicit asks for single-threaded BLAS
+        warnings.simplefilter("ignore")
+        als = AlternatingLeastSquares(factors=ALS_FACTORS, regularization=ALS_REG, iterations=ALS_ITERATIONS,
+                                      random_state=seed)
+        als.fit(liked_rows, show_progress=False)
+    Y = np.asarray(als.item_factors, dtype=np.float64)
+    solve = np.linalg.inv(Y.T @ Y + ALS_REG * np.eye(Y.shape[1]))
+    return LowRankWeights((Y @ solve).astype(np.float32), Y.astype(np.float32))
 
 
 @dataclass
 class CollabModel:
-    """EASE weights and item statistics over `item_ids` (store ids, one per column)."""
+    """Item-item weights (EASE, or ALS in the same form) and item statistics over `item_ids` (store ids,
+    one per column)."""
 
     item_ids: np.ndarray
-    weights: np.ndarray  # n x n, zero diagonal: score(j) = sum over liked items i of weights[i, j]
+    weights: DenseWeights | LowRankWeights
     likes: np.ndarray  # per item: current likes
     seen: np.ndarray  # per item: current ratings
     state: str = ""
@@ -77,6 +203,10 @@ class CollabModel:
         self.index = {int(i): k for k, i in enumerate(self.item_ids)}
 
     @property
+    def kind(self) -> str:
+        return self.weights.kind
+
+    @property
     def global_rate(self) -> float:
         total = float(self.seen.sum())
         return float(self.likes.sum()) / total if total else 0.5
@@ -84,26 +214,21 @@ class CollabModel:
     # ------------------------------------------------------------------ fit
     @classmethod
     def fit(cls, feedback: Feedback, item_ids: np.ndarray | None = None, lam: float = EASE_LAMBDA,
-            state: str = "") -> "CollabModel":
-        """EASE: B = I - P / diag(P) with P = (X'X + lam I)^-1 over the liked matrix X (users x items)."""
+            state: str = "", plan: FitPlan | None = None) -> "CollabModel":
+        """The model `plan_fit` chooses for this catalog (EASE on ML-100K), after its memory check."""
         items = np.unique(feedback.items) if item_ids is None else np.asarray(item_ids, dtype=np.int64)
-        check_fit_memory(len(items))
-        col = {int(i): k for k, i in enumerate(items)}
-        cols = np.array([col.get(int(i), -1) for i in feedback.items], dtype=np.int64)
+        cols = _columns_of(items, np.asarray(feedback.items, dtype=np.int64))
         ok = cols >= 0
         users, rows = np.unique(feedback.users[ok], return_inverse=True)
+        plan = plan or plan_fit(len(items), int(ok.sum()), len(users))
         n = len(items)
         liked = feedback.liked[ok].astype(np.float64)
         X = sp.csr_matrix((liked, (rows, cols[ok])), shape=(len(users), n))
         X.eliminate_zeros()
-        gram = (X.T @ X).toarray()
-        gram[np.diag_indices(n)] += lam
-        P = np.linalg.inv(gram)
-        B = P / (-np.diag(P))
-        B[np.diag_indices(n)] = 0.0
+        weights = _ease(X, lam) if plan.kind == "ease" else _als(X)
         likes = np.bincount(cols[ok], weights=liked, minlength=n)
         seen = np.bincount(cols[ok], minlength=n).astype(np.float64)
-        return cls(items, B.astype(np.float32), likes, seen, state)
+        return cls(items, weights, likes, seen, state)
 
     # --------------------------------------------------------------- scores
     def columns(self, item_ids) -> np.ndarray:
@@ -116,7 +241,7 @@ class CollabModel:
         cols = cols[cols >= 0]
         if not len(cols):
             return np.zeros(len(self.item_ids), dtype=np.float32)
-        return self.weights[cols].sum(axis=0)
+        return self.weights.row_sum(cols)
 
     def ease_scores(self, from_ids, item_ids, unknown: float = 0.0) -> np.ndarray:
         """EASE score of each of `item_ids` from the liked `from_ids`; items the fit never saw get `unknown`."""
@@ -125,11 +250,11 @@ class CollabModel:
         return np.where(cols >= 0, scores[np.maximum(cols, 0)], unknown).astype(np.float64)
 
     def tie_break(self, scores: np.ndarray, item_ids) -> np.ndarray:
-        """Popularity breaks ties: EASE scores are >= 1e-4 apart where they differ at all."""
+        """Popularity breaks ties: collaborative scores are >= 1e-4 apart where they differ at all."""
         return scores + TIE_BREAK * self.popularity(item_ids)
 
     def affinity(self, history_ids, target_ids) -> np.ndarray:
-        """Mean EASE weight from `history_ids` to each target: a history-length-free collaborative feature."""
+        """Mean item-item weight from `history_ids` to each target: a history-length-free collaborative feature."""
         cols = self.columns(history_ids)
         cols = cols[cols >= 0]
         out = np.zeros(len(target_ids), dtype=np.float64)
@@ -137,7 +262,7 @@ class CollabModel:
             return out
         tcols = self.columns(target_ids)
         known = tcols >= 0
-        out[known] = self.weights[np.ix_(cols, tcols[known])].mean(axis=0)
+        out[known] = self.weights.block(cols, tcols[known]).mean(axis=0)
         return out
 
     def like_rate(self, item_ids, without: Sequence[Interaction] = ()) -> np.ndarray:
@@ -171,15 +296,19 @@ class CollabModel:
     def save(self, path) -> None:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, item_ids=self.item_ids, weights=self.weights, likes=self.likes, seen=self.seen,
-                         state=np.array(self.state))
+                np.savez(f, item_ids=self.item_ids, likes=self.likes, seen=self.seen, state=np.array(self.state),
+                         kind=np.array(self.kind), **self.weights.arrays())
 
     @classmethod
     def load(cls, path) -> "CollabModel":
-        """Raises ValueError / OSError on a missing, truncated or foreign file (the caller refits)."""
+        """Raises ValueError / OSError / KeyError on a missing, truncated or foreign file (the caller refits)."""
         with np.load(path, allow_pickle=False) as z:
-            model = cls(z["item_ids"], z["weights"], z["likes"], z["seen"], str(z["state"]))
+            kind = str(z["kind"])
+            weights = DenseWeights(z["weights"]) if kind == "ease" else LowRankWeights(z["left"], z["right"])
+            model = cls(z["item_ids"], weights, z["likes"], z["seen"], str(z["state"]))
         n = len(model.item_ids)
-        if model.weights.shape != (n, n) or model.likes.shape != (n,) or model.seen.shape != (n,):
+        shapes = [a.shape[0] for a in weights.arrays().values()]
+        square = kind != "ease" or weights.B.shape == (n, n)
+        if not square or shapes != [n] * len(shapes) or model.likes.shape != (n,) or model.seen.shape != (n,):
             raise ValueError("arrays do not match")
         return model

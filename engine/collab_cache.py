@@ -21,7 +21,7 @@ from db.feedback import current_ratings, ratings_version
 from db.paths import cache_dir
 from db.store import store_file
 
-from .collab import CollabModel, fit_state
+from .collab import CollabModel, fit_state, plan_fit
 
 Log = Callable[[str], None]
 
@@ -40,8 +40,15 @@ def store_state(db: sqlite_utils.Database, domain: str) -> str:
     return fit_state(ratings_version(db, domain), domain)
 
 
-def fit_from_store(db: sqlite_utils.Database, domain: str, state: str | None = None) -> CollabModel:
-    return CollabModel.fit(current_ratings(db, domain), state=state or store_state(db, domain))
+def fit_from_store(db: sqlite_utils.Database, domain: str, state: str | None = None, log: Log = _stderr,
+                   reason: str = "") -> CollabModel:
+    """Fit the model `plan_fit` chooses for the domain's catalog; the notice says which and why."""
+    ratings = current_ratings(db, domain)
+    plan = plan_fit(ratings.n_items, ratings.n_ratings, ratings.n_users)
+    model = CollabModel.fit(ratings, state=state or store_state(db, domain), plan=plan)
+    log(f"collaborative model: {plan.kind.upper()} ({plan.why}) fitted on {ratings.n_ratings:,} ratings"
+        + (f" ({reason})" if reason else ""))
+    return model
 
 
 def load_or_fit(db: sqlite_utils.Database, domain: str, log: Log = _stderr, path: Path | None = None) -> CollabModel:
@@ -57,8 +64,7 @@ def load_or_fit(db: sqlite_utils.Database, domain: str, log: Log = _stderr, path
             why = "the store changed since it was fitted"
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
             why = f"unreadable cache ({type(e).__name__})"
-    model = fit_from_store(db, domain, state)  # about a second on ML-100K (docs/results.md)
-    log(f"collaborative model: fitted on {int(model.seen.sum())} ratings ({why})")
+    model = fit_from_store(db, domain, state, log, why)  # about a second on ML-100K (docs/results.md)
     try:
         model.save(path)
     except OSError as e:

@@ -119,9 +119,9 @@ def stack_metrics(snap: DomainSnapshot, samples: list[Sample], logits: list[floa
     labels, users = [s.label for s in samples], [s.user_id for s in samples]
     model = collab_without(snap, samples, held_out or [], items=cold_items)
     table = with_logits(sample_table(model, sample_refs(snap, samples)), logits)
-    out = {"ease_alone": classification_metrics(labels, list(table["ease_liked"]), users)}
+    out = {f"{model.kind}_alone": classification_metrics(labels, list(table["ease_liked"]), users)}
     for name, sha in (("served_stack", model_id), ("stack_without_llm", None)):
-        stack = find_stack(sha, snap.domain)
+        stack = find_stack(sha, snap.domain, model.kind)
         if stack is not None:
             out[name] = {**classification_metrics(labels, list(stack.like.predict_table(table)), users),
                          "weights": stack.like.weights(), "fitted_on": stack.fitted_on}

@@ -148,22 +148,24 @@ class Reranker:
     domain: str = "movie"
     model_id: str | None = None  # the model identity (db.gguf_check.model_identity); None: without the LLM
     fitted_on: dict = field(default_factory=dict)  # data, users, command
+    collab: str = "ease"  # the collaborative model its features came from (engine.collab.KINDS)
 
     @property
     def uses_llm(self) -> bool:
         return self.like.uses_llm or (self.rank is not None and self.rank.uses_llm)
 
     def to_json(self) -> dict:
-        return {"model_id": self.model_id, "domain": self.domain, "fitted_on": self.fitted_on,
+        return {"model_id": self.model_id, "domain": self.domain, "collab": self.collab, "fitted_on": self.fitted_on,
                 "like": self.like.to_json(), "rank": self.rank.to_json() if self.rank else None}
 
     @classmethod
     def from_json(cls, d: dict) -> "Reranker":
         rank = Stack.from_json(d["rank"]) if d.get("rank") else None
-        return cls(Stack.from_json(d["like"]), rank, d.get("domain", "movie"), d.get("model_id"), d.get("fitted_on", {}))
+        return cls(Stack.from_json(d["like"]), rank, d.get("domain", "movie"), d.get("model_id"), d.get("fitted_on", {}),
+                   d.get("collab", "ease"))
 
     def save(self, folder: Path | None = None) -> Path:
-        path = (folder or user_stacks_dir()) / f"{stack_stem(self.model_id)}-{self.domain}.json"
+        path = (folder or user_stacks_dir()) / stack_file(self.model_id, self.domain, self.collab)
         write_json_atomic(path, self.to_json())
         return path
 
@@ -176,22 +178,27 @@ def stack_stem(model_id: str | None) -> str:
     return model_id or NO_LLM
 
 
-def find_stack(model_id: str | None, domain: str) -> Reranker | None:
-    """The stack fitted for exactly this model (user folder first, then shipped); None if there is none.
+def stack_file(model_id: str | None, domain: str, collab: str = "ease") -> str:
+    """One file per model, domain and collaborative model (EASE's keep the name they shipped with)."""
+    return f"{stack_stem(model_id)}-{domain}{'' if collab == 'ease' else '-' + collab}.json"
 
-    A file is trusted only if it names the same sha256 inside, so a copied or renamed file cannot
-    carry another model's calibration.
+
+def find_stack(model_id: str | None, domain: str, collab: str = "ease") -> Reranker | None:
+    """The stack fitted for exactly this model and collaborative model (user folder first, then shipped);
+    None if there is none.
+
+    A file is trusted only if it names the same model identity and collaborative model inside, so a
+    copied or renamed file cannot carry another model's calibration (ALS's features are not EASE's).
     """
-    stem = f"{stack_stem(model_id)}-{domain}.json"
     for folder in (user_stacks_dir(), SHIPPED_DIR):
-        path = folder / stem
+        path = folder / stack_file(model_id, domain, collab)
         if not path.exists():
             continue
         try:
             stack = Reranker.from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if stack.model_id == model_id and stack.domain == domain:
+        if stack.model_id == model_id and stack.domain == domain and stack.collab == collab:
             return stack
     return None
 
@@ -204,13 +211,17 @@ class StackChoice:
     note: str
 
 
-def choose_stack(model_id: str, model_name: str, domain: str) -> StackChoice:
-    own = find_stack(model_id, domain)
+def choose_stack(model_id: str, model_name: str, domain: str, collab: str = "ease") -> StackChoice:
+    """`collab`: the collaborative model serving (EASE, or ALS on a large catalog); a stack is only used
+    with the collaborative model its features were computed from."""
+    own = find_stack(model_id, domain, collab)
     if own is not None:
         w = own.like.weights().get("llm_logit", 0.0)
         return StackChoice(own, f"ranking by the stack fitted for {model_name} (LLM weight in P(like): {w:+.2f} per SD)")
-    fallback = find_stack(None, domain)
+    fallback = find_stack(None, domain, collab)
     fit_cmd = f"engine stack fit --model {model_name} --data valid.json"
+    if collab != "ease":
+        model_name = f"{model_name} with {collab.upper()}"
     if fallback is not None:
         return StackChoice(fallback, f"{model_name} has no fitted stack: ranking by the collaborative stack without "
                                      f"the LLM (its P(Yes) shown beside); fit one with `{fit_cmd}`")

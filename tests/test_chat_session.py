@@ -34,7 +34,7 @@ def test_the_session_says_what_ranks_and_uses_collaborative_retrieval(ml100k_cop
     # the fake model has no stack of its own: the shipped stack without the LLM ranks, and the note says so
     assert "fake.gguf has no fitted stack" in session.stack_note
     assert session.stack is not None and not session.stack.uses_llm
-    assert any("collaborative model: fitted" in n for n in session.notices)
+    assert any("collaborative model: EASE (1,682 items) fitted on" in n for n in session.notices)
     final = list(session.rank(session.plan()))[-1]
     assert final.done and len(final.items) == 10
     assert all(0 < r.p_like < 1 and 0 < r.p_yes < 1 for r in final.items)

@@ -21,8 +21,9 @@ def test_ease_matches_the_closed_form_by_hand():
     X = np.array([[1, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=float)
     P = np.linalg.inv(X.T @ X + np.eye(3))
     B = np.eye(3) - P / np.diag(P)
-    assert np.allclose(model.weights, B, atol=1e-6)
-    assert np.allclose(np.diag(model.weights), 0)
+    assert model.kind == "ease"
+    assert np.allclose(model.weights.B, B, atol=1e-6)
+    assert np.allclose(np.diag(model.weights.B), 0)
     assert list(model.seen) == [2, 2, 2] and list(model.likes) == [2, 2, 1]
     # fold-in: a user who liked item 10 scores the others by row 0; unknown ids are ignored
     assert np.allclose(model.user_scores([10, 999]), B[0], atol=1e-6)
@@ -44,7 +45,7 @@ def test_cache_is_reused_refitted_when_stale_and_rebuilt_when_broken(store):
     assert path.exists()
     again = load_or_fit(store, "movie", notes.append)
     assert len(notes) == 1  # same state: loaded, no fit
-    assert np.array_equal(again.weights, first.weights)
+    assert np.array_equal(again.weights.B, first.weights.B)
 
     uid = get_or_create_user(store, "carol")
     record_feedback(store, uid, 1, True)  # the store moved on: the file is stale
@@ -56,7 +57,7 @@ def test_cache_is_reused_refitted_when_stale_and_rebuilt_when_broken(store):
     path.write_bytes(path.read_bytes()[:1000])  # truncated
     rebuilt = load_or_fit(store, "movie", notes.append)
     assert len(notes) == 3 and "unreadable" in notes[2]
-    assert np.array_equal(rebuilt.weights, fresh.weights)
+    assert np.array_equal(rebuilt.weights.B, fresh.weights.B)
 
     path.write_bytes(b"not a numpy file")  # foreign
     load_or_fit(store, "movie", notes.append)
@@ -86,9 +87,9 @@ def test_service_refits_in_the_background_and_swaps(ml100k_copy, store):
 
 
 def test_a_fit_over_the_memory_budget_is_refused_before_it_starts(ml100k_copy, monkeypatch):
-    """ML-100K's EASE needs about 36 · 1682² bytes (~100 MB): with a 10 MB budget every command that
-    fits says so in one line naming the setting, and nothing is written."""
-    from engine.collab import check_fit_memory, memory_budget
+    """Past the budget every command that fits says so in one line naming the setting, nothing written:
+    ML-100K's EASE needs about 36 · 1682² bytes (~97 MiB), its ALS about 9 MiB."""
+    from engine.collab import memory_budget, plan_fit
     from db.errors import RecchatError
     from tests.conftest import dump, engine
 
@@ -101,14 +102,87 @@ def test_a_fit_over_the_memory_budget_is_refused_before_it_starts(ml100k_copy, m
         memory_budget()
     monkeypatch.delenv("RECCHAT_MAX_MEMORY")
     assert memory_budget() > 2**28  # half the machine's memory
-    with pytest.raises(RecchatError, match=r"over 25,000 items needs about 21\.0 GiB, over the memory budget of 8\.0 GiB"):
-        check_fit_memory(25_000, budget=8 * 2**30)
-    check_fit_memory(1682, budget=8 * 2**30)
+    monkeypatch.setenv("RECCHAT_COLLAB_MODEL", "ease")
+    with pytest.raises(RecchatError, match=r"\(EASE, a dense items × items inverse\) over 25,000 items and 1,000,000 "
+                                           r"ratings needs about 21\.0 GiB, over the memory budget of 8\.0 GiB"):
+        plan_fit(25_000, 1_000_000, 50_000, budget=8 * 2**30)
+    monkeypatch.delenv("RECCHAT_COLLAB_MODEL")
+    assert plan_fit(1682, 100_000, 943, budget=8 * 2**30).kind == "ease"
 
-    monkeypatch.setenv("RECCHAT_MAX_MEMORY", "10M")
+    monkeypatch.setenv("RECCHAT_MAX_MEMORY", "5M")
     before = dump(ml100k_copy)
     r = engine("eval-catalog", "--db", ml100k_copy, "--no-llm", "--users", "10")
     assert r.exit_code == 1
     assert len(r.stderr.strip().splitlines()) == 1
-    assert "over 1,682 items needs about 0.1 GiB, over the memory budget of 0.0 GiB: raise RECCHAT_MAX_MEMORY" in r.stderr
+    assert ("the collaborative model (ALS) over 1,682 items and 100,000 ratings needs about 9 MiB, over the memory "
+            "budget of 5 MiB: raise RECCHAT_MAX_MEMORY") in r.stderr
     assert dump(ml100k_copy) == before
+
+
+def test_the_catalog_size_chooses_the_model(monkeypatch):
+    """EASE up to EASE_MAX_ITEMS items and within the budget; ALS past either; RECCHAT_COLLAB_MODEL forces one."""
+    from db.errors import RecchatError
+    from engine.collab import EASE_MAX_ITEMS, plan_fit
+
+    monkeypatch.delenv("RECCHAT_COLLAB_MODEL", raising=False)
+    big = 64 * 2**30
+    assert plan_fit(EASE_MAX_ITEMS, 10**6, 10**4, budget=big).kind == "ease"
+    over = plan_fit(EASE_MAX_ITEMS + 1, 10**6, 10**4, budget=big)
+    assert over.kind == "als" and "items > 10,000" in over.why
+    tight = plan_fit(5_000, 10**6, 10**4, budget=600 * 2**20)  # EASE would need 858 MiB
+    assert tight.kind == "als" and "858 MiB, over the budget" in tight.why
+    # the ML-20M shape: 27k items, 20M ratings, 138k users fit ALS in a few GiB
+    ml20m = plan_fit(27_000, 20 * 10**6, 138_000, budget=8 * 2**30)
+    assert ml20m.kind == "als" and ml20m.need < 2 * 2**30
+    monkeypatch.setenv("RECCHAT_COLLAB_MODEL", "als")
+    assert plan_fit(1682, 10**5, 943, budget=big).kind == "als"
+    monkeypatch.setenv("RECCHAT_COLLAB_MODEL", "svd")
+    with pytest.raises(RecchatError, match="RECCHAT_COLLAB_MODEL='svd': expected auto, ease or als"):
+        plan_fit(1682, 10**5, 943, budget=big)
+
+
+def _random_feedback(seed: int = 0, users: int = 60, items: int = 40, n: int = 900) -> Feedback:
+    rng = np.random.default_rng(seed)
+    pairs = np.unique(np.stack([rng.integers(0, users, n), rng.integers(100, 100 + items, n)], 1), axis=0)
+    return Feedback(pairs[:, 0], pairs[:, 1], (rng.random(len(pairs)) < 0.6).astype(np.int64))
+
+
+def test_als_folds_in_exactly_as_implicit_recalculates_a_user(monkeypatch):
+    """The served ALS scores a history as implicit's recommend(recalculate_user=True) does on the same fit
+    (the eval-catalog 'als' row): the low-rank item-item form is the same linear map."""
+    import scipy.sparse as sp
+    from implicit.cpu.als import AlternatingLeastSquares
+    from engine.collab import ALS_FACTORS, ALS_ITERATIONS, ALS_REG
+
+    monkeypatch.setenv("RECCHAT_COLLAB_MODEL", "als")
+    fb = _random_feedback()
+    catalog = np.arange(100, 140)
+    model = CollabModel.fit(fb, item_ids=catalog)
+    assert model.kind == "als" and model.weights.left.shape == (40, ALS_FACTORS)
+
+    liked = fb.liked == 1
+    users, rows = np.unique(fb.users[liked], return_inverse=True)
+    X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, fb.items[liked] - 100)), shape=(len(users), 40))
+    als = AlternatingLeastSquares(factors=ALS_FACTORS, regularization=ALS_REG, iterations=ALS_ITERATIONS,
+                                  random_state=0)
+    als.fit(X, show_progress=False)
+    history = [101, 105, 117, 130]
+    row = sp.csr_matrix((np.ones(4, dtype=np.float32), ([0] * 4, [h - 100 for h in history])), shape=(1, 40))
+    ids, vals = als.recommend(0, row, N=40, filter_already_liked_items=False, recalculate_user=True)
+    theirs = np.empty(40)
+    theirs[ids] = vals
+    ours = model.ease_scores(history, catalog)
+    assert np.allclose(ours, theirs, atol=1e-4)
+    # item-item form: the affinity of a history to a target is the mean of its pairwise weights
+    pair = model.weights.block(model.columns([101]), model.columns([117]))[0, 0]
+    assert np.isclose(model.affinity([101], [117])[0], pair)
+
+
+def test_an_als_model_round_trips_through_its_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECCHAT_COLLAB_MODEL", "als")
+    model = CollabModel.fit(_random_feedback(1), state="s")
+    model.save(tmp_path / "m.npz")
+    again = CollabModel.load(tmp_path / "m.npz")
+    assert again.kind == "als" and again.state == "s"
+    assert np.array_equal(again.user_scores([101, 102]), model.user_scores([101, 102]))
+    assert np.array_equal(again.like_rate([101, 999]), model.like_rate([101, 999]))

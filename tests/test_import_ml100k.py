@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 from db import open_db
-from db.importers import ml100k as ml100k_module
+from db.importers import writer as writer_module
 from tests.conftest import FIXTURES, SHARED, count, dump, engine, needs_shared
 
 GL = FIXTURES / "ml100k-grouplens"
@@ -121,7 +121,8 @@ def test_failure_mid_import_leaves_db_exactly_as_before(tmp_path, monkeypatch):
     lines = (other / "u.data").read_text().splitlines()
     (other / "u.data").write_text("".join(f"{int(u) + 5000}\t{i}\t{r}\t{t}\n" for u, i, r, t in (l.split("\t") for l in lines)))
     calls = {"n": 0}
-    real = ml100k_module.Writer.feedback
+    real = writer_module.Writer.feedback
+    monkeypatch.setattr(writer_module, "FEEDBACK_BATCH", 10)  # three batches are written before the crash
 
     def crash_after_30(self, *a, **k):
         calls["n"] += 1
@@ -129,7 +130,7 @@ def test_failure_mid_import_leaves_db_exactly_as_before(tmp_path, monkeypatch):
             raise RuntimeError("disk on fire")
         return real(self, *a, **k)
 
-    monkeypatch.setattr(ml100k_module.Writer, "feedback", crash_after_30)
+    monkeypatch.setattr(writer_module.Writer, "feedback", crash_after_30)
     with pytest.raises(RuntimeError):
         engine("data", "import", "ml-100k", other, "--db", db)
     assert calls["n"] == 31

@@ -70,3 +70,20 @@ def test_choice_says_what_ranks(tmp_path):
     toy_stack(llm=True).save()
     own = choose_stack("a" * 64, "model.gguf", "movie")
     assert own.stack.uses_llm and "LLM weight" in own.note
+
+
+def test_a_stack_is_used_only_with_the_collaborative_model_it_was_fitted_on():
+    """EASE's features are not ALS's: a catalog served by ALS never ranks with an EASE stack, and says so."""
+    from dataclasses import replace
+
+    toy_stack(llm=True).save()
+    toy_stack(llm=False).save()
+    assert find_stack("a" * 64, "movie", "als") is None and find_stack(None, "movie", "als") is None
+    plain = choose_stack("a" * 64, "model.gguf", "movie", "als")
+    assert plain.stack is None and "model.gguf with ALS has no fitted stack" in plain.note
+    path = replace(toy_stack(llm=True), collab="als").save()
+    assert path.name == "a" * 64 + "-movie-als.json"
+    assert find_stack("a" * 64, "movie", "als").collab == "als"
+    assert find_stack("a" * 64, "movie").collab == "ease"  # the EASE stack is still there, apart
+    path.rename(path.with_name("a" * 64 + "-movie.json"))  # an ALS file under EASE's name: refused
+    assert find_stack("a" * 64, "movie") is None

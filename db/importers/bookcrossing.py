@@ -9,10 +9,9 @@ import sqlite_utils
 
 from ..errors import RecchatError
 from ..prompt import book_name
-from ..store import transaction
 from .io import decoded_lines, read_bytes
 from .report import ImportReport
-from .writer import ItemRecord, Writer
+from .writer import ItemRecord, writing
 
 DATASET = "bookcrossing"
 LIKED_ABOVE = 5  # TALLRec book protocol: rating > 5 is a like
@@ -79,8 +78,7 @@ def import_bookcrossing(db: sqlite_utils.Database, path: str | Path) -> ImportRe
             report.skip(ratings_file, lineno, f"unknown item id {isbn!r}")
             continue
         ratings.append((user, isbn, rating))
-    with transaction(db) as conn:
-        w = Writer(conn)
+    with writing(db) as w:
         ids = {isbn: w.item(rec) for isbn, rec in items.items()}
         for user, isbn, rating in ratings:
             uid = w.user(f"bx-{user}", DATASET, user)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from ..fileio import read_bytes  # noqa: F401 (re-exported for importers)
 from .report import ImportReport
 
 
 def decoded_lines(
-    path: Path, data: bytes, encoding: str, report: ImportReport, *, skip_header: bool = False
+    path: Path, data: bytes | Iterable[bytes], encoding: str, report: ImportReport, *, skip_header: bool = False
 ) -> Iterator[tuple[int, str]]:
-    """Yield (1-based line number, text) for non-empty lines; undecodable lines become bad rows."""
-    for lineno, raw in enumerate(data.splitlines(), start=1):
+    """Yield (1-based line number, text) for non-empty lines; undecodable lines become bad rows.
+
+    `data`: a whole file's bytes, or an open binary file read line by line (a 20M-line ratings file
+    streams through in bounded memory)."""
+    lines = data.splitlines() if isinstance(data, bytes) else (raw.rstrip(b"\r\n") for raw in data)
+    for lineno, raw in enumerate(lines, start=1):
         if skip_header and lineno == 1:
             continue
         if not raw.strip():

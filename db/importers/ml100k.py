@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import re
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Callable, ContextManager, Iterator
 
 import sqlite_utils
 
 from ..errors import RecchatError
-from ..store import transaction
 from .io import decoded_lines, read_bytes
 from .report import ImportReport
-from .writer import ItemRecord, Writer
+from .writer import FEEDBACK_BATCH, ItemRecord, writing
 
 DATASET = "ml-100k"
 GENRES = [
@@ -41,23 +42,43 @@ def movie_item(source_id: str, name: str, year: int | None, genres: list[str]) -
     return ItemRecord("movie", DATASET, source_id, name, title, year, "", ", ".join(genres))
 
 
-def _files(path: Path) -> tuple[str, dict[str, tuple[Path, bytes]]]:
-    """Return the layout name and {role: (path for messages, bytes)} for ratings and items."""
+@dataclass
+class Source:
+    """The two files of one layout: the items read whole (a few MB at most), the ratings opened as a stream."""
+
+    layout: str
+    items: tuple[Path, bytes]
+    ratings_name: Path
+    open_ratings: Callable[[], ContextManager[BinaryIO]]
+
+
+@contextmanager
+def _zip_member(path: Path, member: str) -> Iterator[BinaryIO]:
+    with zipfile.ZipFile(path) as zf, zf.open(member) as f:
+        yield f
+
+
+def _open_file(path: Path) -> ContextManager[BinaryIO]:
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise RecchatError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+def _files(path: Path) -> Source:
+    """Which layout `path` holds and its files."""
     if path.is_file() and zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             names = {Path(n).name: n for n in zf.namelist()}
             if "u.data" in names and "u.item" in names:
-                return "grouplens", {
-                    role: (Path(names[f]), zf.read(names[f])) for role, f in (("ratings", "u.data"), ("items", "u.item"))
-                }
+                items = (Path(names["u.item"]), zf.read(names["u.item"]))
+                return Source("grouplens", items, Path(names["u.data"]), lambda: _zip_member(path, names["u.data"]))
         raise RecchatError(f"{path}: zip has no u.data and u.item")
     if path.is_dir():
-        if (path / "u.data").exists():
-            return "grouplens", {r: (path / f, read_bytes(path / f)) for r, f in (("ratings", "u.data"), ("items", "u.item"))}
-        if (path / "ml-100k.inter").exists():
-            return "recbole", {
-                r: (path / f, read_bytes(path / f)) for r, f in (("ratings", "ml-100k.inter"), ("items", "ml-100k.item"))
-            }
+        for layout, ratings, items in (("grouplens", "u.data", "u.item"), ("recbole", "ml-100k.inter", "ml-100k.item")):
+            if (path / ratings).exists():
+                return Source(layout, (path / items, read_bytes(path / items)), path / ratings,
+                              lambda f=path / ratings: _open_file(f))
         raise RecchatError(f"{path}: not an ML-100K folder (expected u.data + u.item or ml-100k.inter + ml-100k.item)")
     if not path.exists():
         raise RecchatError(f"file not found: {path}")
@@ -86,9 +107,9 @@ def _parse_items(layout: str, file: Path, data: bytes, report: ImportReport) -> 
     return items
 
 
-def _parse_ratings(layout: str, file: Path, data: bytes, items: dict, report: ImportReport) -> list[Rating]:
-    out = []
-    for lineno, line in decoded_lines(file, data, "utf-8", report, skip_header=layout == "recbole"):
+def _parse_ratings(layout: str, file: Path, lines: BinaryIO, items: dict, report: ImportReport) -> Iterator[Rating]:
+    """The ratings as they are read: one line in memory at a time."""
+    for lineno, line in decoded_lines(file, lines, "utf-8", report, skip_header=layout == "recbole"):
         f = line.split("\t")
         if len(f) < 4:
             report.skip(file, lineno, f"expected 4 tab-separated fields, got {len(f)}")
@@ -101,21 +122,23 @@ def _parse_ratings(layout: str, file: Path, data: bytes, items: dict, report: Im
         if f[1] not in items:
             report.skip(file, lineno, f"unknown item id {f[1]!r}")
             continue
-        out.append(Rating(lineno, f[0], f[1], rating, ts))
-    return out
+        yield Rating(lineno, f[0], f[1], rating, ts)
 
 
-def import_ml100k(db: sqlite_utils.Database, path: str | Path) -> ImportReport:
-    path = Path(path)
-    layout, files = _files(path)
-    report = ImportReport(f"ml-100k ({layout})")
-    items = _parse_items(layout, *files["items"], report)
-    ratings = _parse_ratings(layout, *files["ratings"], items, report)
-    with transaction(db) as conn:
-        w = Writer(conn)
+def import_ml100k(db: sqlite_utils.Database, path: str | Path,
+                  progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import in one transaction, streaming the ratings file (any size in bounded memory).
+
+    `progress`: called with the number of ratings read since the last call (every FEEDBACK_BATCH)."""
+    src = _files(Path(path))
+    report = ImportReport(f"ml-100k ({src.layout})")
+    items = _parse_items(src.layout, *src.items, report)
+    with writing(db) as w, src.open_ratings() as lines:
         ids = {sid: w.item(rec) for sid, rec in items.items()}
-        for r in ratings:
+        for n, r in enumerate(_parse_ratings(src.layout, src.ratings_name, lines, items, report), start=1):
             uid = w.user(f"ml100k-{r.user}", DATASET, r.user)
             w.feedback(uid, ids[r.item], r.rating > LIKED_ABOVE, r.rating, "import", r.ts)
+            if progress and n % FEEDBACK_BATCH == 0:
+                progress(FEEDBACK_BATCH)
     report.added = w.added
     return report

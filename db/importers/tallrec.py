@@ -9,9 +9,8 @@ import sqlite_utils
 
 from ..prompt import parse_input
 from ..sample_files import iter_json_array, sample_error
-from ..store import transaction
 from .report import ImportReport
-from .writer import ItemRecord, Writer
+from .writer import ItemRecord, writing
 
 _MOVIE = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)$")
 _BOOK = re.compile(r'^"(?P<title>.*)" written by (?P<author>.*)$', re.S)
@@ -43,8 +42,7 @@ def import_tallrec(db: sqlite_utils.Database, path: str | Path, domain: str) -> 
             continue
         for n in [*parsed.liked, *parsed.disliked, parsed.target]:
             names.setdefault(n)
-    with transaction(db) as conn:
-        w = Writer(conn)
+    with writing(db) as w:
         for n in names:
             # A title already in the catalog (e.g. from ML-100K) is the same item: don't duplicate it.
             if w.item_by_name(domain, n) is None:

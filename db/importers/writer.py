@@ -1,9 +1,23 @@
-"""Idempotent inserts shared by all importers: re-importing a file adds nothing."""
+"""Idempotent inserts shared by all importers: re-importing a file adds nothing.
+
+Ratings are written in batches (executemany of FEEDBACK_BATCH rows) inside the import's one
+transaction: an import stays all-or-nothing, and memory stays bounded at any file size because
+SQLite spills the transaction's pages to its WAL file, not to memory.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Iterator
+
+import sqlite_utils
+
+from ..store import transaction
+
+FEEDBACK_BATCH = 50_000
+IMPORT_CACHE_KIB = 256 * 1024  # SQLite page cache while importing: index pages stay in memory (bounded)
 
 
 @dataclass
@@ -27,6 +41,7 @@ class Writer:
     added: dict[str, int] = field(default_factory=lambda: {"items": 0, "users": 0, "feedback": 0})
     _items: dict[tuple[str, str, str], int] = field(default_factory=dict)
     _users: dict[str, int] = field(default_factory=dict)
+    _pending: list[tuple] = field(default_factory=list)
 
     def item(self, r: ItemRecord) -> int:
         key = (r.domain, r.source, r.source_id)
@@ -58,8 +73,32 @@ class Writer:
         return self._users[name]
 
     def feedback(self, user_id: int, item_id: int, liked: bool | None, rating: float | None, source: str, ts: float) -> None:
-        cur = self.conn.execute(
+        self._pending.append((user_id, item_id, None if liked is None else int(liked), rating, source, ts))
+        if len(self._pending) >= FEEDBACK_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered ratings; `added` counts the rows really inserted (duplicates are ignored)."""
+        if not self._pending:
+            return
+        before = self.conn.total_changes
+        self.conn.executemany(
             "INSERT OR IGNORE INTO feedback (user_id, item_id, liked, rating, source, ts) VALUES (?, ?, ?, ?, ?, ?)",
-            (user_id, item_id, None if liked is None else int(liked), rating, source, ts),
+            self._pending,
         )
-        self.added["feedback"] += cur.rowcount
+        self.added["feedback"] += self.conn.total_changes - before
+        self._pending.clear()
+
+
+@contextmanager
+def writing(db: sqlite_utils.Database) -> Iterator[Writer]:
+    """One all-or-nothing import transaction with a Writer; its buffered ratings are flushed before COMMIT."""
+    (cache,) = db.execute("PRAGMA cache_size").fetchone()
+    db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    try:
+        with transaction(db) as conn:
+            w = Writer(conn)
+            yield w
+            w.flush()
+    finally:
+        db.execute(f"PRAGMA cache_size = {cache}")

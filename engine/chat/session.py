@@ -141,7 +141,7 @@ class ChatSession:
         with self.model_lock:
             if self.scorer is None:
                 scorer = self.scorer_factory() if self.scorer_factory else open_scorer(self.model_path)
-                choice = choose_stack(scorer.identity, scorer.name, self.domain)
+                choice = choose_stack(scorer.identity, scorer.name, self.domain, self.collab.current().kind)
                 self.stack, self.stack_note, self.scorer = choice.stack, choice.note, scorer
             return self.scorer.name
 
