@@ -110,8 +110,8 @@ def current_ratings(db: sqlite_utils.Database, domain: str, chunk: int = 200_000
     parts = [np.empty((0, 3), dtype=np.int64)]
     while rows := cur.fetchmany(chunk):
         parts.append(np.array(rows, dtype=np.int64).reshape(-1, 3))
-    arr = np.concatenate(parts)
-    return Feedback(arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy())
+    users, items, liked = (np.concatenate([p[:, k] for p in parts]) for k in range(3))
+    return Feedback(users, items, liked)
 
 
 def timelines(db: sqlite_utils.Database, domain: str) -> dict[int, list[Interaction]]:

@@ -93,7 +93,8 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
     weights = {}
     no_llm = find_stack(None, domain, model.kind)
     if no_llm is None:
-        log("no stack without the LLM is installed (engine stack fit --no-llm): its pipeline row is left out")
+        log(f"no stack without the LLM is installed for {model.kind.upper()} (engine stack fit --no-llm): "
+            "its pipeline row is left out")
     else:
         rankers["pipeline without LLM"] = holdout.pipeline_ranker(model, no_llm, None, domain, candidates, items)
         # why the list is not ordered by P(like): the same retrieval, reordered by the like head alone

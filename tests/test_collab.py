@@ -186,3 +186,19 @@ def test_an_als_model_round_trips_through_its_file(tmp_path, monkeypatch):
     assert again.kind == "als" and again.state == "s"
     assert np.array_equal(again.user_scores([101, 102]), model.user_scores([101, 102]))
     assert np.array_equal(again.like_rate([101, 999]), model.like_rate([101, 999]))
+
+
+def test_eval_catalog_served_by_als_keeps_every_classic_row_and_no_ease_stack(ml100k_copy, monkeypatch, tmp_path):
+    """ALS forced on ML-100K: the hold-out still reports EASE (it fits), the shipped EASE stack is not used
+    with ALS's features (a notice instead of its pipeline row), and the report names the model that served."""
+    import json
+    from tests.conftest import engine
+
+    monkeypatch.setenv("RECCHAT_COLLAB_MODEL", "als")
+    monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
+    r = engine("eval-catalog", "--db", ml100k_copy, "--no-llm", "--users", "10", "--json", tmp_path / "c.json")
+    assert r.exit_code == 0, r.output
+    assert "no stack without the LLM is installed for ALS" in r.stderr
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert report["collab"] == "als"
+    assert set(report["metrics"]) == {"popularity", "item-knn", "als", "ease"}

@@ -1,0 +1,235 @@
+"""Scale: import, collaborative fit and request latency on seeded synthetic stores of growing size.
+
+    .venv/bin/python bench/scale.py [--shapes ml100k,ml1m,items15k,ml20m,bx] [--work DIR] [--md FILE]
+
+Each shape is written in the ML-100K GroupLens layout (u.data sorted by user, as ML-20M's
+ratings.csv is; u.item with genre flags), Zipf-like item popularity and log-normal user activity,
+seeded. Every step runs in a child process whose peak memory (ru_maxrss) and wall time are read:
+`engine data import ml-100k`, the collaborative fit the engine chooses (and each forced model that
+fits the budget: RECCHAT_COLLAB_MODEL), then the request path without the LLM (store reads, retrieval,
+like-rates: `engine.recommend.retrieve`, median of 5) and `engine recommend` end to end (LLM included).
+The ML-100K shape is the baseline of the same run: every other row shows its ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    users: int
+    items: int
+    ratings: int
+
+
+SHAPES = {s.name: s for s in (
+    Shape("tiny", 300, 400, 6_000),  # the test's shape: seconds
+    Shape("ml100k", 943, 1_682, 100_000),
+    Shape("ml1m", 6_040, 3_706, 1_000_000),
+    Shape("items15k", 20_000, 15_000, 1_000_000),
+    Shape("ml20m", 138_000, 27_000, 20_000_000),
+    Shape("bx", 100_000, 340_000, 1_100_000),
+)}
+GENRE_FLAGS = 19
+
+
+# ------------------------------------------------------------------ data
+def ratings_table(shape: Shape, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(user, item, rating) arrays, unique pairs, sorted by user: Zipf-like items, log-normal activity."""
+    rng = np.random.default_rng(seed)
+    pop = 1.0 / (np.arange(shape.items) + 10.0) ** 1.05
+    pop = rng.permutation(pop / pop.sum())
+    act = rng.lognormal(0.0, 1.0, shape.users)
+    act /= act.sum()
+    users, items = np.empty(0, np.int64), np.empty(0, np.int64)
+    need = shape.ratings
+    while len(users) < shape.ratings:
+        draw = int(need * 1.3) + 1000
+        u = rng.choice(shape.users, draw, p=act)
+        i = rng.choice(shape.items, draw, p=pop)
+        key = np.unique(np.concatenate([users * shape.items + items, u * shape.items + i]))
+        users, items = key // shape.items, key % shape.items
+        need = shape.ratings - len(users)
+    keep = np.sort(rng.choice(len(users), shape.ratings, replace=False))
+    users, items = users[keep], items[keep]
+    quality = rng.normal(3.4, 0.6, shape.items)
+    bias = rng.normal(0.0, 0.5, shape.users)
+    stars = np.clip(np.rint(quality[items] + bias[users] + rng.normal(0, 0.9, len(users))), 1, 5).astype(np.int64)
+    return users + 1, items + 1, stars
+
+
+def write_grouplens(shape: Shape, folder: Path, seed: int = 0) -> str:
+    """Write u.data and u.item; returns the name of an active user (90th percentile of ratings) to ask for."""
+    folder.mkdir(parents=True, exist_ok=True)
+    users, items, stars = ratings_table(shape, seed)
+    ids, counts = np.unique(users, return_counts=True)
+    asker = f"ml100k-{ids[np.argsort(counts)[int(0.9 * (len(ids) - 1))]]}"
+    ts = 874_000_000 + np.arange(len(users)) % 10_000_000
+    with open(folder / "u.data", "w") as f:
+        for k in range(0, len(users), 500_000):
+            s = slice(k, k + 500_000)
+            f.write("".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in
+                            zip(users[s].tolist(), items[s].tolist(), stars[s].tolist(), ts[s].tolist())))
+    rng = np.random.default_rng(seed + 1)
+    years = rng.integers(1930, 2020, shape.items)
+    genres = rng.random((shape.items, GENRE_FLAGS)) < 0.12
+    with open(folder / "u.item", "w", encoding="iso-8859-1") as f:
+        for k in range(shape.items):
+            flags = "|".join("1" if g else "0" for g in genres[k])
+            f.write(f"{k + 1}|Synthetic Movie {k + 1} ({years[k]})|01-Jan-{years[k]}||http://example.org|{flags}\n")
+    return asker
+
+
+# ------------------------------------------------------------- children
+@dataclass
+class Run:
+    seconds: float
+    peak_gib: float
+    out: str
+    code: int
+
+
+def run_child(cmd: list[str], env: dict[str, str]) -> Run:
+    """Wall time and peak resident memory of one child process (its own ru_maxrss, via wait4)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(time.perf_counter() - t0, usage.ru_maxrss / 2**20, out, proc.returncode)
+
+
+def child_fit(store: str, user: str) -> None:
+    """In a child: the engine's fit (RECCHAT_COLLAB_MODEL picks a model), then the request path without the LLM."""
+    from db import open_db
+    from db.feedback import user_history
+    from db.users import find_user
+    from engine.collab_cache import fit_from_store
+    from engine.recommend import retrieve, with_like_rates
+    from engine.retrieval import Query
+
+    db = open_db(store, create=False)
+    t0 = time.perf_counter()
+    notes: list[str] = []
+    model = fit_from_store(db, "movie", log=notes.append)
+    fit = time.perf_counter() - t0
+    uid = find_user(db, user)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        history, cands = retrieve(db, model, uid, Query(domain="movie"), 50)
+        with_like_rates(model, user_history(db, uid, "movie"), cands)
+        times.append(time.perf_counter() - t0)
+    print(json.dumps({"kind": model.kind, "fit_s": fit, "request_s": statistics.median(times),
+                      "history": len(history), "note": notes[-1] if notes else ""}))
+
+
+# ---------------------------------------------------------------- parent
+def engine_bin() -> str:
+    return str(Path(sys.executable).with_name("engine"))
+
+
+def measure(shape: Shape, work: Path, with_llm: bool, log) -> list[dict]:
+    from engine.collab import fit_need, memory_budget
+
+    folder, store = work / shape.name, work / f"{shape.name}.db"
+    if store.exists():
+        store.unlink()
+    t0 = time.perf_counter()
+    asker = write_grouplens(shape, folder)
+    log(f"{shape.name}: data written in {time.perf_counter() - t0:.0f} s")
+    env = {**os.environ, "RECCHAT_CACHE_DIR": str(work / "cache"), "RECCHAT_DATA_DIR": str(work / "data")}
+    imp = run_child([engine_bin(), "data", "import", "ml-100k", str(folder), "--db", str(store)], env)
+    log(f"{shape.name}: import {imp.seconds:.0f} s, peak {imp.peak_gib:.2f} GiB (exit {imp.code})")
+    rows = []
+    kinds = ["auto"] + [k for k in ("ease", "als") if fit_need(k, shape.items, shape.ratings, shape.users) <= memory_budget()
+                        and not (k == "ease" and shape.items > 15_000)]  # EASE past 15k items: minutes, skipped
+    for kind in kinds:
+        fit = run_child([sys.executable, __file__, "--child-fit", str(store), asker],
+                        {**env, "RECCHAT_COLLAB_MODEL": kind})
+        res = json.loads(fit.out.strip().splitlines()[-1]) if fit.code == 0 else {}
+        row = {"shape": shape.name, "users": shape.users, "items": shape.items, "ratings": shape.ratings,
+               "import_s": imp.seconds, "import_gib": imp.peak_gib, "asked": kind, "model": res.get("kind", "-"),
+               "fit_s": res.get("fit_s"), "fit_gib": fit.peak_gib, "fit_child_s": fit.seconds,
+               "request_s": res.get("request_s"), "exit": fit.code,
+               "error": "" if fit.code == 0 else fit.out.strip().splitlines()[-1][:160]}
+        log(f"{shape.name} [{kind}]: {row}")
+        rows.append(row)
+    if with_llm:
+        rec = run_child([engine_bin(), "recommend", "--db", str(store), "--user", asker, "--top", "10"], env)
+        rows[0]["recommend_s"] = rec.seconds  # the model served by default, fitted and cached above
+        rows[0]["recommend_gib"] = rec.peak_gib
+        log(f"{shape.name}: engine recommend {rec.seconds:.1f} s (exit {rec.code})")
+    shutil.rmtree(folder)
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    base = {r["asked"]: r for r in rows if r["shape"] == "ml100k"}
+    head = ("| shape | users | items | ratings | import s | import GiB | model (asked) | fit s | fit GiB | "
+            "request s (no LLM) | engine recommend s | fit s / ML-100K |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        ref = base.get(r["asked"]) or base.get("auto")
+        ratio = f"{r['fit_s'] / ref['fit_s']:.2g}×" if r.get("fit_s") and ref and ref.get("fit_s") else "-"
+        fit = f"{r['fit_s']:.1f}" if r.get("fit_s") is not None else f"refused: {r['error']}"
+        lines.append(f"| {r['shape']} | {r['users']:,} | {r['items']:,} | {r['ratings']:,} | {r['import_s']:.0f} | "
+                     f"{r['import_gib']:.2f} | {r['model']} ({r['asked']}) | {fit} | {r['fit_gib']:.2f} | "
+                     f"{r['request_s'] if r.get('request_s') is None else format(r['request_s'], '.3f')} | "
+                     f"{format(r['recommend_s'], '.1f') if r.get('recommend_s') else '-'} | {ratio} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--shapes", default="ml100k,ml1m,items15k,ml20m,bx", help="comma-separated: " + ", ".join(SHAPES))
+    ap.add_argument("--work", default=None, help="folder for the stores (default: a temp folder, removed)")
+    ap.add_argument("--no-llm", action="store_true", help="skip `engine recommend` (the LLM's part is the same at every size)")
+    ap.add_argument("--md", default=None, help="also write the table here")
+    ap.add_argument("--json", default=None, help="write the rows as JSON here")
+    ap.add_argument("--child-fit", nargs=2, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child_fit:
+        return child_fit(*args.child_fit)
+    names = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    unknown = [n for n in names if n not in SHAPES]
+    if unknown:
+        ap.error(f"unknown shape(s): {', '.join(unknown)}")
+    if "ml100k" not in names:
+        names.insert(0, "ml100k")  # the same-run baseline
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="recchat-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    try:
+        for name in names:
+            rows += measure(SHAPES[name], work, not args.no_llm, lambda m: print(m, file=sys.stderr, flush=True))
+            if args.json:
+                Path(args.json).write_text(json.dumps(rows, indent=1))
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    out = table(rows)
+    print(out)
+    if args.md:
+        Path(args.md).write_text(out + "\n")
+
+
+if __name__ == "__main__":
+    main()
