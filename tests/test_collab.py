@@ -88,7 +88,7 @@ def test_service_refits_in_the_background_and_swaps(ml100k_copy, store):
 
 def test_a_fit_over_the_memory_budget_is_refused_before_it_starts(ml100k_copy, monkeypatch):
     """Past the budget every command that fits says so in one line naming the setting, nothing written:
-    ML-100K's EASE needs about 36 · 1682² bytes (~97 MiB), its ALS about 9 MiB."""
+    ML-100K's EASE needs about 36 · 1682² bytes (~97 MiB), its ALS about 18 MiB."""
     from engine.collab import memory_budget, plan_fit
     from db.errors import RecchatError
     from tests.conftest import dump, engine
@@ -114,7 +114,7 @@ def test_a_fit_over_the_memory_budget_is_refused_before_it_starts(ml100k_copy, m
     r = engine("eval-catalog", "--db", ml100k_copy, "--no-llm", "--users", "10")
     assert r.exit_code == 1
     assert len(r.stderr.strip().splitlines()) == 1
-    assert ("the collaborative model (ALS) over 1,682 items and 100,000 ratings needs about 9 MiB, over the memory "
+    assert ("the collaborative model (ALS) over 1,682 items and 100,000 ratings needs about 18 MiB, over the memory "
             "budget of 5 MiB: raise RECCHAT_MAX_MEMORY") in r.stderr
     assert dump(ml100k_copy) == before
 
@@ -131,9 +131,9 @@ def test_the_catalog_size_chooses_the_model(monkeypatch):
     assert over.kind == "als" and "items > 10,000" in over.why
     tight = plan_fit(5_000, 10**6, 10**4, budget=600 * 2**20)  # EASE would need 858 MiB
     assert tight.kind == "als" and "858 MiB, over the budget" in tight.why
-    # the ML-20M shape: 27k items, 20M ratings, 138k users fit ALS in a few GiB
+    # the ML-20M shape: 27k items, 20M ratings, 138k users fit ALS within the issue's 8 GB
     ml20m = plan_fit(27_000, 20 * 10**6, 138_000, budget=8 * 2**30)
-    assert ml20m.kind == "als" and ml20m.need < 2 * 2**30
+    assert ml20m.kind == "als" and ml20m.need < 4 * 2**30
     monkeypatch.setenv("RECCHAT_COLLAB_MODEL", "als")
     assert plan_fit(1682, 10**5, 943, budget=big).kind == "als"
     monkeypatch.setenv("RECCHAT_COLLAB_MODEL", "svd")
