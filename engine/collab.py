@@ -3,7 +3,8 @@ item like-rates and popularity.
 
 Why EASE (Steck 2019): a closed form (one n_items x n_items inverse, about a second on ML-100K),
 no epochs or seeds, and on the full-catalog hold-out it beats popularity, item-kNN and ALS
-(docs/results.md). It scores a user by the items they liked, so it folds in a new user or a new
+(docs/results.md). Its n² memory and n³ time rule it out past about 10,000 items; there ALS serves,
+folded into the same item-item form (`plan_fit`, docs/engine.md). It scores a user by the items they liked, so it folds in a new user or a new
 rating at request time without refitting; only the item-item weights come from the fit.
 
 The fit reads `current_feedback` (all users; a retracted rating is gone). Item statistics (like
@@ -236,7 +237,7 @@ class CollabModel:
         return np.array([self.index.get(int(i), -1) for i in item_ids], dtype=np.int64)
 
     def user_scores(self, liked_ids) -> np.ndarray:
-        """EASE score of every column for a user who liked `liked_ids` (fold-in: no refit needed)."""
+        """Score of every column for a user who liked `liked_ids` (fold-in: no refit needed), EASE or ALS."""
         cols = self.columns(liked_ids)
         cols = cols[cols >= 0]
         if not len(cols):
@@ -244,7 +245,8 @@ class CollabModel:
         return self.weights.row_sum(cols)
 
     def ease_scores(self, from_ids, item_ids, unknown: float = 0.0) -> np.ndarray:
-        """EASE score of each of `item_ids` from the liked `from_ids`; items the fit never saw get `unknown`."""
+        """Collaborative score (EASE, or ALS in the same form) of each of `item_ids` from the liked `from_ids`;
+        items the fit never saw get `unknown`."""
         scores = self.user_scores(from_ids)
         cols = self.columns(item_ids)
         return np.where(cols >= 0, scores[np.maximum(cols, 0)], unknown).astype(np.float64)
