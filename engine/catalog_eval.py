@@ -7,14 +7,13 @@ hidden-last-ratings split (engine.holdout) and rank the same users of the evalua
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
 from db.snapshot import DomainSnapshot
 
 from . import holdout
-from .collab import CollabModel, FitPlan, fit_need, memory_budget
+from .collab import CollabModel, FitPlan, als_algorithm, fit_need, memory_budget, quiet_implicit
 from .ranking import Ranker
 from .stack import Reranker, find_stack
 
@@ -52,15 +51,11 @@ class CatalogReport:
 def classic_rankers(split: holdout.HoldoutSplit, model: CollabModel, ease: CollabModel | None,
                     seed: int) -> dict[str, Ranker]:
     """Popularity, item-kNN, ALS and EASE (`ease` None: EASE does not fit this catalog's budget)."""
-    from implicit.als import AlternatingLeastSquares
     from implicit.nearest_neighbours import CosineRecommender
-    from threadpoolctl import threadpool_limits
 
-    with warnings.catch_warnings(), threadpool_limits(1, "blas"):  # implicit asks for single-threaded BLAS
-        warnings.simplefilter("ignore")
+    with quiet_implicit():
         knn = holdout.implicit_ranker(CosineRecommender(K=100), split.train, split.catalog)
-        als = holdout.implicit_ranker(AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15,
-                                                              random_state=seed), split.train, split.catalog)
+        als = holdout.implicit_ranker(als_algorithm(seed), split.train, split.catalog)
     out = {"popularity": holdout.popularity_ranker(model), "item-knn": knn, "als": als}
     if ease is not None:
         out["ease"] = holdout.ease_ranker(ease)

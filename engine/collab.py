@@ -14,8 +14,10 @@ counts, rating counts) are kept beside the weights so features and retrieval rea
 from __future__ import annotations
 
 import os
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -170,18 +172,29 @@ def _ease(X: sp.csr_matrix, lam: float) -> DenseWeights:
     return DenseWeights(B.astype(np.float32))
 
 
-def _als(X: sp.csr_matrix, seed: int = 0) -> LowRankWeights:
-    """implicit's ALS on the liked rows of X, folded into item-item form (LowRankWeights)."""
-    import warnings
-
-    from implicit.cpu.als import AlternatingLeastSquares
+@contextmanager
+def quiet_implicit() -> Iterator[None]:
+    """implicit asks for single-threaded BLAS and warns otherwise; every fit of it runs inside this."""
     from threadpoolctl import threadpool_limits
 
-    liked_rows = X[np.diff(X.indptr) > 0].astype(np.float32)
-    with warnings.catch_warnings(), threadpool_limits(1, "blas"):  # implicit asks for single-threaded BLAS
+    with warnings.catch_warnings(), threadpool_limits(1, "blas"):
         warnings.simplefilter("ignore")
-        als = AlternatingLeastSquares(factors=ALS_FACTORS, regularization=ALS_REG, iterations=ALS_ITERATIONS,
-                                      random_state=seed)
+        yield
+
+
+def als_algorithm(seed: int = 0):
+    """implicit's ALS with the settings that serve large catalogs and that eval-catalog's ALS row reports."""
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    return AlternatingLeastSquares(factors=ALS_FACTORS, regularization=ALS_REG, iterations=ALS_ITERATIONS,
+                                   random_state=seed)
+
+
+def _als(X: sp.csr_matrix, seed: int = 0) -> LowRankWeights:
+    """implicit's ALS on the liked rows of X, folded into item-item form (LowRankWeights)."""
+    liked_rows = X[np.diff(X.indptr) > 0].astype(np.float32)
+    als = als_algorithm(seed)
+    with quiet_implicit():
         als.fit(liked_rows, show_progress=False)
     Y = np.asarray(als.item_factors, dtype=np.float64)
     solve = np.linalg.inv(Y.T @ Y + ALS_REG * np.eye(Y.shape[1]))
