@@ -106,14 +106,27 @@ class Run:
     code: int
 
 
+# A fresh, small process that starts the step and reports its peak: a child spawned straight from this
+# parent would inherit the parent's resident set in ru_maxrss (Linux carries the high-water mark across
+# the vfork/exec), flooring every peak at the generated ratings this process holds.
+TRAMPOLINE = ("import os, subprocess, sys\n"
+              "p = subprocess.Popen(sys.argv[1:])\n"
+              "_, status, usage = os.wait4(p.pid, 0)\n"
+              "print(f'{MARK}{usage.ru_maxrss}', flush=True)\n"
+              "sys.exit(os.waitstatus_to_exitcode(status))\n")
+MARK = "@@peak-kib "
+
+
 def run_child(cmd: list[str], env: dict[str, str]) -> Run:
-    """Wall time and peak resident memory of one child process (its own ru_maxrss, via wait4)."""
+    """Wall time and peak resident memory of one step (its own ru_maxrss, read by a small trampoline)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(time.perf_counter() - t0, usage.ru_maxrss / 2**20, out, proc.returncode)
+    proc = subprocess.run([sys.executable, "-c", TRAMPOLINE.replace("{MARK}", MARK), *cmd], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seconds = time.perf_counter() - t0
+    lines = proc.stdout.rstrip("\n").splitlines()
+    peaks = [int(l[len(MARK):]) for l in lines if l.startswith(MARK)]
+    out = "\n".join(l for l in lines if not l.startswith(MARK))
+    return Run(seconds, (peaks[-1] if peaks else 0) / 2**20, out, proc.returncode)
 
 
 def child_fit(store: str, user: str) -> None:

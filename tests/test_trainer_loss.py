@@ -103,3 +103,20 @@ def test_checkpoints_from_before_the_loss_option_still_resume():
     old = TrainConfig(k=8).to_json()
     del old["loss"]
     assert TrainConfig.from_json(old).to_json() == TrainConfig(k=8).to_json()
+
+
+def test_training_dtype_defaults_per_device_and_can_be_forced():
+    """auto: bf16 on a GPU (7B fits 24 GB), float32 on CPU; --dtype float32 repeats a CPU run on a GPU."""
+    from click.testing import CliRunner
+
+    from trainer.cli import cli
+    from trainer.config import TrainConfig
+    from trainer.tuning import weights_dtype
+
+    assert weights_dtype("auto", cuda=True) == "bfloat16" and weights_dtype("auto", cuda=False) == "float32"
+    assert weights_dtype("float32", cuda=True) == "float32"
+    old = TrainConfig().to_json()
+    del old["dtype"]  # the shipped adapter's checkpoint predates the option
+    assert TrainConfig.from_json(old).dtype == "auto"
+    r = CliRunner().invoke(cli, ["rec-tune", "--train", "x.json", "--out", "o", "--dtype", "float16"])
+    assert r.exit_code == 2 and "float16" in r.output

@@ -12,7 +12,7 @@ from db.gguf_check import default_model_path
 from db.prompt import PROMPT_FORMATS
 from db.samples import split_item_text
 
-from .config import LoraSettings, TrainConfig
+from .config import DTYPES, LoraSettings, TrainConfig
 from .encode import LOSSES
 from .export import export
 from .loop import Interrupted
@@ -62,6 +62,9 @@ def training_options(f):
                      help="How prompts are written: " + "; ".join(f"{k}: {v}" for k, v in PROMPT_FORMATS.items())
                           + ". The export records it; the engine then writes prompts the same way."),
         click.option("--grad-ckpt", is_flag=True, help="Gradient checkpointing (less memory, ~30% slower)."),
+        click.option("--dtype", type=click.Choice(DTYPES), default="auto", show_default=True,
+                     help="Training weights: auto = bfloat16 on a GPU, float32 on CPU; float32 on a GPU "
+                          "repeats a CPU run's arithmetic."),
         click.option("--save-every", type=click.IntRange(0), default=0, show_default=True,
                      help="Also checkpoint every N optimizer steps (0: at epoch ends)."),
         click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint (same data and settings)."),

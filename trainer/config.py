@@ -25,6 +25,9 @@ class LoraSettings:
                           target_modules=list(self.target_modules), bias="none", layers_to_transform=upper)
 
 
+DTYPES = ("auto", "float32", "bfloat16")
+
+
 @dataclass
 class TrainConfig:
     k: int | None = None  # K-shot: draw K training samples (None: all)
@@ -45,6 +48,7 @@ class TrainConfig:
     notes: bool = False  # write the user's like count and the target's like-rate into prompts (db.item_stats)
     item_text: bool = False  # the training split names items with their genres (engine data split --item-text)
     bucket: bool = False  # micro-batches of similar length (less padding); order still seeded and resumable
+    dtype: str = "auto"  # weights while training: auto = bfloat16 on CUDA, float32 on CPU (DTYPES)
     lora: LoraSettings = field(default_factory=LoraSettings)
 
     def to_json(self) -> dict:

@@ -1,0 +1,33 @@
+"""bench/scale.py on its tiny shape: the synthetic store, every model's fit, and peaks that are the step's own."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from bench.scale import SHAPES, measure, ratings_table, run_child
+
+
+def test_synthetic_ratings_are_unique_pairs_sorted_by_user():
+    shape = SHAPES["tiny"]
+    users, items, stars = ratings_table(shape)
+    assert len(users) == shape.ratings
+    assert len(np.unique(users * (shape.items + 1) + items)) == shape.ratings
+    assert np.all(np.diff(users) >= 0) and stars.min() >= 1 and stars.max() <= 5
+    assert np.array_equal(ratings_table(shape)[1], items)  # seeded
+
+
+def test_a_step_peak_is_its_own_not_the_parents():
+    held = np.ones(40_000_000)  # 305 MiB resident in this process while the step runs
+    small = run_child([sys.executable, "-c", "print('ok')"], {})
+    big = run_child([sys.executable, "-c", "import numpy as np; a = np.ones(25_000_000); a.sum()"], {})
+    assert held.sum() > 0 and small.out == "ok" and small.code == 0
+    assert small.peak_gib < 0.1 < 0.18 < big.peak_gib < 0.5
+
+
+def test_tiny_shape_fits_every_model_and_serves_a_request(tmp_path):
+    rows = measure(SHAPES["tiny"], tmp_path, with_llm=False, log=lambda _: None)
+    assert [(r["asked"], r["model"], r["exit"]) for r in rows] == [("auto", "ease", 0), ("ease", "ease", 0), ("als", "als", 0)]
+    for r in rows:
+        assert r["fit_s"] > 0 and 0 < r["fit_gib"] < 2 and r["request_s"] > 0
