@@ -41,9 +41,16 @@ class ItemFilter:
     author: str | None = None  # books: only this author's
 
 
-def eligible_items(db: sqlite_utils.Database, user_id: int | None, flt: ItemFilter,
-                   exclude: tuple[int, ...] = ()) -> list[Item]:
-    """The items `flt` allows that the user has not rated and `exclude` does not name, in id order."""
+@dataclass(frozen=True)
+class Eligible:
+    """The ids a request may recommend, in id order, with their genres (for a genre boost): retrieval
+    ranks these arrays and reads whole items only for the few it keeps."""
+
+    ids: list[int]
+    genres: list[str]
+
+
+def _eligible_where(user_id: int | None, flt: ItemFilter, exclude: tuple[int, ...]) -> tuple[str, dict]:
     where = ["i.domain = :domain", "i.id NOT IN (SELECT item_id FROM current_feedback WHERE user_id = :me)",
              "i.id NOT IN (SELECT value FROM json_each(:exclude))"]
     params: dict = {"domain": flt.domain, "me": user_id if user_id is not None else -1,
@@ -70,8 +77,24 @@ def eligible_items(db: sqlite_utils.Database, user_id: int | None, flt: ItemFilt
     if flt.author:
         where.append("i.creators LIKE :author")
         params["author"] = f"%{flt.author}%"
-    return [item_from_row(r) for r in db.query(f"SELECT i.* FROM items i WHERE {' AND '.join(where)} ORDER BY i.id",
-                                                params)]
+    return " AND ".join(where), params
+
+
+def eligible_items(db: sqlite_utils.Database, user_id: int | None, flt: ItemFilter,
+                   exclude: tuple[int, ...] = ()) -> list[Item]:
+    """The items `flt` allows that the user has not rated and `exclude` does not name, in id order."""
+    where, params = _eligible_where(user_id, flt, exclude)
+    return [item_from_row(r) for r in db.query(f"SELECT i.* FROM items i WHERE {where} ORDER BY i.id", params)]
+
+
+def eligible_ids(db: sqlite_utils.Database, user_id: int | None, flt: ItemFilter,
+                 exclude: tuple[int, ...] = (), with_genres: bool = False) -> Eligible:
+    """`eligible_items` as ids (and genres if asked, else empty strings): on a 340,000-item catalog whole
+    rows took 2.8 s a request."""
+    where, params = _eligible_where(user_id, flt, exclude)
+    genres = "COALESCE(i.genres, '')" if with_genres else "''"
+    rows = db.execute(f"SELECT i.id, {genres} FROM items i WHERE {where} ORDER BY i.id", params).fetchall()
+    return Eligible([r[0] for r in rows], [r[1] for r in rows])
 
 
 def fts_query(text: str) -> str | None:

@@ -1,6 +1,7 @@
 """Ratings: what a user liked and disliked, as the engine reads it (records and arrays) and writes it.
 
-Every read goes through `current_feedback`: the latest rating per user and item, retractions gone.
+Every read applies `current_feedback`'s rule: the latest rating per user and item, retractions gone (the
+fit's bulk read applies it to arrays, `current_ratings`).
 The append-only `feedback` table is only ever written here.
 """
 

@@ -34,8 +34,11 @@ EASE_MAX_ITEMS = 10_000  # beyond this EASE's n³ inverse takes minutes (15,000 
 ALS_FACTORS = 64  # ALS as eval-catalog's classic row: 64 factors, L2 0.05, 15 sweeps, confidence 1
 ALS_REG = 0.05
 ALS_ITERATIONS = 15
-ALS_BYTES_PER_RATING = 160  # rating arrays, their column map and sort, the liked matrix both ways, implicit's copies
-ALS_BYTES_PER_ROW = 4 * ALS_FACTORS * 4  # factors of a user or item, with the solver's copies
+# ALS's peak, fitted on bench/scale.py's ML-20M and BookCrossing shapes (docs/scale.md): 82 bytes per rating
+# (the read's arrays and sort, the liked matrix both ways, implicit's copies) and 660 per user or item row,
+# over about 90 MB of interpreter and libraries; the estimate keeps a margin above both.
+ALS_BYTES_PER_RATING = 100
+ALS_BYTES_PER_ROW = 4 * ALS_FACTORS * 4  # 1 KiB: factors of a user or item, with the solver's copies
 KINDS = ("ease", "als")
 TIE_BREAK = 1e-6  # popularity's weight beside a collaborative score
 FORMAT_VERSION = 2  # bump when the cached file layout or the fit changes
@@ -193,8 +196,8 @@ def als_algorithm(seed: int = 0):
 def _als(X: sp.csr_matrix, seed: int = 0) -> LowRankWeights:
     """implicit's ALS on the liked rows of X, folded into item-item form (LowRankWeights)."""
     liked_rows = X[np.diff(X.indptr) > 0].astype(np.float32)
-    als = als_algorithm(seed)
-    with quiet_implicit():
+    with quiet_implicit():  # its constructor warns about BLAS threads too
+        als = als_algorithm(seed)
         als.fit(liked_rows, show_progress=False)
     Y = np.asarray(als.item_factors, dtype=np.float64)
     solve = np.linalg.inv(Y.T @ Y + ALS_REG * np.eye(Y.shape[1]))
@@ -215,6 +218,8 @@ class CollabModel:
 
     def __post_init__(self) -> None:
         self.index = {int(i): k for k, i in enumerate(self.item_ids)}
+        self._order = np.argsort(self.item_ids, kind="stable")  # columns() searches the sorted ids
+        self._sorted_ids = np.asarray(self.item_ids, dtype=np.int64)[self._order]
 
     @property
     def kind(self) -> str:
@@ -246,8 +251,13 @@ class CollabModel:
 
     # --------------------------------------------------------------- scores
     def columns(self, item_ids) -> np.ndarray:
-        """Column of each store id; -1 for items the fit never saw (added later, or unrated)."""
-        return np.array([self.index.get(int(i), -1) for i in item_ids], dtype=np.int64)
+        """Column of each store id; -1 for items the fit never saw (added later, or unrated). A binary search
+        over all ids at once: a request looks up every eligible item (340,000 on a BookCrossing-sized catalog)."""
+        ids = np.asarray(item_ids, dtype=np.int64).reshape(-1)
+        if not len(self._sorted_ids):
+            return np.full(len(ids), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self._sorted_ids, ids), len(self._sorted_ids) - 1)
+        return np.where(self._sorted_ids[pos] == ids, self._order[pos], -1).astype(np.int64)
 
     def user_scores(self, liked_ids) -> np.ndarray:
         """Score of every column for a user who liked `liked_ids` (fold-in: no refit needed), EASE or ALS."""

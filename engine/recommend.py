@@ -11,13 +11,13 @@ from typing import Callable, Iterator
 
 import sqlite_utils
 
-from db.catalog import eligible_items
+from db.catalog import eligible_ids, items_by_id
 from db.feedback import HISTORY_WINDOW, liked_item_ids, user_history
 from db.scoring import Score, Scorer
 from db.types import Interaction, Item
 
 from .collab import CollabModel
-from .retrieval import Candidate, Query, candidates
+from .retrieval import Candidate, Query, ranked
 from .stack import Reranker, Table, feature_table, with_logits
 
 FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
@@ -59,9 +59,12 @@ def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None
     history = user_history(db, user_id, query.domain) + list(context or [])
     liked = seeds if seeds is not None else tuple(h.item_id for h in context or [] if h.liked)
     disliked = disliked if disliked is not None else tuple(h.item_id for h in context or [] if not h.liked)
-    eligible = eligible_items(db, user_id, query.item_filter(), exclude=tuple(liked) + tuple(disliked) + tuple(exclude))
+    eligible = eligible_ids(db, user_id, query.item_filter(), exclude=tuple(liked) + tuple(disliked) + tuple(exclude),
+                            with_genres=bool(query.prefer_genres))
     from_ids = list(liked) if liked else liked_item_ids(db, user_id)
-    return history, candidates(collab, eligible, from_ids, query, n_candidates, disliked=disliked)
+    top = ranked(collab, eligible.ids, eligible.genres, from_ids, query, n_candidates, disliked=disliked)
+    items = items_by_id(db, [i for i, _ in top])
+    return history, [Candidate(items[i], prior) for i, prior in top]
 
 
 def stored_part(history: list[Interaction], context: list[Interaction] | None) -> list[Interaction]:

@@ -68,14 +68,25 @@ def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int, *, di
     return [(ids[k], float(key[k])) for k in order]
 
 
+def genre_boost(genres: list[str], prefer: tuple[str, ...]) -> np.ndarray | None:
+    """1 for each item having one of the preferred genres ("sci-fi please"), else 0; None if none asked."""
+    if not prefer:
+        return None
+    return np.array([any(g in gs for g in prefer) for gs in genres], dtype=np.float64)
+
+
+def ranked(model: CollabModel, ids: list[int], genres: list[str], seeds: list[int], query: Query = Query(),
+           n: int = 50, disliked: tuple[int, ...] = ()) -> list[tuple[int, float]]:
+    """The top-n (id, retrieval score) of the eligible `ids` by EASE from `seeds`; `disliked` push their
+    neighbours down; preferred genres are boosted. Ids and genres only: the request path reads whole
+    items for the n it keeps."""
+    return rank_ids(model, ids, seeds, n, disliked=list(disliked), boost=genre_boost(genres, query.prefer_genres))
+
+
 def candidates(model: CollabModel, eligible: list[Item], seeds: list[int], query: Query = Query(), n: int = 50,
                disliked: tuple[int, ...] = ()) -> list[Candidate]:
-    """The top-n of `eligible` (the store's items the query allows, unrated and not excluded) by EASE
-    from `seeds`; `disliked` push their neighbours down; preferred genres are boosted."""
-    ids = [i.id for i in eligible]
-    boost = None
-    if query.prefer_genres:
-        boost = np.array([any(g in (i.genres or "") for g in query.prefer_genres) for i in eligible], dtype=np.float64)
+    """`ranked` over items already in memory (the store's items the query allows, unrated and not excluded)."""
     by_id = {i.id: i for i in eligible}
-    return [Candidate(by_id[i], prior) for i, prior in rank_ids(model, ids, seeds, n, disliked=list(disliked),
-                                                                boost=boost)]
+    return [Candidate(by_id[i], prior) for i, prior in ranked(model, [i.id for i in eligible],
+                                                              [i.genres or "" for i in eligible], seeds, query, n,
+                                                              disliked)]

@@ -114,7 +114,7 @@ def test_a_fit_over_the_memory_budget_is_refused_before_it_starts(ml100k_copy, m
     r = engine("eval-catalog", "--db", ml100k_copy, "--no-llm", "--users", "10")
     assert r.exit_code == 1
     assert len(r.stderr.strip().splitlines()) == 1
-    assert ("the collaborative model (ALS) over 1,682 items and 100,000 ratings needs about 18 MiB, over the memory "
+    assert ("the collaborative model (ALS) over 1,682 items and 100,000 ratings needs about 12 MiB, over the memory "
             "budget of 5 MiB: raise RECCHAT_MAX_MEMORY") in r.stderr
     assert dump(ml100k_copy) == before
 
@@ -202,3 +202,16 @@ def test_eval_catalog_served_by_als_keeps_every_classic_row_and_no_ease_stack(ml
     report = json.loads((tmp_path / "c.json").read_text())
     assert report["collab"] == "als"
     assert set(report["metrics"]) == {"popularity", "item-knn", "als", "ease"}
+
+
+def test_columns_find_store_ids_in_any_order():
+    """columns() is a binary search over the ids, whatever order the fit stored them in."""
+    import numpy as np
+
+    from engine.collab import CollabModel, DenseWeights
+
+    model = CollabModel(np.array([30, 10, 20]), DenseWeights(np.eye(3, dtype=np.float32)), np.ones(3), np.ones(3))
+    assert model.columns([10, 99, 30, 20, 5, 31]).tolist() == [1, -1, 0, 2, -1, -1]
+    assert model.columns([]).tolist() == []
+    empty = CollabModel(np.array([], dtype=np.int64), DenseWeights(np.zeros((0, 0), np.float32)), np.zeros(0), np.zeros(0))
+    assert empty.columns([1, 2]).tolist() == [-1, -1]

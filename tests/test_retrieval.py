@@ -9,6 +9,7 @@ from db.catalog import eligible_items
 from db.feedback import liked_item_ids, rated_item_ids, record_feedback
 from db.users import find_user, get_or_create_user
 from engine.collab_cache import fit_from_store
+from engine.recommend import retrieve
 from engine.retrieval import Query
 from engine.retrieval import candidates as _candidates
 
@@ -19,10 +20,21 @@ def store(ml100k_copy):
 
 
 def stored_candidates(db, model, user_id, query=Query(), n=50, extra_liked=()):
-    """What engine.recommend.retrieve does: the store's eligible items, seeds, then EASE order."""
-    eligible = eligible_items(db, user_id, query.item_filter(), exclude=tuple(extra_liked))
-    seeds = list(extra_liked) or liked_item_ids(db, user_id)
-    return _candidates(model, eligible, seeds, query, n)
+    """The request path's retrieval (engine.recommend.retrieve): eligible ids, seeds, EASE order, then items."""
+    return retrieve(db, model, user_id, query, n, seeds=tuple(extra_liked) if extra_liked else None)[1]
+
+
+def test_request_path_ranks_as_items_in_memory_do(store):
+    """retrieve() ranks ids and reads the kept items; `candidates` ranks items already read: same list,
+    with and without a genre boost and a dislike."""
+    uid = find_user(store, "ml100k-196")
+    model = fit_from_store(store, "movie")
+    disliked = (liked_item_ids(store, uid)[0],)
+    for query in (Query(), Query(prefer_genres=("Sci-Fi",)), Query(year_max=1980, prefer_genres=("Comedy", "War"))):
+        got = retrieve(store, model, uid, query, 40, disliked=disliked)[1]
+        eligible = eligible_items(store, uid, query.item_filter(), exclude=disliked)
+        want = _candidates(model, eligible, liked_item_ids(store, uid), query, 40, disliked=disliked)
+        assert [(c.item, c.prior) for c in got] == [(c.item, c.prior) for c in want] and len(got) == 40
 
 
 def candidates(db, user_id, query=Query(), n=50, extra_liked=()):
