@@ -214,11 +214,11 @@ class CollabModel:
     likes: np.ndarray  # per item: current likes
     seen: np.ndarray  # per item: current ratings
     state: str = ""
-    index: dict[int, int] = field(init=False, repr=False)
+    _order: np.ndarray = field(init=False, repr=False, compare=False)  # columns() searches the ids sorted
+    _sorted_ids: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.index = {int(i): k for k, i in enumerate(self.item_ids)}
-        self._order = np.argsort(self.item_ids, kind="stable")  # columns() searches the sorted ids
+        self._order = np.argsort(self.item_ids, kind="stable")
         self._sorted_ids = np.asarray(self.item_ids, dtype=np.int64)[self._order]
 
     @property
@@ -257,7 +257,7 @@ class CollabModel:
         if not len(self._sorted_ids):
             return np.full(len(ids), -1, dtype=np.int64)
         pos = np.minimum(np.searchsorted(self._sorted_ids, ids), len(self._sorted_ids) - 1)
-        return np.where(self._sorted_ids[pos] == ids, self._order[pos], -1).astype(np.int64)
+        return np.where(self._sorted_ids[pos] == ids, self._order[pos], -1)
 
     def user_scores(self, liked_ids) -> np.ndarray:
         """Score of every column for a user who liked `liked_ids` (fold-in: no refit needed), EASE or ALS."""
@@ -303,7 +303,8 @@ class CollabModel:
         seen = np.where(cols >= 0, self.seen[cols], 0.0)
         if not without:
             return smoothed_rate(likes, seen, self.global_rate)
-        own = {h.item_id: float(h.liked) for h in without if h.item_id in self.index}
+        known = self.columns([h.item_id for h in without]) >= 0
+        own = {h.item_id: float(h.liked) for h, k in zip(without, known) if k}
         for k, i in enumerate(item_ids):
             if int(i) in own:
                 likes[k] -= own[int(i)]
