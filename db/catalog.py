@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
+from .catalogs import item_where, scope
 from .errors import RecchatError
 from .types import Item
 
@@ -20,8 +21,9 @@ def item_from_row(row: dict) -> Item:
 
 
 def catalog_items(db: sqlite_utils.Database, domain: str) -> dict[int, Item]:
-    """Store id -> the item, for every item of `domain`, in id order."""
-    return {r["id"]: item_from_row(r) for r in db.query("SELECT * FROM items WHERE domain = ? ORDER BY id", [domain])}
+    """Store id -> the item, for every item of the domain's active catalog (db.catalogs), in id order."""
+    where, params = item_where(db, domain)
+    return {r["id"]: item_from_row(r) for r in db.query(f"SELECT * FROM items WHERE {where} ORDER BY id", params)}
 
 
 def has_items(db: sqlite_utils.Database, domain: str) -> bool:
@@ -50,10 +52,12 @@ class Eligible:
     genres: list[str]
 
 
-def _eligible_where(user_id: int | None, flt: ItemFilter, exclude: tuple[int, ...]) -> tuple[str, dict]:
-    where = ["i.domain = :domain", "i.id NOT IN (SELECT item_id FROM current_feedback WHERE user_id = :me)",
+def _eligible_where(db: sqlite_utils.Database, user_id: int | None, flt: ItemFilter, exclude: tuple[int, ...]) -> tuple[str, dict]:
+    where = ["i.domain = :domain", "i.source = :dataset",
+             "i.id NOT IN (SELECT item_id FROM current_feedback WHERE user_id = :me)",
+             "i.id NOT IN (SELECT item_id FROM seen WHERE user_id = :me)",
              "i.id NOT IN (SELECT value FROM json_each(:exclude))"]
-    params: dict = {"domain": flt.domain, "me": user_id if user_id is not None else -1,
+    params: dict = {"domain": flt.domain, "dataset": scope(db, flt.domain) or "", "me": user_id if user_id is not None else -1,
                     "exclude": json.dumps([int(x) for x in exclude])}
     q = fts_query(flt.text) if flt.text else None
     if q:
@@ -83,7 +87,7 @@ def _eligible_where(user_id: int | None, flt: ItemFilter, exclude: tuple[int, ..
 def eligible_items(db: sqlite_utils.Database, user_id: int | None, flt: ItemFilter,
                    exclude: tuple[int, ...] = ()) -> list[Item]:
     """The items `flt` allows that the user has not rated and `exclude` does not name, in id order."""
-    where, params = _eligible_where(user_id, flt, exclude)
+    where, params = _eligible_where(db, user_id, flt, exclude)
     return [item_from_row(r) for r in db.query(f"SELECT i.* FROM items i WHERE {where} ORDER BY i.id", params)]
 
 
@@ -91,7 +95,7 @@ def eligible_ids(db: sqlite_utils.Database, user_id: int | None, flt: ItemFilter
                  exclude: tuple[int, ...] = (), with_genres: bool = False) -> Eligible:
     """`eligible_items` as ids (and genres if asked, else empty strings): on a 340,000-item catalog whole
     rows took 2.8 s a request."""
-    where, params = _eligible_where(user_id, flt, exclude)
+    where, params = _eligible_where(db, user_id, flt, exclude)
     genres = "COALESCE(i.genres, '')" if with_genres else "''"
     rows = db.execute(f"SELECT i.id, {genres} FROM items i WHERE {where} ORDER BY i.id", params).fetchall()
     return Eligible([r[0] for r in rows], [r[1] for r in rows])
@@ -108,8 +112,9 @@ def search_items(db: sqlite_utils.Database, text: str, domain: str | None = None
     if not q:
         return []
     sql = """SELECT items.* FROM items JOIN items_fts ON items_fts.rowid = items.id
-             WHERE items_fts MATCH ?""" + (" AND items.domain = ?" if domain else "") + " ORDER BY rank LIMIT ?"
-    params = [q, domain, limit] if domain else [q, limit]
+             WHERE items_fts MATCH ?""" + (" AND items.domain = ? AND items.source = ?" if domain else "") \
+        + " ORDER BY rank LIMIT ?"
+    params = [q, domain, scope(db, domain) or "", limit] if domain else [q, limit]
     return [item_from_row(dict(r)) for r in db.query(sql, params)]
 
 
@@ -118,8 +123,8 @@ def resolve_item(db: sqlite_utils.Database, ref: str, domain: str | None = None)
     ref = ref.strip()
     if not ref:
         raise RecchatError("item is empty")
-    dom = " AND domain = ?" if domain else ""
-    extra = [domain] if domain else []
+    dom = " AND domain = ? AND source = ?" if domain else ""
+    extra = [domain, scope(db, domain) or ""] if domain else []
     if ref.isdigit():
         rows = list(db.query(f"SELECT * FROM items WHERE id = ?{dom}", [int(ref), *extra]))
         if rows:
@@ -141,8 +146,9 @@ def close_matches(db: sqlite_utils.Database, ref: str, domain: str | None = None
     hits = search_items(db, ref, domain, limit=n)
     if len(hits) >= n:
         return hits
-    dom = " WHERE domain = ?" if domain else ""
-    rows = {r["title"].lower(): r for r in db.query(f"SELECT * FROM items{dom}", [domain] if domain else [])}
+    dom = " WHERE domain = ? AND source = ?" if domain else ""
+    params = [domain, scope(db, domain) or ""] if domain else []
+    rows = {r["title"].lower(): r for r in db.query(f"SELECT * FROM items{dom}", params)}
     seen = {i.id for i in hits}
     for title in difflib.get_close_matches(ref.lower(), list(rows), n=n, cutoff=0.6):
         if rows[title]["id"] not in seen:

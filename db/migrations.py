@@ -82,4 +82,29 @@ V1_SQL = [
         created_at TEXT NOT NULL DEFAULT (datetime('now')))""",
 ]
 
-MIGRATIONS = [_v1_initial]
+
+
+def _v2_links_and_seen(db: sqlite_utils.Database) -> None:
+    for sql in V2_SQL:
+        db.execute(sql)
+
+
+V2_SQL = [
+    # External ids of an item (MovieLens links.csv): a person's IMDb export links through these exactly.
+    """CREATE TABLE item_links (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        imdb INTEGER,
+        tmdb INTEGER)""",
+    "CREATE INDEX item_links_imdb ON item_links (imdb)",
+    # Watched or read without a rating (a Letterboxd diary, a Goodreads "read" shelf): not a like or a
+    # dislike, but not worth recommending again either.
+    """CREATE TABLE seen (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        ts REAL NOT NULL,
+        PRIMARY KEY (user_id, item_id))""",
+    # The catalogs of a domain are told apart by the items' source (the dataset they were imported from).
+    "CREATE INDEX items_domain_source ON items (domain, source, id)",
+]
+
+MIGRATIONS = [_v1_initial, _v2_links_and_seen]

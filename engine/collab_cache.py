@@ -17,6 +17,7 @@ from typing import Callable
 
 import sqlite_utils
 
+from db.catalogs import scope
 from db.feedback import current_ratings, ratings_version
 from db.paths import cache_dir
 from db.store import store_file
@@ -31,9 +32,10 @@ def _stderr(msg: str) -> None:
 
 
 def cache_path(db: sqlite_utils.Database, domain: str) -> Path:
-    """One file per store file and domain, in the user cache folder."""
+    """One file per store file, domain and catalog (db.catalogs), in the user cache folder."""
     key = hashlib.sha256(str(store_file(db)).encode()).hexdigest()[:16]
-    return cache_dir() / "collab" / f"{key}-{domain}.npz"
+    dataset = hashlib.sha256((scope(db, domain) or "").encode()).hexdigest()[:8]
+    return cache_dir() / "collab" / f"{key}-{domain}-{dataset}.npz"
 
 
 def store_state(db: sqlite_utils.Database, domain: str) -> str:

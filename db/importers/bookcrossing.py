@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import sqlite_utils
 
@@ -11,7 +13,8 @@ from ..errors import RecchatError
 from ..prompt import book_name
 from .io import decoded_lines, read_bytes
 from .report import ImportReport
-from .writer import ItemRecord, writing
+from .catalog_data import CatalogData, RatingRow, write_catalog
+from .writer import ItemRecord
 
 DATASET = "bookcrossing"
 LIKED_ABOVE = 5  # TALLRec book protocol: rating > 5 is a like
@@ -55,34 +58,31 @@ def _parse_books(file: Path, report: ImportReport) -> dict[str, ItemRecord]:
     return items
 
 
-def import_bookcrossing(db: sqlite_utils.Database, path: str | Path) -> ImportReport:
-    books_file, ratings_file = _locate(Path(path))
-    report = ImportReport("bookcrossing")
-    items = _parse_books(books_file, report)
-    ratings = []
-    for lineno, line in decoded_lines(ratings_file, read_bytes(ratings_file), ENCODING, report, skip_header=True):
+def _parse_ratings(file: Path, report: ImportReport) -> Iterator[RatingRow]:
+    for lineno, line in decoded_lines(file, read_bytes(file), ENCODING, report, skip_header=True):
         f = _fields(line)
         if len(f) < 3:
-            report.skip(ratings_file, lineno, f"expected 3 ;-separated fields, got {len(f)}")
+            report.skip(file, lineno, f"expected 3 ;-separated fields, got {len(f)}")
             continue
         user, isbn, raw = (x.strip() for x in f[:3])
         try:
             rating = float(raw)
         except ValueError:
-            report.skip(ratings_file, lineno, f"non-numeric rating {raw!r}")
+            report.skip(file, lineno, f"non-numeric rating {raw!r}")
             continue
-        if not 0 <= rating <= 10:
-            report.skip(ratings_file, lineno, f"rating {raw} outside 0-10")
-            continue
-        if isbn not in items:
-            report.skip(ratings_file, lineno, f"unknown item id {isbn!r}")
-            continue
-        ratings.append((user, isbn, rating))
-    with writing(db) as w:
-        ids = {isbn: w.item(rec) for isbn, rec in items.items()}
-        for user, isbn, rating in ratings:
-            uid = w.user(f"bx-{user}", DATASET, user)
-            # The dump has no timestamps; ts 0 keeps file order (ties break on insertion id).
-            w.feedback(uid, ids[isbn], rating > LIKED_ABOVE, rating, "import", 0.0)
-    report.added = w.added
-    return report
+        # The dump has no timestamps; ts 0 keeps file order (ties break on insertion id).
+        yield RatingRow(lineno, user, isbn, rating, 0.0)
+
+
+def import_bookcrossing(db: sqlite_utils.Database, path: str | Path) -> ImportReport:
+    books_file, ratings_file = _locate(Path(path))
+    report = ImportReport("bookcrossing")
+    items = _parse_books(books_file, report)
+    rows = list(_parse_ratings(ratings_file, report))  # the whole file parsed before the write begins
+
+    @contextmanager
+    def ratings() -> Iterator[Iterator[RatingRow]]:
+        yield iter(rows)
+
+    data = CatalogData(DATASET, ratings_file.name, "bx-", LIKED_ABOVE, items, ratings, rating_range=(0, 10))
+    return write_catalog(db, data, report)

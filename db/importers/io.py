@@ -33,3 +33,18 @@ def decoded_lines(
             report.skip(path, lineno, f"undecodable bytes ({encoding}) at column {e.start + 1}")
             continue
         yield lineno, text
+
+
+def lines_any(label: str, data: bytes, report: ImportReport, skip_header: bool = False) -> Iterator[tuple[int, str]]:
+    """UTF-8 lines, or ISO-8859-1 where a line is not UTF-8 (ML-1M's titles are latin-1: "Misérables")."""
+    for lineno, raw in enumerate(data.splitlines(), start=1):
+        if (skip_header and lineno == 1) or not raw.strip():
+            continue
+        report.read += 1
+        if b"\x00" in raw:
+            report.skip(label, lineno, "undecodable bytes (NUL)")
+            continue
+        try:
+            yield lineno, raw.decode("utf-8")
+        except UnicodeDecodeError:
+            yield lineno, raw.decode("iso-8859-1")

@@ -14,7 +14,8 @@ import sqlite_utils
 from ..errors import RecchatError
 from .io import decoded_lines, read_bytes
 from .report import ImportReport
-from .writer import FEEDBACK_BATCH, ItemRecord, writing
+from .catalog_data import CatalogData, RatingRow, write_catalog
+from .writer import ItemRecord
 
 DATASET = "ml-100k"
 GENRES = [
@@ -23,15 +24,6 @@ GENRES = [
 ]
 LIKED_ABOVE = 3  # TALLRec movie protocol: rating > 3 is a like
 _TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})\)\s*$")
-
-
-@dataclass
-class Rating:
-    line: int
-    user: str
-    item: str
-    rating: float
-    ts: float
 
 
 def movie_item(source_id: str, name: str, year: int | None, genres: list[str]) -> ItemRecord:
@@ -107,7 +99,7 @@ def _parse_items(layout: str, file: Path, data: bytes, report: ImportReport) -> 
     return items
 
 
-def _parse_ratings(layout: str, file: Path, lines: BinaryIO, items: dict, report: ImportReport) -> Iterator[Rating]:
+def _parse_ratings(layout: str, file: Path, lines: BinaryIO, report: ImportReport) -> Iterator[RatingRow]:
     """The ratings as they are read: one line in memory at a time."""
     for lineno, line in decoded_lines(file, lines, "utf-8", report, skip_header=layout == "recbole"):
         f = line.split("\t")
@@ -119,10 +111,7 @@ def _parse_ratings(layout: str, file: Path, lines: BinaryIO, items: dict, report
         except ValueError:
             report.skip(file, lineno, f"non-numeric rating or timestamp: {f[2]!r} {f[3]!r}")
             continue
-        if f[1] not in items:
-            report.skip(file, lineno, f"unknown item id {f[1]!r}")
-            continue
-        yield Rating(lineno, f[0], f[1], rating, ts)
+        yield RatingRow(lineno, f[0], f[1], rating, ts)
 
 
 def import_ml100k(db: sqlite_utils.Database, path: str | Path,
@@ -133,12 +122,11 @@ def import_ml100k(db: sqlite_utils.Database, path: str | Path,
     src = _files(Path(path))
     report = ImportReport(f"ml-100k ({src.layout})")
     items = _parse_items(src.layout, *src.items, report)
-    with writing(db) as w, src.open_ratings() as lines:
-        ids = {sid: w.item(rec) for sid, rec in items.items()}
-        for n, r in enumerate(_parse_ratings(src.layout, src.ratings_name, lines, items, report), start=1):
-            uid = w.user(f"ml100k-{r.user}", DATASET, r.user)
-            w.feedback(uid, ids[r.item], r.rating > LIKED_ABOVE, r.rating, "import", r.ts)
-            if progress and n % FEEDBACK_BATCH == 0:
-                progress(FEEDBACK_BATCH)
-    report.added = w.added
-    return report
+
+    @contextmanager
+    def ratings() -> Iterator[Iterator[RatingRow]]:
+        with src.open_ratings() as lines:
+            yield _parse_ratings(src.layout, src.ratings_name, lines, report)
+
+    data = CatalogData(DATASET, src.ratings_name.name, "ml100k-", LIKED_ABOVE, items, ratings)
+    return write_catalog(db, data, report, progress)

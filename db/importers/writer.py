@@ -57,6 +57,12 @@ class Writer:
             ).fetchone()[0]
         return self._items[key]
 
+    def link(self, item_id: int, imdb: int | None, tmdb: int | None) -> None:
+        """An item's external ids (MovieLens links.csv); the first import's ids stay."""
+        cur = self.conn.execute("INSERT OR IGNORE INTO item_links (item_id, imdb, tmdb) VALUES (?, ?, ?)",
+                                (item_id, imdb, tmdb))
+        self.added["links"] = self.added.get("links", 0) + cur.rowcount
+
     def item_by_name(self, domain: str, name: str) -> int | None:
         row = self.conn.execute(
             "SELECT id FROM items WHERE domain = ? AND name = ? ORDER BY id LIMIT 1", (domain, name)

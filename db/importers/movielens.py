@@ -1,0 +1,247 @@
+"""Every GroupLens MovieLens release, the release told by its files: 100K, 1M, 10M and the CSV releases
+(20M, 25M, 32M, latest, latest-small), from a folder or the GroupLens zip.
+
+What each keeps: the movie's source id, its IMDb and TMDb ids (links.csv), genres normalised across
+releases (ML-100K/1M's "Children's" and the CSV releases' "Children" are one genre; "(no genres
+listed)" is none), the five most-applied tags as the item's text, half-star ratings as they are, and
+liked = rating > 3 (the TALLRec movie protocol). The release name is the dataset (`items.source`,
+`users.dataset`), so `engine data split movie --dataset ml-latest-small` and the chat's catalog
+choice (db.catalogs) name it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
+
+import sqlite_utils
+
+from ..errors import RecchatError
+from .catalog_data import CatalogData, ItemLinks, RatingRow, write_catalog
+from .io import decoded_lines, lines_any
+from .ml100k import import_ml100k
+from .report import ImportReport
+from .writer import ItemRecord
+
+LIKED_ABOVE = 3  # TALLRec movie protocol: rating > 3 is a like (3.5 and up on the half-star releases)
+TOP_TAGS = 5  # most-applied tags kept as an item's text
+CSV_RELEASES = ("ml-20m", "ml-25m", "ml-32m", "ml-latest", "ml-latest-small")
+RELEASES = ("ml-100k", "ml-1m", "ml-10m", *CSV_RELEASES)
+GENRE_ALIASES = {"Children": "Children's", "(no genres listed)": ""}  # one spelling across releases
+_TITLE_YEAR = re.compile(r"^(?P<title>.*?)\s*\((?P<year>\d{4})(?:[-–]\d{0,4})?\)\s*$")
+_README_NAME = re.compile(rb"This dataset \((ml-[\w-]+)\)")
+
+
+def normalise_genres(raw: str) -> str:
+    out: list[str] = []
+    for g in raw.split("|"):
+        g = GENRE_ALIASES.get(g.strip(), g.strip())
+        if g and g not in out:
+            out.append(g)
+    return ", ".join(out)
+
+
+def movie_record(dataset: str, source_id: str, name: str, genres: str, text: str = "") -> ItemRecord:
+    """`name` as the release writes it ("Seven (a.k.a. Se7en) (1995)"); the title without the year."""
+    name = name.strip()
+    m = _TITLE_YEAR.match(name)
+    title, year = (m.group("title"), int(m.group("year"))) if m else (name, None)
+    return ItemRecord("movie", dataset, source_id, name, title, year, "", genres, text)
+
+
+# ------------------------------------------------------------------ files
+@dataclass
+class Bundle:
+    """The files of a release, in a folder or a zip, found by base name wherever they sit inside."""
+
+    path: Path
+    members: dict[str, str]  # base name -> path inside the folder or zip
+
+    @classmethod
+    def open(cls, path: Path) -> "Bundle":
+        if not path.exists():
+            raise RecchatError(f"file not found: {path}")
+        if path.is_dir():
+            return cls(path, {p.name: str(p.relative_to(path)) for p in sorted(path.rglob("*")) if p.is_file()})
+        try:
+            with zipfile.ZipFile(path) as zf:
+                return cls(path, {Path(n).name: n for n in zf.namelist() if not n.endswith("/")})
+        except (zipfile.BadZipFile, OSError) as e:
+            raise RecchatError(f"{path}: not a MovieLens folder or a readable zip ({e})") from None
+
+    def has(self, *names: str) -> bool:
+        return all(n in self.members for n in names)
+
+    @contextmanager
+    def stream(self, name: str) -> Iterator[BinaryIO]:
+        try:
+            if self.path.is_dir():
+                with open(self.path / self.members[name], "rb") as f:
+                    yield f
+            else:
+                with zipfile.ZipFile(self.path) as zf, zf.open(self.members[name]) as f:
+                    yield f
+        except (zipfile.BadZipFile, EOFError, zipfile.LargeZipFile) as e:
+            raise RecchatError(f"{self.path}: {name} is damaged or truncated ({e})") from None
+
+    def read(self, name: str) -> bytes:
+        with self.stream(name) as f:
+            return f.read()
+
+    def label(self, name: str) -> str:
+        return Path(self.members[name]).name
+
+
+def detect_release(bundle: Bundle) -> str:
+    """Which release the files are, from the files themselves (a README names the CSV releases)."""
+    if bundle.has("u.data", "u.item") or bundle.has("ml-100k.inter"):
+        return "ml-100k"
+    if bundle.has("ratings.dat", "movies.dat"):
+        return "ml-1m" if bundle.has("users.dat") else "ml-10m"
+    if bundle.has("ratings.csv", "movies.csv"):
+        if bundle.has("README.txt") and (m := _README_NAME.search(bundle.read("README.txt")[:4000])):
+            return m.group(1).decode()
+        stem = bundle.path.name.removesuffix(".zip")
+        if stem in CSV_RELEASES:
+            return stem
+        raise RecchatError(f"{bundle.path}: a MovieLens CSV release, but its README does not say which; "
+                           f"name the folder after it ({', '.join(CSV_RELEASES)})")
+    raise RecchatError(f"{bundle.path}: not a MovieLens release (expected u.data + u.item, ratings.dat + movies.dat, "
+                       "or ratings.csv + movies.csv)")
+
+
+def check_named(bundle: Bundle, release: str, named: str | None) -> None:
+    """A zip called ml-25m.zip (or --release ml-25m) that holds another release is refused, not imported."""
+    stem = bundle.path.name.removesuffix(".zip")
+    for wanted, how in ((named, "--release"), (stem if stem in RELEASES else None, "its name")):
+        if wanted and wanted != release:
+            raise RecchatError(f"{bundle.path} holds {release}, not {wanted} as {how} says")
+
+
+# ------------------------------------------------------------------ readers
+def _dat_items(bundle: Bundle, dataset: str, report: ImportReport, tags: dict[str, str]) -> dict[str, ItemRecord]:
+    items = {}
+    data = bundle.read("movies.dat")
+    for lineno, line in lines_any(bundle.label("movies.dat"), data, report):
+        f = line.split("::")
+        if len(f) != 3:
+            report.skip(bundle.label("movies.dat"), lineno, f"expected 3 ::-separated fields, got {len(f)}")
+            continue
+        items[f[0]] = movie_record(dataset, f[0], f[1], normalise_genres(f[2]), tags.get(f[0], ""))
+    return items
+
+
+def _dat_ratings(bundle: Bundle, report: ImportReport) -> Callable:
+    label = bundle.label("ratings.dat")
+
+    @contextmanager
+    def ratings() -> Iterator[Iterator[RatingRow]]:
+        with bundle.stream("ratings.dat") as f:
+            yield _split_ratings(decoded_lines(Path(label), f, "utf-8", report), "::", label, report)
+    return ratings
+
+
+def _split_ratings(lines: Iterator[tuple[int, str]], sep: str, label: str, report: ImportReport) -> Iterator[RatingRow]:
+    for lineno, line in lines:
+        f = line.split(sep)
+        if len(f) < 4:
+            report.skip(label, lineno, f"expected 4 {sep}-separated fields, got {len(f)}")
+            continue
+        try:
+            rating, ts = float(f[2]), float(f[3])
+        except ValueError:
+            report.skip(label, lineno, f"non-numeric rating or timestamp: {f[2]!r} {f[3]!r}")
+            continue
+        if rating != rating or ts != ts:  # NaN
+            report.skip(label, lineno, "rating or timestamp is NaN")
+            continue
+        yield RatingRow(lineno, f[0], f[1], rating, ts)
+
+
+def _csv_rows(bundle: Bundle, name: str, report: ImportReport, width: int) -> Iterator[tuple[int, list[str]]]:
+    """Rows of a quoted CSV file (titles and tags hold commas, quotes and newlines), header skipped."""
+    label = bundle.label(name)
+    text = bundle.read(name).decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader, None)
+    for row in reader:
+        if not row:
+            continue
+        report.read += 1
+        if len(row) < width:
+            report.skip(label, reader.line_num, f"expected {width} comma-separated fields, got {len(row)}")
+            continue
+        yield reader.line_num, row
+
+
+def _csv_tags(bundle: Bundle, report: ImportReport, file: str, sep: str | None = None) -> dict[str, str]:
+    """Each movie's most-applied tags (case folded), most applied first: "tags: dark comedy, quirky"."""
+    if not bundle.has(file):
+        return {}
+    counts: dict[str, Counter] = defaultdict(Counter)
+    if sep:  # ML-10M tags.dat: user::movie::tag::ts
+        for lineno, line in lines_any(bundle.label(file), bundle.read(file), report):
+            f = line.split(sep)
+            if len(f) >= 3 and f[2].strip():
+                counts[f[1]][f[2].strip().lower()] += 1
+    else:
+        for _, row in _csv_rows(bundle, file, report, 3):
+            if row[2].strip():
+                counts[row[1]][row[2].strip().lower()] += 1
+    return {m: "tags: " + ", ".join(t for t, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TAGS])
+            for m, c in counts.items()}
+
+
+def _csv_links(bundle: Bundle, report: ImportReport) -> dict[str, ItemLinks]:
+    if not bundle.has("links.csv"):
+        return {}
+    out = {}
+    for _, row in _csv_rows(bundle, "links.csv", report, 2):
+        imdb = int(row[1]) if row[1].strip().isdigit() else None
+        tmdb = int(row[2]) if len(row) > 2 and row[2].strip().isdigit() else None
+        out[row[0]] = ItemLinks(imdb, tmdb)
+    return out
+
+
+def _csv_ratings(bundle: Bundle, report: ImportReport) -> Callable:
+    label = bundle.label("ratings.csv")
+
+    @contextmanager
+    def ratings() -> Iterator[Iterator[RatingRow]]:
+        with bundle.stream("ratings.csv") as f:  # no quoting in ratings.csv: a split per line is enough
+            yield _split_ratings(decoded_lines(Path(label), f, "utf-8", report, skip_header=True), ",", label, report)
+    return ratings
+
+
+def read_movielens(bundle: Bundle, release: str, report: ImportReport) -> CatalogData:
+    """The release's items, links and tags read whole, its ratings as a stream (ML-1M/10M `.dat` or CSV)."""
+    if release in ("ml-1m", "ml-10m"):
+        tags = _csv_tags(bundle, report, "tags.dat", sep="::")
+        return CatalogData(release, bundle.label("ratings.dat"), f"{release}-", LIKED_ABOVE,
+                           _dat_items(bundle, release, report, tags), _dat_ratings(bundle, report),
+                           rating_range=(0.5, 5.0))
+    tags = _csv_tags(bundle, report, "tags.csv")
+    items = {}
+    for lineno, row in _csv_rows(bundle, "movies.csv", report, 3):
+        items[row[0]] = movie_record(release, row[0], row[1], normalise_genres(row[2]), tags.get(row[0], ""))
+    return CatalogData(release, bundle.label("ratings.csv"), f"{release}-", LIKED_ABOVE, items,
+                       _csv_ratings(bundle, report), links=_csv_links(bundle, report), rating_range=(0.5, 5.0))
+
+
+def import_movielens(db: sqlite_utils.Database, path: str | Path, release: str | None = None,
+                     progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import any MovieLens release in one transaction; `release` names what the caller expects."""
+    bundle = Bundle.open(Path(path))
+    found = detect_release(bundle)
+    check_named(bundle, found, release)
+    if found == "ml-100k":
+        return import_ml100k(db, path, progress=progress)
+    report = ImportReport(found)
+    return write_catalog(db, read_movielens(bundle, found, report), report, progress)
