@@ -11,7 +11,7 @@ import sqlite_utils
 
 from .catalogs import item_where, scope
 from .errors import RecchatError
-from .types import Item
+from .types import DOMAINS, Item
 
 _WORD = re.compile(r"\w+", re.U)
 
@@ -24,6 +24,13 @@ def catalog_items(db: sqlite_utils.Database, domain: str) -> dict[int, Item]:
     """Store id -> the item, for every item of the domain's active catalog (db.catalogs), in id order."""
     where, params = item_where(db, domain)
     return {r["id"]: item_from_row(r) for r in db.query(f"SELECT * FROM items WHERE {where} ORDER BY id", params)}
+
+
+def catalog_year_span(db: sqlite_utils.Database, domain: str) -> tuple[int, int] | None:
+    """The first and last year of the active catalog's items (None: no years)."""
+    where, params = item_where(db, domain)
+    lo, hi = db.execute(f"SELECT MIN(year), MAX(year) FROM items WHERE {where}", params).fetchone()
+    return (lo, hi) if lo is not None else None
 
 
 def has_items(db: sqlite_utils.Database, domain: str) -> bool:
@@ -123,8 +130,11 @@ def resolve_item(db: sqlite_utils.Database, ref: str, domain: str | None = None)
     ref = ref.strip()
     if not ref:
         raise RecchatError("item is empty")
-    dom = " AND domain = ? AND source = ?" if domain else ""
-    extra = [domain, scope(db, domain) or ""] if domain else []
+    if domain:
+        dom, extra = " AND domain = ? AND source = ?", [domain, scope(db, domain) or ""]
+    else:  # every domain, each through its active catalog (two releases both hold Toy Story)
+        dom = " AND (" + " OR ".join("(domain = ? AND source = ?)" for _ in DOMAINS) + ")"
+        extra = [x for d in DOMAINS for x in (d, scope(db, d) or "")]
     if ref.isdigit():
         rows = list(db.query(f"SELECT * FROM items WHERE id = ?{dom}", [int(ref), *extra]))
         if rows:
@@ -154,6 +164,23 @@ def close_matches(db: sqlite_utils.Database, ref: str, domain: str | None = None
         if rows[title]["id"] not in seen:
             hits.append(item_from_row(rows[title]))
     return hits[:n]
+
+
+def items_by_imdb(db: sqlite_utils.Database, domain: str, imdb_ids: list[int]) -> dict[int, Item]:
+    """IMDb id -> the active catalog's item with that link (MovieLens links.csv)."""
+    where, params = item_where(db, domain, "i")
+    rows = db.query(f"""SELECT l.imdb AS imdb_id, i.* FROM item_links l JOIN items i ON i.id = l.item_id
+                        WHERE l.imdb IN (SELECT value FROM json_each(?)) AND {where}""",
+                    [json.dumps([int(x) for x in imdb_ids]), *params])
+    return {r["imdb_id"]: item_from_row(r) for r in rows}
+
+
+def items_by_source_id(db: sqlite_utils.Database, domain: str, source_ids: list[str]) -> dict[str, Item]:
+    """The catalog's own id -> item (BookCrossing's ids are ISBN-10s)."""
+    where, params = item_where(db, domain, "i")
+    rows = db.query(f"SELECT i.source_id AS sid, i.* FROM items i WHERE i.source_id IN "
+                    f"(SELECT value FROM json_each(?)) AND {where}", [json.dumps(source_ids), *params])
+    return {r["sid"]: item_from_row(r) for r in rows}
 
 
 def items_by_id(db: sqlite_utils.Database, ids: list[int]) -> dict[int, Item]:

@@ -29,3 +29,13 @@ db_option = click.option(
     default=None,
     help=f"SQLite store (default: $RECCHAT_DB or {default_db_path()}).",
 )
+
+
+catalog_option = click.option(
+    "--dataset",
+    "dataset",
+    default=None,
+    metavar="NAME",
+    help="Catalog to use when the store holds several (e.g. ml-latest-small; default: $RECCHAT_DATASET, else "
+         "the domain's largest; `engine data catalogs` lists them).",
+)

@@ -67,6 +67,29 @@ def record_feedback(db: sqlite_utils.Database, user_id: int, item_id: int, liked
     return cur.lastrowid
 
 
+def write_history(db: sqlite_utils.Database, user_id: int, ratings: list[tuple[int, bool, float | None, float]],
+                  seen: list[tuple[int, float]]) -> dict[str, int]:
+    """A person's imported history in one transaction: (item, liked, rating, ts) ratings and (item, ts) seen
+    items. Written as `import` events keyed by their own time, so importing the same file again adds nothing,
+    and a later chat rating still supersedes an imported one."""
+    with transaction(db) as conn:
+        before = conn.total_changes
+        conn.executemany("INSERT OR IGNORE INTO feedback (user_id, item_id, liked, rating, source, ts) "
+                         "VALUES (?, ?, ?, ?, 'import', ?)",
+                         [(user_id, i, int(liked), r, ts) for i, liked, r, ts in ratings])
+        added = conn.total_changes - before
+        conn.executemany("INSERT OR IGNORE INTO seen (user_id, item_id, ts) VALUES (?, ?, ?)",
+                         [(user_id, i, ts) for i, ts in seen])
+        return {"feedback": added, "seen": conn.total_changes - before - added}
+
+
+def rating_counts(db: sqlite_utils.Database, domain: str) -> dict[int, int]:
+    """Ratings per item of the active catalog (how popular each is: ties between same-named titles)."""
+    where, params = item_where(db, domain, "i")
+    return dict(db.execute(f"SELECT f.item_id, COUNT(*) FROM feedback f JOIN items i ON i.id = f.item_id "
+                           f"WHERE {where} GROUP BY f.item_id", params).fetchall())
+
+
 # ---------------------------------------------------------- one user's reads
 def user_history(db: sqlite_utils.Database, user_id: int | None, domain: str | None = None,
                  limit: int | None = None) -> list[Interaction]:

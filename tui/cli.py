@@ -6,7 +6,7 @@ import getpass
 
 import click
 
-from db.clikit import db_option
+from db.clikit import catalog_option, db_option
 
 
 def _default_user() -> str:
@@ -26,7 +26,8 @@ def _default_user() -> str:
 @click.option("--domain", type=click.Choice(["movie", "book"]), default="movie", show_default=True)
 @click.option("--candidates", type=click.IntRange(1, 500), default=50, show_default=True,
               help="Retrieved items the model scores per request.")
-def chat(db_path, user_name, model_path, domain, candidates) -> None:
+@catalog_option
+def chat(db_path, user_name, model_path, domain, candidates, dataset) -> None:
     """Chat with the recommender in the terminal.
 
     Ask ("something like Alien but funnier", "80s comedies, no horror", "show me 10"), rate the
@@ -43,7 +44,8 @@ def chat(db_path, user_name, model_path, domain, candidates) -> None:
     try:
         if model_path is not None and not is_url(model_path):
             check_gguf(model_path)
-        session = ChatSession(db_path, user_name or _default_user(), model_path, domain=domain, n_candidates=candidates)
+        session = ChatSession(db_path, user_name or _default_user(), model_path, domain=domain, dataset=dataset,
+                              n_candidates=candidates)
         if not session.has_catalog():
             raise RecchatError(f"the store has no {domain} items yet: run `engine data import ml-100k` first")
     except RecchatError as e:

@@ -50,7 +50,7 @@ def normalise_genres(raw: str) -> str:
 
 def movie_record(dataset: str, source_id: str, name: str, genres: str, text: str = "") -> ItemRecord:
     """`name` as the release writes it ("Seven (a.k.a. Se7en) (1995)"); the title without the year."""
-    name = name.strip()
+    name = " ".join(name.split())  # a quoted newline or tab in a title would break the prompt's lines
     m = _TITLE_YEAR.match(name)
     title, year = (m.group("title"), int(m.group("year"))) if m else (name, None)
     return ItemRecord("movie", dataset, source_id, name, title, year, "", genres, text)
@@ -206,7 +206,8 @@ def _csv_links(bundle: Bundle, report: ImportReport) -> dict[str, ItemLinks]:
     for _, row in _csv_rows(bundle, "links.csv", report, 2):
         imdb = int(row[1]) if row[1].strip().isdigit() else None
         tmdb = int(row[2]) if len(row) > 2 and row[2].strip().isdigit() else None
-        out[row[0]] = ItemLinks(imdb, tmdb)
+        if imdb is not None or tmdb is not None:
+            out[row[0]] = ItemLinks(imdb, tmdb)
     return out
 
 

@@ -40,6 +40,7 @@ TRAILING_ARTICLES = ("the", "a", "an", "la", "le", "les", "l'", "il", "el", "das
 _TRAILING_ARTICLE = re.compile(r"^(?P<rest>.*),\s*(?P<article>" + "|".join(TRAILING_ARTICLES) + r")$", re.I)
 _PARENS = re.compile(r"\s*\(([^()]*)\)")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
+_AKA = re.compile(r"^\s*a\.k\.a\.?\s+", re.I)  # ml-latest's "Seven (a.k.a. Se7en) (1995)"
 QUOTES = "\"“”«»'‘’`"
 SENTENCE_END = ".!?\n"
 
@@ -82,6 +83,16 @@ class Mention:
     end: int
     fuzzy: bool = False
     related: bool = False  # "the new Lion King": a newer film of the name; the catalog's is its nearest relative
+
+
+@dataclass(frozen=True)
+class Link:
+    """What `TitleIndex.link` found: one item (linked), several (ambiguous) or none (missing)."""
+
+    status: str  # "linked" | "ambiguous" | "missing"
+    item: Item | None = None
+    candidates: tuple[Item, ...] = ()  # ambiguous: the plausible items; missing: the same title in other years
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,9 +139,9 @@ def ordinariness(key: tuple[str, ...]) -> int:
     return 0
 
 
-def title_forms(title: str) -> list[tuple[tuple[str, ...], bool]]:
+def title_forms(title: str, bare_forms: bool = True) -> list[tuple[tuple[str, ...], bool]]:
     """(folded words, short form?) for every way a catalog title is written (see the module docstring)."""
-    alts = _PARENS.findall(title)
+    alts = [_AKA.sub("", a) for a in _PARENS.findall(title)]
     main = _PARENS.sub("", title).strip()
     forms: list[tuple[tuple[str, ...], bool]] = []
     for text in [main, *alts]:
@@ -142,7 +153,7 @@ def title_forms(title: str) -> list[tuple[tuple[str, ...], bool]]:
             full = text
             first, _, rest = text.partition(" ")
             bare = rest if first.lower() in ARTICLES and rest else text
-        for form in (full, bare):
+        for form in (full, bare) if bare_forms else (full,):
             k = keys(form)
             if k and (k, False) not in forms:
                 forms.append((k, False))
@@ -192,6 +203,35 @@ class TitleIndex:
                 if e.item.year == year:
                     return e.item
         return entries[0].item
+
+    def link(self, title: str, year: int | None = None, author: str = "") -> "Link":
+        """The item a title and year from another service name (a Letterboxd or IMDb row), or why none.
+
+        The same forms as a message (articles either way, accents, alternate titles, a typo in a long
+        title); the year picks among remakes and may be off by one (festival against release year); an
+        author narrows books. Two plausible items: ambiguous, with both; none: not in the catalog."""
+        found: dict[int, Item] = {}
+        for key, short in title_forms(title):
+            for e in self.forms.get(key, []):
+                if not e.short:
+                    found.setdefault(e.item.id, e.item)
+        if not found and (fuzzy := self._fuzzy_key(keys(_PARENS.sub("", title)))) is not None:
+            found[fuzzy.id] = fuzzy
+        cands = list(found.values())
+        written = {k for k, _ in title_forms(title, bare_forms=False)}  # "Heat" is not "The Heat" when both exist
+        as_written = [i for i in cands if written & {k for k, _ in title_forms(i.title or i.name, bare_forms=False)}]
+        cands = as_written or cands
+        if author and cands:
+            surname = keys(author)[-1:] if keys(author) else ()
+            cands = [i for i in cands if not surname or surname[0] in keys(i.creators)] or []
+        if year is not None and cands:
+            close = [i for i in cands if i.year == year] or [i for i in cands if i.year and abs(i.year - year) == 1]
+            if not close and not (close := [i for i in cands if i.year is None]):
+                return Link("missing", None, tuple(cands[:5]), f"the catalog has it only from other years")
+            cands = close
+        if len(cands) == 1:
+            return Link("linked", cands[0], tuple(cands))
+        return Link("ambiguous" if cands else "missing", None, tuple(cands[:5]))
 
     def lookup(self, text: str) -> Item | None:
         """The item a whole string names (a title typed on its own: "rate Heat", "why Alien")."""

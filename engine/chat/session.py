@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from db import open_db
-from db.catalog import catalog_items, close_matches, has_items, items_by_id
+from db.catalog import catalog_items, catalog_year_span, close_matches, has_items, items_by_id
+from db.catalogs import use_catalog
 from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat, recent_messages
 from db.errors import RecchatError
 from db.eval_runs import EvalRun, eval_runs
@@ -104,6 +105,7 @@ class ChatSession:
     user_name: str
     model_path: str | Path | None = None
     domain: str = "movie"
+    dataset: str | None = None  # the catalog when the store holds several (db.catalogs: default the largest)
     n_candidates: int = 50
     lock_wait: float = 1.0  # seconds SQLite waits on another writer, per try
     lock_tries: int = 3
@@ -126,11 +128,20 @@ class ChatSession:
         self._generation = 0  # bumped by every ranking request; an older ranking stops at its next chunk
         self.flush_lock = threading.Lock()  # one flush at a time: the timer's and a rating's never write a change twice
         self.db = open_db(self.db_path, timeout=self.lock_wait, shared=True)
+        self.catalog = use_catalog(self.db, self.domain, self.dataset)
+        self.catalog_note = self.catalog.describe()  # the chat's first notice says which catalog it holds
+        self._told_catalog = False  # "Not in the catalog" says once per chat how to bring a newer one
+        self.notices.append(self.catalog_note[:1].upper() + self.catalog_note[1:] + ".")
         self.user_id = self._with_retry(lambda: get_or_create_user(self.db, self.user_name))
         self.chat_id = self._with_retry(self._open_chat)
         self._index: TitleIndex | None = None
-        self.collab = CollabService(lambda: open_db(self.db_path, timeout=self.lock_wait), self.domain,
-                                    log=self.notices.append)
+        self.collab = CollabService(self._open_db, self.domain, log=self.notices.append)
+
+    def _open_db(self):
+        """A connection of its own (the collaborative refit's thread), on this chat's catalog."""
+        db = open_db(self.db_path, timeout=self.lock_wait)
+        use_catalog(db, self.domain, self.catalog.dataset)
+        return db
 
     # ---------------------------------------------------------------- model
     def load_model(self) -> str:
@@ -226,6 +237,9 @@ class ChatSession:
             parts.append(f"Saved {len(saved)} rating{'s' * (len(saved) > 1)} ('undo' takes {'them' if len(saved) > 1 else 'it'} back).")
         if reading.missing:
             parts.append("Not in the catalog: " + "; ".join(self._missing_note(t) for t in reading.missing) + ".")
+            if not self._told_catalog:
+                self._told_catalog = True
+                parts.append(self.newer_catalog_hint())
         parts.append(self._describe(plan))
         return Reply(" ".join(p for p in parts if p), plan=plan, history_changed=bool(saved))
 
@@ -279,6 +293,21 @@ class ChatSession:
         with self.db_lock:
             found = items_by_id(self.db, ids)
         return {i: found[i].name if i in found else f"item {i}" for i in ids}
+
+    def newer_catalog_hint(self) -> str:
+        """Which catalog the chat holds and the command that brings a newer one (said once per chat)."""
+        info = self.catalog.info
+        held = f"This chat's catalog is {info.dataset} ({info.n_items:,} items" if info else "This chat has no catalog"
+        years = self.catalog_years()
+        held += f", {years[0]}-{years[1]}" if info and years else ""
+        if self.domain == "movie":
+            return (held + "); `engine data import movielens ml-latest-small` fetches and imports movies up to "
+                    "2018 (ml-32m: up to 2023), and `chat --dataset ml-latest-small` chats on it.")
+        return held + ("); " if info else "; ") + "`engine data import recbole DIR` or `engine data import bookcrossing DIR` brings another."
+
+    def catalog_years(self) -> tuple[int, int] | None:
+        with self.db_lock:
+            return catalog_year_span(self.db, self.domain)
 
     def _missing_note(self, title: str) -> str:
         with self.db_lock:
