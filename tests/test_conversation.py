@@ -82,6 +82,12 @@ def test_odd_messages_get_a_reply_and_write_nothing(session, ml100k_copy, text):
 def test_a_title_the_catalog_lacks_is_named(session):
     reply = session.handle("I loved Iron Man")
     assert "Not in the catalog: Iron Man" in reply.text
+    # once per chat: which catalog it holds, its years, and the command that brings a newer one
+    assert "This chat's catalog is ml-100k (1,682 items, 1922-1998)" in reply.text
+    assert "engine data import movielens ml-latest-small" in reply.text
+    again = session.handle("and I loved The Dark Knight")
+    assert "Not in the catalog" in again.text and "This chat's catalog" not in again.text
+    assert session.notices[0] == "Catalog: ml-100k, 1,682 movies (the only one in the store)."
 
 
 async def test_three_messages_in_the_app(ml100k_copy, tmp_path, monkeypatch):

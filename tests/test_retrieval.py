@@ -96,7 +96,7 @@ def test_an_item_added_after_the_fit_is_reachable_by_text_and_scored_as_unknown(
     model = fit_from_store(store, "movie")  # fitted before the item exists
     with store.conn:
         store.execute("INSERT INTO items (domain, source, source_id, name, title, year, genres) "
-                      "VALUES ('movie', 'test', 'x1', 'Zyzzyva Quest (2030)', 'Zyzzyva Quest', 2030, 'Comedy')")
+                      "VALUES ('movie', 'ml-100k', 'x1', 'Zyzzyva Quest (2030)', 'Zyzzyva Quest', 2030, 'Comedy')")
     cands = stored_candidates(store, model, find_user(store, "ml100k-196"), Query(text="zyzzyva"), 5)
     assert [c.item.name for c in cands] == ["Zyzzyva Quest (2030)"]
     table = candidate_table(model, [], cands)  # a new user with no history, an item the model never saw

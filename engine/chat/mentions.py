@@ -215,6 +215,11 @@ class TitleIndex:
             for e in self.forms.get(key, []):
                 if not e.short:
                     found.setdefault(e.item.id, e.item)
+        if not found and year is not None:  # "Star Wars" (1977): the short form of one title of that very year
+            short = {e.item.id: e.item for k, _ in title_forms(title) for e in self.forms.get(k, [])
+                     if e.short and e.item.year == year}
+            if len(short) == 1:
+                found.update(short)
         if not found and (fuzzy := self._fuzzy_key(keys(_PARENS.sub("", title)))) is not None:
             found[fuzzy.id] = fuzzy
         cands = list(found.values())
