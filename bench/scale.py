@@ -39,6 +39,7 @@ class Shape:
     users: int
     items: int
     ratings: int
+    layout: str = "grouplens"  # or "csv": a MovieLens CSV release (ML-20M/25M/32M), `engine data import movielens`
 
 
 SHAPES = {s.name: s for s in (
@@ -48,6 +49,8 @@ SHAPES = {s.name: s for s in (
     Shape("items15k", 20_000, 15_000, 1_000_000),
     Shape("ml20m", 138_000, 27_000, 20_000_000),
     Shape("bx", 100_000, 340_000, 1_100_000),
+    Shape("ml32m", 200_948, 87_585, 32_000_000, "csv"),  # GroupLens' ML-32M: movies.csv, ratings.csv, ...
+    Shape("tinycsv", 300, 400, 6_000, "csv"),  # the test's CSV shape
 )}
 GENRE_FLAGS = 19
 
@@ -96,6 +99,40 @@ def write_grouplens(shape: Shape, folder: Path, seed: int = 0) -> str:
         for k in range(shape.items):
             flags = "|".join("1" if g else "0" for g in genres[k])
             f.write(f"{k + 1}|Synthetic Movie {k + 1} ({years[k]})|01-Jan-{years[k]}||http://example.org|{flags}\n")
+    return asker
+
+
+def write_csv_release(shape: Shape, folder: Path, seed: int = 0) -> str:
+    """A MovieLens CSV release of the shape (ratings.csv sorted by user, half stars, Unix times; movies.csv with
+    quoted titles and |-genres; links.csv; tags.csv; a README naming ml-32m); returns the user to ask for."""
+    folder.mkdir(parents=True, exist_ok=True)
+    users, items, stars = ratings_table(shape, seed)
+    ids, counts = np.unique(users, return_counts=True)
+    asker = f"ml-32m-{ids[np.argsort(counts)[int(0.9 * (len(ids) - 1))]]}"
+    ts = 874_000_000 + np.arange(len(users)) % 400_000_000
+    half = np.where(np.arange(len(users)) % 3 == 0, -0.5, 0.0)  # a third of the ratings on a half star
+    with open(folder / "ratings.csv", "w") as f:
+        f.write("userId,movieId,rating,timestamp\n")
+        for k in range(0, len(users), 500_000):
+            s = slice(k, k + 500_000)
+            f.write("".join(f"{u},{i},{r},{t}\n" for u, i, r, t in
+                            zip(users[s].tolist(), items[s].tolist(), (stars[s] + half[s]).tolist(), ts[s].tolist())))
+    rng = np.random.default_rng(seed + 1)
+    years = rng.integers(1930, 2024, shape.items)
+    names = ["Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
+             "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+    genres = rng.random((shape.items, len(names))) < 0.12
+    with open(folder / "movies.csv", "w") as f:
+        f.write("movieId,title,genres\n")
+        for k in range(shape.items):
+            g = "|".join(n for n, on in zip(names, genres[k]) if on) or "(no genres listed)"
+            f.write(f'{k + 1},"Synthetic Movie {k + 1}, The ({years[k]})",{g}\n')
+    with open(folder / "links.csv", "w") as f:
+        f.write("movieId,imdbId,tmdbId\n" + "".join(f"{k + 1},{1_000_000 + k:07d},{k + 1}\n" for k in range(shape.items)))
+    with open(folder / "tags.csv", "w") as f:
+        f.write("userId,movieId,tag,timestamp\n")
+        f.write("".join(f"{1 + k % shape.users},{1 + k % shape.items},tag {k % 50},{k}\n" for k in range(shape.items * 2)))
+    (folder / "README.txt").write_text("Summary\n=======\n\nThis dataset (ml-32m) describes 5-star rating ...\n")
     return asker
 
 
@@ -202,10 +239,11 @@ def measure(shape: Shape, work: Path, with_llm: bool, log) -> list[dict]:
     if store.exists():
         store.unlink()
     t0 = time.perf_counter()
-    asker = write_grouplens(shape, folder)
+    csv = shape.layout == "csv"
+    asker = (write_csv_release if csv else write_grouplens)(shape, folder)
     log(f"{shape.name}: data written in {time.perf_counter() - t0:.0f} s")
     env = {**os.environ, "RECCHAT_CACHE_DIR": str(work / "cache"), "RECCHAT_DATA_DIR": str(work / "data")}
-    imp = run_child([engine_bin(), "data", "import", "ml-100k", str(folder), "--db", str(store)], env)
+    imp = run_child([engine_bin(), "data", "import", "movielens" if csv else "ml-100k", str(folder), "--db", str(store)], env)
     store_gib = store.stat().st_size / 2**30 if store.exists() else 0.0
     log(f"{shape.name}: import {imp.seconds:.0f} s, peak {imp.peak_gib:.2f} GiB, store {store_gib:.2f} GiB (exit {imp.code})")
     rows = []
@@ -217,8 +255,9 @@ def measure(shape: Shape, work: Path, with_llm: bool, log) -> list[dict]:
         fit = run_child([sys.executable, __file__, "--child-fit", str(store), asker],
                         {**env, "RECCHAT_COLLAB_MODEL": kind})
         res = json.loads(fit.out.strip().splitlines()[-1]) if fit.code == 0 else {}
-        row = {"shape": shape.name, "users": shape.users, "items": shape.items, "ratings": shape.ratings,
-               "import_s": imp.seconds, "import_gib": imp.peak_gib, "store_gib": store_gib, "asked": kind, "model": res.get("kind", "-"),
+        row = {"shape": shape.name, "layout": shape.layout, "users": shape.users, "items": shape.items, "ratings": shape.ratings,
+               "import_s": imp.seconds, "import_gib": imp.peak_gib, "store_gib": store_gib,
+               "store_bytes_per_rating": store.stat().st_size / shape.ratings if store.exists() else 0.0, "asked": kind, "model": res.get("kind", "-"),
                "fit_s": res.get("fit_s"), "read_s": res.get("read_s"), "fit_gib": fit.peak_gib, "fit_child_s": fit.seconds,
                "request_s": res.get("request_s"), "exit": fit.code,
                "error": "" if fit.code == 0 else fit.out.strip().splitlines()[-1][:160]}
@@ -238,7 +277,7 @@ def measure(shape: Shape, work: Path, with_llm: bool, log) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     base = {r["asked"]: r for r in rows if r["shape"] == "ml100k"}
-    head = ("| shape | users | items | ratings | import s | import GiB | store GiB | model (asked) | fit s (store read) | "
+    head = ("| shape | users | items | ratings | import s | import GiB | store GiB (B/rating) | model (asked) | fit s (store read) | "
             "fit GiB | request s (no LLM) | request s (LLM, first / median of 3) | engine recommend s | fit s / ML-100K |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
@@ -249,7 +288,7 @@ def table(rows: list[dict]) -> str:
         fit = (f"{r['fit_s']:.1f} ({r['read_s']:.1f})" if r.get("fit_s") is not None
                else f"refused: {r['error']}")
         lines.append(f"| {r['shape']} | {r['users']:,} | {r['items']:,} | {r['ratings']:,} | {r['import_s']:.0f} | "
-                     f"{r['import_gib']:.2f} | {r['store_gib']:.2f} | {r['model']} ({r['asked']}) | {fit} | {r['fit_gib']:.2f} | "
+                     f"{r['import_gib']:.2f} | {r['store_gib']:.2f} ({r.get('store_bytes_per_rating', 0):.0f}) | {r['model']} ({r['asked']}) | {fit} | {r['fit_gib']:.2f} | "
                      f"{r['request_s'] if r.get('request_s') is None else format(r['request_s'], '.3f')} | "
                      f"{llm} | {format(r['recommend_s'], '.1f') if r.get('recommend_s') else '-'} | {ratio} |")
     return "\n".join(lines)

@@ -31,5 +31,10 @@ def test_tiny_shape_fits_every_model_and_serves_a_request(tmp_path):
     assert [(r["asked"], r["model"], r["exit"]) for r in rows] == [("auto", "ease", 0), ("als", "als", 0)]  # forced EASE = auto's
     for r in rows:
         assert r["fit_s"] >= r["read_s"] > 0 and 0 < r["fit_gib"] < 2 and r["request_s"] > 0
-    cached = list((tmp_path / "cache" / "collab").glob("*-movie.npz"))
+    cached = list((tmp_path / "cache" / "collab").glob("*-movie-*.npz"))
     assert len(cached) == 1  # the served model, where `engine recommend` looks: its request comes after the fit
+
+
+def test_tiny_csv_release_imports_through_the_movielens_importer(tmp_path):
+    rows = measure(SHAPES["tinycsv"], tmp_path, with_llm=False, log=lambda _: None)
+    assert rows[0]["exit"] == 0 and rows[0]["model"] == "ease" and rows[0]["store_bytes_per_rating"] > 0

@@ -44,6 +44,10 @@ class CatalogData:
     ratings: Callable[[], AbstractContextManager[Iterator[RatingRow]]]
     links: dict[str, ItemLinks] = field(default_factory=dict)
     rating_range: tuple[float, float] | None = None  # ratings outside it are counted bad rows
+    ratings_bytes: int = 0  # the ratings file's size: a large one is written with its indexes rebuilt at the end
+
+
+BULK_BYTES = 50 * 2**20  # about 2M ratings: past this, rebuilding two indexes once beats updating them per row
 
 
 def write_catalog(db: sqlite_utils.Database, data: CatalogData, report: ImportReport,
@@ -53,7 +57,7 @@ def write_catalog(db: sqlite_utils.Database, data: CatalogData, report: ImportRe
     Ratings of unknown items and out-of-range ratings become counted bad rows (`report.skip`) in the
     reader's stream; duplicates of an (user, item, time) event are ignored by the store's unique key."""
     lo, hi = data.rating_range or (float("-inf"), float("inf"))
-    with writing(db) as w, data.ratings() as rows:
+    with writing(db, bulk=data.ratings_bytes > BULK_BYTES) as w, data.ratings() as rows:
         ids = {sid: w.item(rec) for sid, rec in data.items.items()}
         for sid, link in data.links.items():
             if sid in ids:

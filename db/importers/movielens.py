@@ -95,6 +95,13 @@ class Bundle:
         with self.stream(name) as f:
             return f.read()
 
+    def size(self, name: str) -> int:
+        """Uncompressed bytes of a member (how large an import is coming)."""
+        if self.path.is_dir():
+            return (self.path / self.members[name]).stat().st_size
+        with zipfile.ZipFile(self.path) as zf:
+            return zf.getinfo(self.members[name]).file_size
+
     def label(self, name: str) -> str:
         return Path(self.members[name]).name
 
@@ -227,13 +234,14 @@ def read_movielens(bundle: Bundle, release: str, report: ImportReport) -> Catalo
         tags = _csv_tags(bundle, report, "tags.dat", sep="::")
         return CatalogData(release, bundle.label("ratings.dat"), f"{release}-", LIKED_ABOVE,
                            _dat_items(bundle, release, report, tags), _dat_ratings(bundle, report),
-                           rating_range=(0.5, 5.0))
+                           rating_range=(0.5, 5.0), ratings_bytes=bundle.size("ratings.dat"))
     tags = _csv_tags(bundle, report, "tags.csv")
     items = {}
     for lineno, row in _csv_rows(bundle, "movies.csv", report, 3):
         items[row[0]] = movie_record(release, row[0], row[1], normalise_genres(row[2]), tags.get(row[0], ""))
     return CatalogData(release, bundle.label("ratings.csv"), f"{release}-", LIKED_ABOVE, items,
-                       _csv_ratings(bundle, report), links=_csv_links(bundle, report), rating_range=(0.5, 5.0))
+                       _csv_ratings(bundle, report), links=_csv_links(bundle, report), rating_range=(0.5, 5.0),
+                       ratings_bytes=bundle.size("ratings.csv"))
 
 
 def import_movielens(db: sqlite_utils.Database, path: str | Path, release: str | None = None,

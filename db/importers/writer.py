@@ -96,15 +96,32 @@ class Writer:
         self._pending.clear()
 
 
+# Secondary indexes of `feedback` that a bulk import drops and rebuilds inside its transaction: one sort
+# at the end instead of a random b-tree insert per rating (feedback_item is keyed by item, the file is
+# ordered by user). The unique key feedback_event stays: it is what makes a re-import add nothing.
+DEFERRED_INDEXES = ("feedback_latest", "feedback_item")
+
+
 @contextmanager
-def writing(db: sqlite_utils.Database) -> Iterator[Writer]:
-    """One all-or-nothing import transaction with a Writer; its buffered ratings are flushed before COMMIT."""
+def writing(db: sqlite_utils.Database, bulk: bool = False) -> Iterator[Writer]:
+    """One all-or-nothing import transaction with a Writer; its buffered ratings are flushed before COMMIT.
+
+    `bulk`: many ratings are coming (a large file): the deferred indexes are rebuilt once at the end, still
+    inside the transaction, so a killed import leaves them, like everything else, as they were."""
     (cache,) = db.execute("PRAGMA cache_size").fetchone()
     db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
     try:
         with transaction(db) as conn:
+            sql = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN "
+                                    f"({', '.join('?' * len(DEFERRED_INDEXES))})", DEFERRED_INDEXES).fetchall())
+            if bulk:
+                for name in sql:
+                    conn.execute(f"DROP INDEX {name}")
             w = Writer(conn)
             yield w
             w.flush()
+            if bulk:
+                for create in sql.values():
+                    conn.execute(create)
     finally:
         db.execute(f"PRAGMA cache_size = {cache}")

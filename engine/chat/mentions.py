@@ -173,6 +173,7 @@ class TitleIndex:
     longest: int = 1
     authors: dict[tuple[str, ...], str] = field(default_factory=dict)
     names: dict[tuple[str, ...], Item] = field(default_factory=dict)  # "Seven (Se7en) (1995)" as the catalog shows it
+    heads: dict[tuple[str, ...], list[Item]] = field(default_factory=dict)  # "Star Wars" of "Star Wars: Episode IV..."
 
     @classmethod
     def build(cls, items: Iterable[Item], popularity: dict[int, float] | None = None) -> "TitleIndex":
@@ -180,6 +181,8 @@ class TitleIndex:
         index = cls()
         for item in items:
             index.names.setdefault(keys(item.name), item)
+            if ":" in (item.title or ""):
+                index.heads.setdefault(keys(_PARENS.sub("", item.title).split(":")[0]), []).append(item)
             for key, short in title_forms(item.title or item.name):
                 index.forms.setdefault(key, []).append(_Entry(item, pop.get(item.id, 0), short))
             for author in (a.strip() for a in item.creators.split(",") if item.creators):
@@ -215,9 +218,8 @@ class TitleIndex:
             for e in self.forms.get(key, []):
                 if not e.short:
                     found.setdefault(e.item.id, e.item)
-        if not found and year is not None:  # "Star Wars" (1977): the short form of one title of that very year
-            short = {e.item.id: e.item for k, _ in title_forms(title) for e in self.forms.get(k, [])
-                     if e.short and e.item.year == year}
+        if not found and year is not None:  # "Star Wars" (1977): the part before the colon of one title that year
+            short = {i.id: i for k, _ in title_forms(title) for i in self.heads.get(k, []) if i.year == year}
             if len(short) == 1:
                 found.update(short)
         if not found and (fuzzy := self._fuzzy_key(keys(_PARENS.sub("", title)))) is not None:
