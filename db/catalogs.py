@@ -26,6 +26,7 @@ from .errors import RecchatError
 ENV = "RECCHAT_DATASET"
 _CHOSEN = "_recchat_catalogs"  # handle attribute: domain -> dataset chosen explicitly
 _DEFAULT = "_recchat_default_catalogs"  # handle attribute: domain -> (items max id, default dataset)
+_PINNED = "_recchat_pinned_catalogs"  # handle attribute: domain -> dataset the handle stays on (a chat's)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,13 @@ def use_catalog(db: sqlite_utils.Database, domain: str, dataset: str | None) -> 
     return choice(db, domain)
 
 
+def pin_catalog(db: sqlite_utils.Database, domain: str, dataset: str | None) -> None:
+    """Keep the handle on `dataset` from now on, without changing how its choice is described: a chat opened
+    on one catalog stays on it when an import makes another the largest."""
+    if dataset is not None:
+        setattr(db, _PINNED, {**getattr(db, _PINNED, {}), domain: dataset})
+
+
 def choice(db: sqlite_utils.Database, domain: str) -> CatalogChoice:
     known = catalogs(db, domain)
     active = scope(db, domain)
@@ -101,6 +109,9 @@ def scope(db: sqlite_utils.Database, domain: str) -> str | None:
     chosen = getattr(db, _CHOSEN, {})
     if domain in chosen:
         return chosen[domain]
+    pinned = getattr(db, _PINNED, {})
+    if domain in pinned:
+        return pinned[domain]
     (top,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM items").fetchone()
     cached = getattr(db, _DEFAULT, {}).get(domain)
     env = os.environ.get(ENV)

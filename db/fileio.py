@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +53,29 @@ def _umask() -> int:
     return mask
 
 
+def remove_partials(path: Path, log=lambda msg: print(msg, file=sys.stderr)) -> list[Path]:
+    """Remove temp files a killed write of `path` left beside it, saying so; returns them.
+
+    A writer holds a lock on its temp file for as long as it writes (`atomic_path`), so a temp file nobody
+    holds is a partial one from a process that was killed (SIGKILL leaves no chance to clean up)."""
+    path = Path(path)
+    found = []
+    for tmp in sorted(path.parent.glob(f".{path.name}.*.tmp")) if path.parent.is_dir() else []:
+        try:
+            with open(tmp, "rb") as f:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                size = os.fstat(f.fileno()).st_size
+                tmp.unlink()
+        except (BlockingIOError, FileNotFoundError):
+            continue  # another process is writing it right now, or it just finished
+        except OSError:
+            continue
+        found.append(tmp)
+        log(f"removed {tmp.name} ({size:,} bytes): a partial {path.name} left by an interrupted write; "
+            f"{path.name} itself is {'the previous one' if path.exists() else 'absent'}")
+    return found
+
+
 def _temp_beside(path: Path) -> str:
     """An empty temp file in `path`'s folder (created if missing); one-line error if that cannot be."""
     if path.is_dir():
@@ -78,7 +103,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
     A crash or Ctrl-C therefore never leaves half a file under the real name.
     """
     path = Path(path)
+    remove_partials(path)
     tmp = _temp_beside(path)
+    lock = open(tmp, "rb")  # held while writing: remove_partials leaves a temp file someone holds
+    fcntl.flock(lock, fcntl.LOCK_SH)
     try:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
@@ -86,6 +114,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        lock.close()
 
 
 def write_json_atomic(path: Path, data: object) -> None:

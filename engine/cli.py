@@ -273,6 +273,8 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
 
     from db.users import clean_name, find_user
 
+    if year_min is not None and year_max is not None and year_min > year_max:
+        raise click.UsageError(f"--year-min {year_min} is after --year-max {year_max}: the range is empty")
     db = open_db(db_path, create=False)
     _say_catalog(db, domain, dataset)
     uid = find_user(db, clean_name(user_name))

@@ -164,6 +164,14 @@ def _columns_of(items: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(items[found] == ids, found, -1).astype(np.int64)
 
 
+def _gather(values: np.ndarray, cols: np.ndarray, unknown: float = 0.0) -> np.ndarray:
+    """values[col] for known columns, `unknown` for -1: never indexes an empty model's arrays."""
+    out = np.full(len(cols), unknown, dtype=np.float64)
+    known = cols >= 0
+    out[known] = values[cols[known]]
+    return out
+
+
 def _ease(X: sp.csr_matrix, lam: float) -> DenseWeights:
     """EASE: B = I - P / diag(P) with P = (X'X + lam I)^-1 over the liked matrix X (users x items)."""
     n = X.shape[1]
@@ -270,9 +278,7 @@ class CollabModel:
     def ease_scores(self, from_ids, item_ids, unknown: float = 0.0) -> np.ndarray:
         """Collaborative score (EASE, or ALS in the same form) of each of `item_ids` from the liked `from_ids`;
         items the fit never saw get `unknown`."""
-        scores = self.user_scores(from_ids)
-        cols = self.columns(item_ids)
-        return np.where(cols >= 0, scores[np.maximum(cols, 0)], unknown).astype(np.float64)
+        return _gather(self.user_scores(from_ids), self.columns(item_ids), unknown)
 
     def tie_break(self, scores: np.ndarray, item_ids) -> np.ndarray:
         """Popularity breaks ties: collaborative scores are >= 1e-4 apart where they differ at all."""
@@ -299,8 +305,7 @@ class CollabModel:
         leave the item counts and the global rate. (A rating made after the fit is not in the counts
         yet; the background refit catches up.)"""
         cols = self.columns(item_ids)
-        likes = np.where(cols >= 0, self.likes[cols], 0.0)
-        seen = np.where(cols >= 0, self.seen[cols], 0.0)
+        likes, seen = _gather(self.likes, cols), _gather(self.seen, cols)
         if not without:
             return smoothed_rate(likes, seen, self.global_rate)
         known = self.columns([h.item_id for h in without]) >= 0
@@ -315,8 +320,7 @@ class CollabModel:
 
     def popularity(self, item_ids) -> np.ndarray:
         """log(1 + ratings): what the no-history fallback orders by."""
-        cols = self.columns(item_ids)
-        return np.log1p(np.where(cols >= 0, self.seen[cols], 0.0))
+        return np.log1p(_gather(self.seen, self.columns(item_ids)))
 
     # ---------------------------------------------------------------- files
     def save(self, path) -> None:

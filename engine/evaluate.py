@@ -46,6 +46,7 @@ class EvalResult:
     prompt_format: str = "alpaca"  # how the prompts were written (db.prompt.PROMPT_FORMATS)
     model_id: str = ""  # the scorer's identity (db.gguf_check.model_identity), also for a model served over HTTP
     cold_items: int = 0  # held-out items of a cold-item split, kept from the collaborative models
+    skipped_rows: list[str] = field(default_factory=list)  # rows not computed, one line each: why, what enables them
     hybrid_model: HybridLR | None = field(repr=False, default=None)
     scores: list[float] = field(repr=False, default_factory=list)
     labels: list[int] = field(repr=False, default_factory=list)
@@ -108,6 +109,21 @@ def evaluate(scorer: Scorer, samples: list[Sample], train: list[Sample] | None, 
                       model_id=scorer.identity)
 
 
+COLLAB_ROWS = ("ease_alone", "served_stack", "stack_without_llm")
+
+
+def collab_skip_lines(snap: DomainSnapshot, samples: list[Sample]) -> list[str]:
+    """One line per row `engine eval` leaves out because the store cannot feed it, with the import that would."""
+    imports = {"movie": "engine data import ml-100k", "book": "engine data import bookcrossing DIR"}[snap.domain]
+    if not snap.ratings.n_ratings:
+        why = f"the store holds no {snap.domain} ratings"
+    elif all(r.target < 0 for r in sample_refs(snap, samples)):
+        why = f"none of the samples' target items is in the store's {snap.domain} catalog"
+    else:
+        return []
+    return [f"skipped {row}: {why}; `{imports}` enables it" for row in COLLAB_ROWS]
+
+
 def stack_metrics(snap: DomainSnapshot, samples: list[Sample], logits: list[float], model_id: str,
                   held_out: list[Sample] | None = None, cold_items: set[int] = frozenset()) -> dict[str, dict]:
     """The served stack's P(like), the stack without the LLM and EASE alone, on `samples`.
@@ -117,8 +133,11 @@ def stack_metrics(snap: DomainSnapshot, samples: list[Sample], logits: list[floa
     appears only if one is installed for this model / without LLM.
     """
     labels, users = [s.label for s in samples], [s.user_id for s in samples]
+    refs = sample_refs(snap, samples)
+    if not snap.ratings.n_ratings or all(r.target < 0 for r in refs):
+        return {}  # nothing collaborative to compute on: `collab_skip_lines` says which rows and why
     model = collab_without(snap, samples, held_out or [], items=cold_items)
-    table = with_logits(sample_table(model, sample_refs(snap, samples)), logits)
+    table = with_logits(sample_table(model, refs), logits)
     out = {f"{model.kind}_alone": classification_metrics(labels, list(table["ease_liked"]), users)}
     for name, sha in (("served_stack", model_id), ("stack_without_llm", None)):
         stack = find_stack(sha, snap.domain, model.kind)
@@ -223,6 +242,7 @@ def run_eval(snap: DomainSnapshot, scorer: Scorer, req: EvalRequest, inputs: Eva
                                               inputs.train, extra)
     result.cold_items = len(cold := read_cold_items(req.data))
     result.stacks = stack_metrics(snap, samples, result.logits, scorer.identity, fit, cold)
+    result.skipped_rows = collab_skip_lines(snap, samples)
     return result
 
 
@@ -239,6 +259,7 @@ def report_lines(result: EvalResult, with_train: bool) -> list[str]:
               for name, r in rows]
     if "served_stack" in result.stacks:
         lines.append("served stack weights per SD: " + weights_text(result.stacks["served_stack"]["weights"]))
+    lines += result.skipped_rows
     if result.cold_items:
         lines.append(f"cold-item split: no rating of its {result.cold_items} held-out items reached the collaborative "
                      "models or the item statistics")
@@ -255,6 +276,8 @@ def report_lines(result: EvalResult, with_train: bool) -> list[str]:
 
 
 def missing_stacks(result: EvalResult) -> list[str]:
+    if result.skipped_rows:
+        return []  # no store to compute them on: said by skipped_rows
     return [name for name in ("served_stack", "stack_without_llm") if name not in result.stacks]
 
 

@@ -22,6 +22,7 @@ from db.fileio import file_sha256
 from db.gguf_check import check_gguf, model_identity
 
 from .llama_settings import LlamaSettings
+from .serve_guard import Guard
 from .scorer import answer_ids, settings_for
 
 SERVER_EXTRA = "pip install 'recchat[serve]' (fastapi, uvicorn and the other llama-cpp-python[server] packages)"
@@ -77,7 +78,7 @@ def build_app(path: Path, settings: LlamaSettings = LlamaSettings(), *, cache_mb
     except ValueError:
         raise RecchatError(_cannot_load(path, check_gguf(path))) from None
     app.add_api_route("/recchat/model", lambda: info, methods=["GET"])
-    return app
+    return Guard(app, path.name, settings.n_ctx)
 
 
 def serve(path: Path, host: str, port: int, *, settings: LlamaSettings = LlamaSettings(), n_ctx: int | None = None,

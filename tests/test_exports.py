@@ -284,7 +284,7 @@ def test_wrong_service_is_a_one_line_error(tmp_path, service):
             READERS[service](f)
         msg = str(e.value)
         assert "\n" not in msg
-        assert f"not a {dict(letterboxd='Letterboxd', imdb='IMDb', goodreads='Goodreads')[service]} export" in msg
+        assert dict(letterboxd="not a Letterboxd", imdb="not an IMDb", goodreads="not a Goodreads")[service] + " export" in msg
         assert "expected header columns " + {"letterboxd": "Date, Name, Year, Letterboxd URI",
                                               "imdb": "Const, Your Rating", "goodreads": "Book Id, Title"}[service] in msg
         if other != "unknown":
@@ -298,7 +298,9 @@ def test_cp1252_fallback_and_unbalanced_quote(tmp_path):
     assert report.source == "letterboxd (ratings.csv; ratings.csv not UTF-8, read as cp1252)"
     g = write(tmp_path / "r2.csv", LB_RATINGS, '2024-01-02,"Open Quote,2001,https://boxd.it/o,4', "2024-01-03,X,2001,u,4")
     rows, report = read_letterboxd(g)
-    assert rows == [] and bad(report) == ["r2.csv:2: missing field 'Year' (unbalanced quotes?)"]
+    # the quote swallowed line 3 into line 2's record: line 2 is the bad row, line 3 is read again on its own
+    assert [(r.line, r.title) for r in rows] == [(3, "X")]
+    assert bad(report) == ["r2.csv:2: missing field 'Year' (unbalanced quotes?)"]
 
 
 def test_sniff(tmp_path):

@@ -75,13 +75,13 @@ def _decode(data: bytes) -> tuple[str, bool]:
         return data.removeprefix(b"\xef\xbb\xbf").decode("cp1252", errors="replace"), True
 
 
-def _records(text: str) -> Iterator[tuple[int, int, list[str], str]]:
-    """(first line, last line, fields, CSV error or "") per non-blank record.
+def _records(text: str, offset: int = 0) -> Iterator[tuple[int, int, list[str], str]]:
+    """(first line, last line, fields, CSV error or "") per non-blank record; lines count from `offset` + 1.
 
     Newlines inside quotes are counted, so line numbers stay the physical lines an editor shows."""
     reader = csv.reader(io.StringIO(text, newline=""))
     while True:
-        start = reader.line_num + 1
+        start = offset + reader.line_num + 1
         try:
             fields, error = next(reader), ""
         except StopIteration:
@@ -89,7 +89,7 @@ def _records(text: str) -> Iterator[tuple[int, int, list[str], str]]:
         except csv.Error as e:  # e.g. a field over csv's size limit: the row's fault, not the file's
             fields, error = [], str(e)
         if error or any(f.strip() for f in fields):
-            yield start, reader.line_num, fields, error
+            yield start, offset + reader.line_num, fields, error
 
 
 def _service_of(header: list[str]) -> str | None:
@@ -119,12 +119,17 @@ def _rows(
     header = _header_cells(first[2])
     if not set(_REQUIRED[service]) <= set(header):
         raise _not_export(where, service, expected, header)
-    for start, end, fields, error in records:
+    lines = None
+    while (record := next(records, None)) is not None:
+        start, end, fields, error = record
         report.read += 1
         if error:
             report.skip(name, start, f"bad CSV: {error}")
         elif len(fields) != len(header):
             report.skip(name, start, _count_reason(header, fields, end > start))
+            if end > start:  # an unbalanced quote swallowed the lines after it: read them again, on their own
+                lines = lines or text.splitlines(keepends=True)
+                records = _records("".join(lines[start:]), offset=start)
         elif any("\x00" in f for f in fields):
             report.skip(name, start, "undecodable bytes (NUL)")
         else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 import zipfile
 from collections import Counter, defaultdict
 from contextlib import contextmanager
@@ -21,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
+import numpy as np
 import sqlite_utils
 
 from ..errors import RecchatError
-from .catalog_data import CatalogData, ItemLinks, RatingRow, write_catalog
-from .io import decoded_lines, lines_any
+from .catalog_data import CatalogData, ItemLinks, RatingBlock, RatingRow, write_catalog
+from .io import lines_any
 from .ml100k import import_ml100k
 from .report import ImportReport
 from .writer import ItemRecord
@@ -149,10 +151,79 @@ def _dat_ratings(bundle: Bundle, report: ImportReport) -> Callable:
     label = bundle.label("ratings.dat")
 
     @contextmanager
-    def ratings() -> Iterator[Iterator[RatingRow]]:
+    def ratings() -> Iterator[Iterator[RatingRow | RatingBlock]]:
         with bundle.stream("ratings.dat") as f:
-            yield _split_ratings(decoded_lines(Path(label), f, "utf-8", report), "::", label, report)
+            yield numeric_ratings(f, "::", label, report, header=False)
     return ratings
+
+
+CHUNK = 8 << 20  # bytes of a ratings file parsed at once
+
+
+def numeric_ratings(f: BinaryIO, sep: str, label: str, report: ImportReport, header: bool) -> Iterator[RatingRow | RatingBlock]:
+    """`user sep item sep rating sep time` lines, a chunk at a time: a chunk of well-formed numbers is parsed by
+    numpy in one call (RatingBlock); a chunk holding anything else goes line by line, so each bad line is
+    counted where it is."""
+    lineno, rest = 0, b""
+    if header:
+        first = f.readline()
+        lineno += 1 if first else 0
+    while True:
+        chunk = f.read(CHUNK)
+        data = rest + chunk
+        if not data:
+            return
+        cut = data.rfind(b"\n") + 1 if chunk else len(data)
+        body, rest = data[:cut], data[cut:]
+        if not body:
+            continue
+        n = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+        block = _parse_block(body, sep, n, lineno)
+        if block is not None:
+            report.read += n
+            yield block
+        else:
+            lines = ((lineno + k, raw) for k, raw in enumerate(body.split(b"\n"), start=1))
+            yield from _split_ratings(_decoded(lines, label, report), sep, label, report)
+        lineno += n
+        if not chunk:
+            return
+
+
+def _parse_block(body: bytes, sep: str, n: int, first_line: int) -> RatingBlock | None:
+    """The block's rows as arrays, or None if any line is not four plain numbers (then it goes line by line)."""
+    text = body.rstrip(b"\n").replace(b"\r", b"").replace(sep.encode(), b",").replace(b"\n", b",")
+    if not text or b",," in text or text.startswith(b",") or text.endswith(b","):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            flat = np.fromstring(text, dtype=np.float64, sep=",")
+        except (ValueError, DeprecationWarning):
+            return None
+    if len(flat) != 4 * n:
+        return None
+    rows = flat.reshape(n, 4)
+    users, items = rows[:, 0], rows[:, 1]
+    if not (np.all(users == np.floor(users)) and np.all(items == np.floor(items))):
+        return None
+    return RatingBlock(np.arange(first_line + 1, first_line + n + 1), users.astype(np.int64), items.astype(np.int64),
+                       rows[:, 2].copy(), rows[:, 3].copy())
+
+
+def _decoded(lines: Iterator[tuple[int, bytes]], label: str, report: ImportReport) -> Iterator[tuple[int, str]]:
+    for lineno, raw in lines:
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        report.read += 1
+        if b"\x00" in raw:
+            report.skip(label, lineno, "undecodable bytes (NUL)")
+            continue
+        try:
+            yield lineno, raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            report.skip(label, lineno, f"undecodable bytes (utf-8) at column {e.start + 1}")
 
 
 def _split_ratings(lines: Iterator[tuple[int, str]], sep: str, label: str, report: ImportReport) -> Iterator[RatingRow]:
@@ -222,9 +293,9 @@ def _csv_ratings(bundle: Bundle, report: ImportReport) -> Callable:
     label = bundle.label("ratings.csv")
 
     @contextmanager
-    def ratings() -> Iterator[Iterator[RatingRow]]:
-        with bundle.stream("ratings.csv") as f:  # no quoting in ratings.csv: a split per line is enough
-            yield _split_ratings(decoded_lines(Path(label), f, "utf-8", report, skip_header=True), ",", label, report)
+    def ratings() -> Iterator[Iterator[RatingRow | RatingBlock]]:
+        with bundle.stream("ratings.csv") as f:  # no quoting in ratings.csv: numbers and commas only
+            yield numeric_ratings(f, ",", label, report, header=True)
     return ratings
 
 

@@ -83,6 +83,14 @@ class Writer:
         if len(self._pending) >= FEEDBACK_BATCH:
             self.flush()
 
+    def feedback_many(self, rows) -> None:
+        """(user, item, liked 0/1, rating, ts) tuples of imported ratings, written as `feedback` would."""
+        self.flush()
+        before = self.conn.total_changes
+        self.conn.executemany("INSERT OR IGNORE INTO feedback (user_id, item_id, liked, rating, source, ts) "
+                              "VALUES (?, ?, ?, ?, 'import', ?)", rows)
+        self.added["feedback"] += self.conn.total_changes - before
+
     def flush(self) -> None:
         """Write the buffered ratings; `added` counts the rows really inserted (duplicates are ignored)."""
         if not self._pending:
@@ -107,9 +115,13 @@ def writing(db: sqlite_utils.Database, bulk: bool = False) -> Iterator[Writer]:
     """One all-or-nothing import transaction with a Writer; its buffered ratings are flushed before COMMIT.
 
     `bulk`: many ratings are coming (a large file): the deferred indexes are rebuilt once at the end, still
-    inside the transaction, so a killed import leaves them, like everything else, as they were."""
+    inside the transaction, so a killed import leaves them, like everything else, as they were; and
+    foreign keys are not checked row by row (the Writer inserts the users and items it refers to first)."""
     (cache,) = db.execute("PRAGMA cache_size").fetchone()
+    (fk,) = db.execute("PRAGMA foreign_keys").fetchone()
     db.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    if bulk:
+        db.execute("PRAGMA foreign_keys = OFF")  # only takes effect outside a transaction: set before BEGIN
     try:
         with transaction(db) as conn:
             sql = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN "
@@ -125,3 +137,12 @@ def writing(db: sqlite_utils.Database, bulk: bool = False) -> Iterator[Writer]:
                     conn.execute(create)
     finally:
         db.execute(f"PRAGMA cache_size = {cache}")
+        db.execute(f"PRAGMA foreign_keys = {'ON' if fk else 'OFF'}")
+
+
+def is_bulk(db: sqlite_utils.Database, ratings_bytes: int) -> bool:
+    """Whether rebuilding feedback's indexes once beats updating them per row: the file brings (at about 25
+    bytes a line) more ratings than 200,000 and than half the store holds already."""
+    (held,) = db.execute("SELECT COALESCE(MAX(id), 0) FROM feedback").fetchone()
+    coming = ratings_bytes // 25
+    return coming > max(200_000, held // 2)

@@ -14,7 +14,7 @@ from db.types import Item
 
 from .filters import GENRE_WORDS
 from .mentions import TitleIndex
-from .reading import Reading, read
+from .reading import ORDINALS, Reading, read
 
 Kind = Literal["chat", "why", "undo", "user", "eval", "help", "reset", "empty", "unknown"]
 
@@ -33,6 +33,9 @@ _USER = re.compile(r"^/?(?:user|switch\s+to|login|log\s+in\s+as|i\s+am)\s+(\S.*)
 _RESET = re.compile(r"^(?:let'?s\s+)?(?:start\s+(?:over|again|afresh)|reset|restart|clear|forget\s+(?:it|that|"
                     r"everything|all\s+that)|new\s+(?:search|chat|conversation))\b", re.I)
 _WORD = re.compile(r"[\w'-]+")
+# "the first one", "the 2nd", "number 3", "#3", "the last movie": a row of the list, as "more like the second one"
+_POSITION = re.compile(r"^(?:the\s+)?(?:(" + "|".join(ORDINALS) + r")(?:\s+(?:one|movie|film|book|pick|title|row))?"
+                       r"|(?:#|number\s+|no\.\s*)(\d{1,2}))$", re.I)
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,7 @@ class Intent:
     item: Item | None = None  # the item a "why X" asks about
     title: str = ""  # the title as typed ("why X"), for "I don't know X" replies
     user: str = ""
+    position: int | None = None  # "why the first one": a row of the list on screen (0-based, -1 the last)
 
 
 def _strip_title(s: str) -> str:
@@ -67,6 +71,9 @@ def parse(message: str, index: TitleIndex, domain: str = "movie") -> Intent:
         return Intent("why")
     if m := _WHY.match(text):
         title = _strip_title(m.group(1))
+        if (row := _POSITION.match(title)) is not None:
+            pos = ORDINALS[row.group(1).lower()] if row.group(1) else int(row.group(2)) - 1
+            return Intent("why", title=title, position=pos)
         return Intent("why", item=index.lookup(title), title=title)
     reading = read(text, index, domain)
     if reading.says_something or looks_like_request(text):

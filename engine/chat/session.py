@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 from db import open_db
 from db.catalog import catalog_items, catalog_year_span, close_matches, has_items, items_by_id
-from db.catalogs import use_catalog
+from db.catalogs import pin_catalog, use_catalog
 from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat, recent_messages
 from db.errors import RecchatError
 from db.eval_runs import EvalRun, eval_runs
@@ -129,6 +129,7 @@ class ChatSession:
         self.flush_lock = threading.Lock()  # one flush at a time: the timer's and a rating's never write a change twice
         self.db = open_db(self.db_path, timeout=self.lock_wait, shared=True)
         self.catalog = use_catalog(self.db, self.domain, self.dataset)
+        pin_catalog(self.db, self.domain, self.catalog.dataset)  # an import during the chat does not switch it
         self.catalog_note = self.catalog.describe()  # the chat's first notice says which catalog it holds
         self._told_catalog = False  # "Not in the catalog" says once per chat how to bring a newer one
         self.notices.append(self.catalog_note[:1].upper() + self.catalog_note[1:] + ".")
@@ -140,7 +141,7 @@ class ChatSession:
     def _open_db(self):
         """A connection of its own (the collaborative refit's thread), on this chat's catalog."""
         db = open_db(self.db_path, timeout=self.lock_wait)
-        use_catalog(db, self.domain, self.catalog.dataset)
+        pin_catalog(db, self.domain, self.catalog.dataset)
         return db
 
     # ---------------------------------------------------------------- model
@@ -217,7 +218,11 @@ class ChatSession:
             return Reply("Starting over: I forgot what this chat said (your saved ratings stay). "
                          + self._describe(plan), plan=plan)
         if intent.kind == "why":
-            item = self._why_target(intent)
+            if intent.position is not None and not -len(self.shown) <= intent.position < len(self.shown):
+                row = intent.title[4:] if intent.title.lower().startswith("the ") else intent.title
+                return Reply(f"There is no {row} on screen: the list shows {len(self.shown)} rows."
+                             if self.shown else "There is no list on screen yet: ask for something first.")
+            item = self.shown[intent.position] if intent.position is not None else self._why_target(intent)
             if item is None:
                 return Reply(self.unknown_title(intent.title) if intent.title
                              else "Why what? Select a result and press w, or type 'why <title>'.")
