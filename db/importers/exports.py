@@ -125,7 +125,7 @@ def _rows(
         report.read += 1
         if error:
             report.skip(name, start, f"bad CSV: {error}")
-        elif len(fields) != len(header):
+        elif len(fields) != len(header) or (end > start and _swallowed(fields, len(header))):
             report.skip(name, start, _count_reason(header, fields, end > start))
             if end > start:  # an unbalanced quote swallowed the lines after it: read them again, on their own
                 lines = lines or text.splitlines(keepends=True)
@@ -136,8 +136,16 @@ def _rows(
             yield start, {h: f.strip() for h, f in zip(header, fields)}
 
 
+def _swallowed(fields: list[str], width: int) -> bool:
+    """A quoted field holding whole rows of the file (an unbalanced quote ran on until another quote), not a
+    title with a line break: some line inside it has as many commas as a row."""
+    return any(line.count(",") >= width - 1 for f in fields if "\n" in f for line in f.splitlines()[1:])
+
+
 def _count_reason(header: list[str], fields: list[str], multiline: bool) -> str:
     quotes = " (unbalanced quotes?)" if multiline else ""
+    if multiline and len(fields) == len(header):
+        return "a quote runs on over the next lines (unbalanced quotes?)"
     if len(fields) < len(header):
         return f"missing field {header[len(fields)]!r}{quotes}"
     return f"expected {len(header)} fields, got {len(fields)} (an unquoted comma?){quotes}"
