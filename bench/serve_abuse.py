@@ -64,6 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=None, help="GGUF to serve (default: the default model)")
     ap.add_argument("--md", default=None, help="also write the table here")
+    ap.add_argument("--rounds", type=int, default=4, help="times every input is sent (RSS is read after each round)")
     args = ap.parse_args()
 
     from engine.http_scorer import HttpScorer
@@ -89,22 +90,26 @@ def main() -> None:
         ("max_tokens not a number", 5, lambda: post(host, port, json.dumps({"prompt": "x", "max_tokens": "lots"}).encode())),
         ("body over 1 MiB", 3, lambda: post(host, port, b'{"prompt": "' + b"a" * (2 << 20) + b'"}')),
     ]
-    rows = []
-    for name, n, call in cases:
-        statuses = Counter(call() for _ in range(n))
-        rows.append((name, n, statuses, proc.poll() is None))
-    with ThreadPoolExecutor(64) as pool:  # 64 concurrent well-formed clients
-        statuses = Counter(pool.map(lambda _: post(host, port, good, timeout=600), range(64)))
-    rows.append(("64 concurrent well-formed clients", 64, statuses, proc.poll() is None))
-    for _ in range(8):
-        disconnect_mid_body(host, port)
-    rows.append(("disconnect mid-body", 8, Counter({"closed": 8}), proc.poll() is None))
-    threads = [threading.Thread(target=disconnect_mid_request, args=(host, port, good)) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    rows.append(("disconnect after sending, before the answer", 8, Counter({"closed": 8}), proc.poll() is None))
+    rows, rss_rounds = [], []
+    for round_ in range(args.rounds):  # memory that grows per request shows as a step up every round
+        for name, n, call in cases:
+            statuses = Counter(call() for _ in range(n))
+            rows.append((name, n, statuses, proc.poll() is None))
+        with ThreadPoolExecutor(64) as pool:  # 64 concurrent well-formed clients
+            statuses = Counter(pool.map(lambda _: post(host, port, good, timeout=600), range(64)))
+        rows.append(("64 concurrent well-formed clients", 64, statuses, proc.poll() is None))
+        for _ in range(8):
+            disconnect_mid_body(host, port)
+        rows.append(("disconnect mid-body", 8, Counter({"closed": 8}), proc.poll() is None))
+        threads = [threading.Thread(target=disconnect_mid_request, args=(host, port, good)) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rows.append(("disconnect after sending, before the answer", 8, Counter({"closed": 8}), proc.poll() is None))
+        time.sleep(2)
+        rss_rounds.append(rss_mib(proc.pid))
+    rows = merge(rows)
     time.sleep(2)
     after = http_logprobs(host, port, good)
     rss_after = rss_mib(proc.pid)
@@ -125,15 +130,32 @@ def main() -> None:
     out.append("")
     out.append(f"well-formed request before: HTTP {before_score}; after: the same top log-probabilities: "
                f"{'yes' if after == baseline else 'NO'} ({baseline} / {after})")
-    out.append(f"server RSS: {rss_before:.0f} MiB before, {rss_after:.0f} MiB after (×{rss_after / rss_before:.2f}); "
-               f"up at the end: {'yes' if alive else 'NO'}")
-    out.append(f"log: {len(log_lines)} `engine serve:` lines for {refused} refused requests; {len(other)} other stderr lines")
+    out.append(f"server RSS: {rss_before:.0f} MiB before; after each of {args.rounds} rounds of everything above: "
+               + ", ".join(f"{r:.0f}" for r in rss_rounds) + f" MiB (×{rss_after / rss_before:.2f} in all); up at the end: "
+               f"{'yes' if alive else 'NO'}")
+    reasoned = [line for line in log_lines if line.count(":") >= 2]
+    out.append(f"log: {len(log_lines)} `engine serve:` lines: {len(reasoned)} for the {refused} requests the guard refused "
+               f"(with the reason), {len(log_lines) - len(reasoned)} for errors llama-cpp-python answered (prompt over "
+               f"the context, a client gone before its answer); {len(other)} other stderr lines (start-up)")
     text = "\n".join(out)
     print(text)
     if other:
         print("other stderr lines (first 5):\n" + "\n".join(other[:5]))
     if args.md:
         Path(args.md).write_text(text + "\n")
+
+
+def merge(rows):
+    """The two rounds' rows of one input summed."""
+    out: dict[str, list] = {}
+    for name, n, st, up in rows:
+        if name in out:
+            out[name][1] += n
+            out[name][2] += st
+            out[name][3] = out[name][3] and up
+        else:
+            out[name] = [name, n, Counter(st), up]
+    return [tuple(v) for v in out.values()]
 
 
 def http_logprobs(host: str, port: int, body: bytes) -> dict:

@@ -66,7 +66,7 @@ class Guard:
                 status, reason = refused
                 self.log(f"engine serve: {status} {where}: {reason}")
                 return await _json(send, status, reason)
-            receive = _replay(body)
+            receive = _replay(body, receive)
 
         async def logging_send(message):
             if message["type"] == "http.response.start" and message["status"] >= 400:
@@ -92,16 +92,18 @@ async def _read_body(receive, limit: int) -> tuple[bytes, int, bool]:
             return b"".join(chunks), size, True
 
 
-def _replay(body: bytes):
+def _replay(body: bytes, receive):
+    """The body already read, then the client's own messages (a disconnect when it really goes away: the
+    server asks while it works, and must not be told the client left when it has not)."""
     sent = False
 
-    async def receive():
+    async def replay():
         nonlocal sent
         if not sent:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-    return receive
+        return await receive()
+    return replay
 
 
 async def _json(send, status: int, message: str) -> None:
