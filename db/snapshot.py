@@ -11,6 +11,7 @@ import numpy as np
 import sqlite_utils
 
 from .catalog import catalog_items
+from .catalogs import scope
 from .feedback import Feedback, current_ratings, timelines
 from .types import Interaction, Item
 
@@ -21,6 +22,7 @@ class DomainSnapshot:
     ratings: Feedback  # current ratings, as arrays
     timelines: dict[int, list[Interaction]]  # per user, time order
     items: dict[int, Item]  # the catalog, id order
+    dataset: str | None = None  # which catalog of the domain (db.catalogs): stacks are fitted per catalog
 
     @property
     def catalog(self) -> np.ndarray:
@@ -28,4 +30,5 @@ class DomainSnapshot:
 
 
 def read_domain(db: sqlite_utils.Database, domain: str) -> DomainSnapshot:
-    return DomainSnapshot(domain, current_ratings(db, domain), timelines(db, domain), catalog_items(db, domain))
+    return DomainSnapshot(domain, current_ratings(db, domain), timelines(db, domain), catalog_items(db, domain),
+                          scope(db, domain))

@@ -86,9 +86,9 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
     items = snap.items
     rankers = classic_rankers(split, model, ease_if_it_fits(split.train, model, log), seed)
     weights = {}
-    no_llm = find_stack(None, domain, model.kind)
+    no_llm = find_stack(None, domain, model.kind, snap.dataset)  # fitted on this catalog, never another's
     if no_llm is None:
-        log(f"no stack without the LLM is installed for {model.kind.upper()} (engine stack fit --no-llm): "
+        log(f"no stack without the LLM is installed for {model.kind.upper()} on {snap.dataset} (engine stack fit --no-llm): "
             "its pipeline row is left out")
     else:
         rankers["pipeline without LLM"] = holdout.pipeline_ranker(model, no_llm, None, domain, candidates, items)
@@ -98,7 +98,7 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
                                                                                   candidates, items)
         weights["pipeline without LLM"] = no_llm.rank.weights() if no_llm.rank else {}
     if scorer is not None:
-        own = find_stack(scorer.identity, domain, model.kind)
+        own = find_stack(scorer.identity, domain, model.kind, snap.dataset)
         if own is None:
             log(f"{scorer.name} has no fitted stack (engine stack fit): the LLM pipeline row is left out")
         else:

@@ -15,7 +15,7 @@ from db.samples import build_splits, sample_splits, write_splits
 from db.prompt import PROMPT_FORMATS
 from db.types import DOMAINS
 
-from db.catalogs import catalogs, use_catalog
+from db.catalogs import catalogs, scope, use_catalog
 from db.clikit import Group, catalog_option, db_option
 
 from .import_sources import SOURCES, sources_markdown
@@ -282,7 +282,7 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     if uid is None:
         click.echo(f"no user named {user_name.strip()!r} in the store: ranking for someone with no history", err=True)
     collab = load_or_fit(db, domain, log=lambda m: click.echo(m, err=True))
-    choice = choose_stack(scorer.identity, scorer.name, domain, collab.kind)
+    choice = choose_stack(scorer.identity, scorer.name, domain, collab.kind, scope(db, domain))
     click.echo(choice.note, err=True)
     recs = recommend(db, scorer, collab, choice.stack, uid, query=Query(query, year_min, year_max, domain=domain),
                      top=top, n_candidates=candidates)

@@ -140,7 +140,7 @@ def stack_metrics(snap: DomainSnapshot, samples: list[Sample], logits: list[floa
     table = with_logits(sample_table(model, refs), logits)
     out = {f"{model.kind}_alone": classification_metrics(labels, list(table["ease_liked"]), users)}
     for name, sha in (("served_stack", model_id), ("stack_without_llm", None)):
-        stack = find_stack(sha, snap.domain, model.kind)
+        stack = find_stack(sha, snap.domain, model.kind, snap.dataset)
         if stack is not None:
             out[name] = {**classification_metrics(labels, list(stack.like.predict_table(table)), users),
                          "weights": stack.like.weights(), "fitted_on": stack.fitted_on}

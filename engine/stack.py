@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from db.fileio import write_json_atomic
+from db.samples import DEFAULT_DATASET
 from db.paths import data_dir
 
 from .collab import CollabModel
@@ -149,23 +150,28 @@ class Reranker:
     model_id: str | None = None  # the model identity (db.gguf_check.model_identity); None: without the LLM
     fitted_on: dict = field(default_factory=dict)  # data, users, command
     collab: str = "ease"  # the collaborative model its features came from (engine.collab.KINDS)
+    dataset: str | None = None  # the catalog it was fitted on (None: the domain's default, ml-100k / bookcrossing)
+
+    def __post_init__(self) -> None:
+        self.dataset = self.dataset or DEFAULT_DATASET[self.domain]
 
     @property
     def uses_llm(self) -> bool:
         return self.like.uses_llm or (self.rank is not None and self.rank.uses_llm)
 
     def to_json(self) -> dict:
-        return {"model_id": self.model_id, "domain": self.domain, "collab": self.collab, "fitted_on": self.fitted_on,
+        return {"model_id": self.model_id, "domain": self.domain, "collab": self.collab, "dataset": self.dataset,
+                "fitted_on": self.fitted_on,
                 "like": self.like.to_json(), "rank": self.rank.to_json() if self.rank else None}
 
     @classmethod
     def from_json(cls, d: dict) -> "Reranker":
         rank = Stack.from_json(d["rank"]) if d.get("rank") else None
         return cls(Stack.from_json(d["like"]), rank, d.get("domain", "movie"), d.get("model_id"), d.get("fitted_on", {}),
-                   d.get("collab", "ease"))
+                   d.get("collab", "ease"), d.get("dataset"))
 
     def save(self, folder: Path | None = None) -> Path:
-        path = (folder or user_stacks_dir()) / stack_file(self.model_id, self.domain, self.collab)
+        path = (folder or user_stacks_dir()) / stack_file(self.model_id, self.domain, self.collab, self.dataset)
         write_json_atomic(path, self.to_json())
         return path
 
@@ -178,12 +184,14 @@ def stack_stem(model_id: str | None) -> str:
     return model_id or NO_LLM
 
 
-def stack_file(model_id: str | None, domain: str, collab: str = "ease") -> str:
-    """One file per model, domain and collaborative model (EASE's keep the name they shipped with)."""
-    return f"{stack_stem(model_id)}-{domain}{'' if collab == 'ease' else '-' + collab}.json"
+def stack_file(model_id: str | None, domain: str, collab: str = "ease", dataset: str | None = None) -> str:
+    """One file per model, domain, collaborative model and catalog (EASE's on the default catalog keep the
+    name they shipped with)."""
+    on = "" if dataset in (None, DEFAULT_DATASET[domain]) else f"-on-{dataset}"
+    return f"{stack_stem(model_id)}-{domain}{'' if collab == 'ease' else '-' + collab}{on}.json"
 
 
-def find_stack(model_id: str | None, domain: str, collab: str = "ease") -> Reranker | None:
+def find_stack(model_id: str | None, domain: str, collab: str = "ease", dataset: str | None = None) -> Reranker | None:
     """The stack fitted for exactly this model and collaborative model (user folder first, then shipped);
     None if there is none.
 
@@ -191,14 +199,15 @@ def find_stack(model_id: str | None, domain: str, collab: str = "ease") -> Reran
     copied or renamed file cannot carry another model's calibration (ALS's features are not EASE's).
     """
     for folder in (user_stacks_dir(), SHIPPED_DIR):
-        path = folder / stack_file(model_id, domain, collab)
+        path = folder / stack_file(model_id, domain, collab, dataset)
         if not path.exists():
             continue
         try:
             stack = Reranker.from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        if stack.model_id == model_id and stack.domain == domain and stack.collab == collab:
+        if stack.model_id == model_id and stack.domain == domain and stack.collab == collab \
+                and stack.dataset == (dataset or DEFAULT_DATASET[domain]):
             return stack
     return None
 
@@ -211,19 +220,28 @@ class StackChoice:
     note: str
 
 
-def choose_stack(model_id: str, model_name: str, domain: str, collab: str = "ease") -> StackChoice:
+def choose_stack(model_id: str, model_name: str, domain: str, collab: str = "ease",
+                 dataset: str | None = None) -> StackChoice:
     """`collab`: the collaborative model serving (EASE, or ALS on a large catalog); a stack is only used
-    with the collaborative model its features were computed from."""
-    own = find_stack(model_id, domain, collab)
-    if own is not None:
-        w = own.like.weights().get("llm_logit", 0.0)
-        return StackChoice(own, f"ranking by the stack fitted for {model_name} (LLM weight in P(like): {w:+.2f} per SD)")
-    fallback = find_stack(None, domain, collab)
+    with the collaborative model its features were computed from. `dataset`: the catalog served; a stack
+    fitted on another catalog serves only as a stated fallback (its weights were calibrated there)."""
+    default = DEFAULT_DATASET[domain]
+    dataset = dataset or default
     fit_cmd = f"engine stack fit --model {model_name} --data valid.json"
-    if collab != "ease":
-        model_name = f"{model_name} with {collab.upper()}"
-    if fallback is not None:
-        return StackChoice(fallback, f"{model_name} has no fitted stack: ranking by the collaborative stack without "
-                                     f"the LLM (its P(Yes) shown beside); fit one with `{fit_cmd}`")
-    return StackChoice(None, f"{model_name} has no fitted stack and none without the LLM is installed: ranking by "
+    if dataset != default:
+        fit_cmd += f" --dataset {dataset}"
+    for on in dict.fromkeys([dataset, default]):
+        where = "" if on == dataset else f" (fitted on {on}: none is fitted on {dataset} yet; `{fit_cmd}`)"
+        own = find_stack(model_id, domain, collab, on)
+        if own is not None:
+            w = own.like.weights().get("llm_logit", 0.0)
+            return StackChoice(own, f"ranking by the stack fitted for {model_name} (LLM weight in P(like): "
+                                    f"{w:+.2f} per SD){where}")
+        fallback = find_stack(None, domain, collab, on)
+        named = f"{model_name} with {collab.upper()}" if collab != "ease" else model_name
+        if fallback is not None:
+            return StackChoice(fallback, f"{named} has no fitted stack: ranking by the collaborative stack without "
+                                         f"the LLM (its P(Yes) shown beside){where or f'; fit one with `{fit_cmd}`'}")
+    named = f"{model_name} with {collab.upper()}" if collab != "ease" else model_name
+    return StackChoice(None, f"{named} has no fitted stack and none without the LLM is installed: ranking by "
                              f"retrieval, P(Yes) shown; fit one with `{fit_cmd}`")

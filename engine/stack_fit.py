@@ -128,4 +128,5 @@ def fit_reranker(snap: DomainSnapshot, fit: list[Sample], exclude: list[Sample],
     rank = fit_head(rank_table, labels, like_features) if len(set(labels)) == 2 else None
     info = {"like_samples": len(fit), "rank_users": len(users), "rank_rows": len(labels), "seed": seed,
             **(fitted_on or {})}
-    return Reranker(like, rank, snap.domain, model_id if with_llm else None, info, collab=model.kind)
+    return Reranker(like, rank, snap.domain, model_id if with_llm else None, info, collab=model.kind,
+                    dataset=snap.dataset)

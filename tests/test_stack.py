@@ -87,3 +87,20 @@ def test_a_stack_is_used_only_with_the_collaborative_model_it_was_fitted_on():
     assert find_stack("a" * 64, "movie").collab == "ease"  # the EASE stack is still there, apart
     path.rename(path.with_name("a" * 64 + "-movie.json"))  # an ALS file under EASE's name: refused
     assert find_stack("a" * 64, "movie") is None
+
+
+def test_stacks_are_kept_per_catalog_and_another_catalogs_serves_only_as_a_stated_fallback():
+    default = toy_stack(llm=True)
+    default.save()  # fitted on ML-100K (the default catalog): keeps the shipped file name
+    assert default.dataset == "ml-100k" and (default.save().name == "a" * 64 + "-movie.json")
+    assert find_stack("a" * 64, "movie", dataset="ml-latest-small") is None  # never reused silently
+    borrowed = choose_stack("a" * 64, "model.gguf", "movie", dataset="ml-latest-small")
+    assert borrowed.stack is not None and borrowed.stack.dataset == "ml-100k"
+    assert "fitted on ml-100k: none is fitted on ml-latest-small yet" in borrowed.note
+    assert "--dataset ml-latest-small" in borrowed.note
+    own = toy_stack(llm=True)
+    own.dataset = "ml-latest-small"
+    assert own.save().name == "a" * 64 + "-movie-on-ml-latest-small.json"
+    chosen = choose_stack("a" * 64, "model.gguf", "movie", dataset="ml-latest-small")
+    assert chosen.stack.dataset == "ml-latest-small" and "fitted on ml-100k" not in chosen.note
+    assert find_stack("a" * 64, "movie").dataset == "ml-100k"  # the ML-100K one is still the ML-100K one

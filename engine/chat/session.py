@@ -153,7 +153,8 @@ class ChatSession:
         with self.model_lock:
             if self.scorer is None:
                 scorer = self.scorer_factory() if self.scorer_factory else open_scorer(self.model_path)
-                choice = choose_stack(scorer.identity, scorer.name, self.domain, self.collab.current().kind)
+                choice = choose_stack(scorer.identity, scorer.name, self.domain, self.collab.current().kind,
+                                      self.catalog.dataset)
                 self.stack, self.stack_note, self.scorer = choice.stack, choice.note, scorer
             return self.scorer.name
 
