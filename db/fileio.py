@@ -53,6 +53,9 @@ def _umask() -> int:
     return mask
 
 
+PARTIAL = "partial-"  # the temp files atomic_path writes: `.NAME.partial-XXXX.tmp` (no other temp file matches)
+
+
 def remove_partials(path: Path, log=lambda msg: print(msg, file=sys.stderr)) -> list[Path]:
     """Remove temp files a killed write of `path` left beside it, saying so; returns them.
 
@@ -60,7 +63,7 @@ def remove_partials(path: Path, log=lambda msg: print(msg, file=sys.stderr)) -> 
     holds is a partial one from a process that was killed (SIGKILL leaves no chance to clean up)."""
     path = Path(path)
     found = []
-    for tmp in sorted(path.parent.glob(f".{path.name}.*.tmp")) if path.parent.is_dir() else []:
+    for tmp in sorted(path.parent.glob(f".{path.name}.{PARTIAL}*.tmp")) if path.parent.is_dir() else []:
         try:
             with open(tmp, "rb") as f:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -84,7 +87,7 @@ def _temp_beside(path: Path) -> str:
         raise RecchatError(f"cannot write {path}: {path.parent} is a file, not a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{PARTIAL}", suffix=".tmp")
     except OSError as e:
         raise RecchatError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)

@@ -584,6 +584,9 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
     db = open_db(db_path, create=False)
     _say_catalog(db, domain, dataset)
     snap = read_domain(db, domain)
+    if not snap.ratings.n_ratings:
+        raise click.ClickException(f"the store holds no {domain} ratings to hold out: import a catalog first "
+                                   "(engine data import ml-100k, or engine data import movielens ml-latest-small)")
     # a catalog too large is one line before anything runs, not a killed process
     plan_fit(len(snap.items), snap.ratings.n_ratings, snap.ratings.n_users)
     scorer = None

@@ -56,7 +56,7 @@ def test_a_killed_cache_write_leaves_the_old_file_and_the_next_write_says_so(tmp
     path.parent.mkdir()
     path.write_bytes(b"the previous model")
     proc = subprocess.Popen([sys.executable, "-c", SLOW_SAVE, str(path)], cwd=ROOT)
-    partial = lambda: [p for p in path.parent.glob(".model.npz.*.tmp") if p.stat().st_size > 1_000_000]  # noqa: E731
+    partial = lambda: [p for p in path.parent.glob(".model.npz.partial-*.tmp") if p.stat().st_size > 1_000_000]  # noqa: E731
     _kill_when(proc, lambda: bool(partial()))
     assert path.read_bytes() == b"the previous model"  # the old state, not half a new one
     said: list[str] = []
@@ -146,7 +146,7 @@ def test_a_killed_trainer_export_leaves_no_gguf_and_the_next_export_says_so(tmp_
     cmd = [sys.executable, "-c", "from trainer.cli import main; main()", "export", "--adapter", str(adapter),
            "--out", str(out), "--quant", "f16"]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    growing = lambda: any(p.stat().st_size > 20_000_000 for p in tmp_path.glob(".model.gguf.*.tmp"))  # noqa: E731
+    growing = lambda: any(p.stat().st_size > 20_000_000 for p in tmp_path.glob(".model.gguf.partial-*.tmp"))  # noqa: E731
     _kill_when(proc, growing, timeout=600)
     assert not out.exists()
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
