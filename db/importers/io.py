@@ -10,15 +10,16 @@ from .report import ImportReport
 
 
 def decoded_lines(
-    path: Path, data: bytes | Iterable[bytes], encoding: str, report: ImportReport, *, skip_header: bool = False
+    path: Path, data: bytes | Iterable[bytes], encoding: str, report: ImportReport, *, skip_header: bool = False,
+    first_line: int = 1, fallback: str | None = None,
 ) -> Iterator[tuple[int, str]]:
     """Yield (1-based line number, text) for non-empty lines; undecodable lines become bad rows.
 
     `data`: a whole file's bytes, or an open binary file read line by line (a 20M-line ratings file
-    streams through in bounded memory)."""
+    streams through in bounded memory). `first_line`: the number of the first line (a chunk of a file)."""
     lines = data.splitlines() if isinstance(data, bytes) else (raw.rstrip(b"\r\n") for raw in data)
-    for lineno, raw in enumerate(lines, start=1):
-        if skip_header and lineno == 1:
+    for lineno, raw in enumerate(lines, start=first_line):
+        if skip_header and lineno == first_line:
             continue
         if not raw.strip():
             continue
@@ -30,21 +31,13 @@ def decoded_lines(
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as e:
-            report.skip(path, lineno, f"undecodable bytes ({encoding}) at column {e.start + 1}")
-            continue
+            if fallback is None:
+                report.skip(path, lineno, f"undecodable bytes ({encoding}) at column {e.start + 1}")
+                continue
+            text = raw.decode(fallback)
         yield lineno, text
 
 
 def lines_any(label: str, data: bytes, report: ImportReport, skip_header: bool = False) -> Iterator[tuple[int, str]]:
     """UTF-8 lines, or ISO-8859-1 where a line is not UTF-8 (ML-1M's titles are latin-1: "Misérables")."""
-    for lineno, raw in enumerate(data.splitlines(), start=1):
-        if (skip_header and lineno == 1) or not raw.strip():
-            continue
-        report.read += 1
-        if b"\x00" in raw:
-            report.skip(label, lineno, "undecodable bytes (NUL)")
-            continue
-        try:
-            yield lineno, raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield lineno, raw.decode("iso-8859-1")
+    return decoded_lines(Path(label), data, "utf-8", report, skip_header=skip_header, fallback="iso-8859-1")

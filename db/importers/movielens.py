@@ -27,7 +27,7 @@ import sqlite_utils
 
 from ..errors import RecchatError
 from .catalog_data import CatalogData, ItemLinks, RatingBlock, RatingRow, write_catalog
-from .io import lines_any
+from .io import decoded_lines, lines_any
 from .ml100k import import_ml100k
 from .report import ImportReport
 from .writer import ItemRecord
@@ -183,8 +183,8 @@ def numeric_ratings(f: BinaryIO, sep: str, label: str, report: ImportReport, hea
             report.read += n
             yield block
         else:
-            lines = ((lineno + k, raw) for k, raw in enumerate(body.split(b"\n"), start=1))
-            yield from _split_ratings(_decoded(lines, label, report), sep, label, report)
+            lines = decoded_lines(Path(label), body.split(b"\n"), "utf-8", report, first_line=lineno + 1)
+            yield from _split_ratings(lines, sep, label, report)
         lineno += n
         if not chunk:
             return
@@ -209,21 +209,6 @@ def _parse_block(body: bytes, sep: str, n: int, first_line: int) -> RatingBlock 
         return None
     return RatingBlock(np.arange(first_line + 1, first_line + n + 1), users.astype(np.int64), items.astype(np.int64),
                        rows[:, 2].copy(), rows[:, 3].copy())
-
-
-def _decoded(lines: Iterator[tuple[int, bytes]], label: str, report: ImportReport) -> Iterator[tuple[int, str]]:
-    for lineno, raw in lines:
-        raw = raw.rstrip(b"\r")
-        if not raw.strip():
-            continue
-        report.read += 1
-        if b"\x00" in raw:
-            report.skip(label, lineno, "undecodable bytes (NUL)")
-            continue
-        try:
-            yield lineno, raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            report.skip(label, lineno, f"undecodable bytes (utf-8) at column {e.start + 1}")
 
 
 def _split_ratings(lines: Iterator[tuple[int, str]], sep: str, label: str, report: ImportReport) -> Iterator[RatingRow]:
