@@ -176,17 +176,19 @@ def child_fit(store: str, user: str) -> None:
     from db import open_db
     from db.feedback import current_ratings, user_history
     from db.users import find_user
-    from engine.collab import CollabModel, plan_fit, requested_kind
-    from engine.collab_cache import cache_path, store_state
+    from db.feedback import store_mark
+    from engine.collab import CollabModel, fit_state, plan_fit, requested_kind
+    from engine.collab_cache import cache_path
     from engine.recommend import retrieve, with_like_rates
     from engine.retrieval import Query
 
     db = open_db(store, create=False)
     t0 = time.perf_counter()
+    mark = store_mark(db, "movie")
     ratings = current_ratings(db, "movie")
     read = time.perf_counter() - t0
     plan = plan_fit(ratings.n_items, ratings.n_ratings, ratings.n_users)
-    model = CollabModel.fit(ratings, state=store_state(db, "movie"), plan=plan)
+    model = CollabModel.fit(ratings, state=fit_state("movie"), plan=plan, mark=mark)
     fit = time.perf_counter() - t0
     if requested_kind() == "auto":
         model.save(cache_path(db, "movie"))

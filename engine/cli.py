@@ -519,7 +519,7 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
     from db.snapshot import read_domain
 
     from .collab import plan_fit
-    from .stack_fit import fit_reranker
+    from .stack_fit import CUT_LENGTHS, fit_reranker
 
     fit = _read_split(data_path)
     exclude_path = exclude_path or (data_path.parent / "test.json")
@@ -541,9 +541,11 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
         else:
             with progress_bar("scoring --data", len(fit)) as update:
                 logits = [s.logit for s in score_samples(scorer, fit, progress=update)]
-    with tqdm(desc="rank head", unit="user", total=rank_users, dynamic_ncols=True) as bar:
+    cut_total = 0 if no_llm else len(fit) * len(CUT_LENGTHS)
+    with tqdm(desc="cut histories", unit="prompt", total=cut_total, dynamic_ncols=True, disable=no_llm) as cut_bar, \
+            tqdm(desc="rank head", unit="user", total=rank_users, dynamic_ncols=True) as bar:
         reranker = fit_reranker(snap, fit, exclude, logits=logits, scorer=scorer, model_id=sha,
-                                rank_users=rank_users, progress=bar.update,
+                                rank_users=rank_users, progress=bar.update, cut_progress=cut_bar.update,
                                 fitted_on={"data": file_ref(data_path), "exclude": file_ref(exclude_path),
                                            "model": scorer.name if scorer else None,
                                            "command": portable_command(["engine", *sys.argv[1:]])})

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from db.errors import RecchatError
-from db.feedback import Feedback
+from db.feedback import Feedback, StoreMark
 from db.fileio import atomic_path
 from db.item_stats import smoothed_rate
 from db.types import Interaction
@@ -41,7 +41,7 @@ ALS_BYTES_PER_RATING = 100
 ALS_BYTES_PER_ROW = 4 * ALS_FACTORS * 4  # 1 KiB: factors of a user or item, with the solver's copies
 KINDS = ("ease", "als")
 TIE_BREAK = 1e-6  # popularity's weight beside a collaborative score
-FORMAT_VERSION = 2  # bump when the cached file layout or the fit changes
+FORMAT_VERSION = 3  # bump when the cached file layout or the fit changes
 
 
 def memory_budget() -> int:
@@ -111,10 +111,11 @@ def plan_fit(n_items: int, n_ratings: int = 0, n_users: int = 0, budget: int | N
     return FitPlan(kind, need, why)
 
 
-def fit_state(ratings_version: str, domain: str) -> str:
-    """What a fit depends on: the store's ratings version (db.feedback.ratings_version), the domain,
-    the file layout, the model asked for and its settings. A cached model with another state is refitted."""
-    return f"v{FORMAT_VERSION}:{domain}:{ratings_version}:{requested_kind()}:l{EASE_LAMBDA:g}:f{ALS_FACTORS}"
+def fit_state(domain: str) -> str:
+    """What a fit's settings are: the domain, the file layout, the model asked for and its settings. A cached
+    model with other settings is refitted; one fitted on an older store is served while a refit catches up
+    (engine.collab_cache)."""
+    return f"v{FORMAT_VERSION}:{domain}:{requested_kind()}:l{EASE_LAMBDA:g}:f{ALS_FACTORS}"
 
 
 class DenseWeights:
@@ -221,7 +222,8 @@ class CollabModel:
     weights: DenseWeights | LowRankWeights
     likes: np.ndarray  # per item: current likes
     seen: np.ndarray  # per item: current ratings
-    state: str = ""
+    state: str = ""  # fit_state: the settings it was fitted with
+    mark: StoreMark = StoreMark()  # where the store stood at the fit: what a refit check counts from
     _order: np.ndarray = field(init=False, repr=False, compare=False)  # columns() searches the ids sorted
     _sorted_ids: np.ndarray = field(init=False, repr=False, compare=False)
 
@@ -241,7 +243,7 @@ class CollabModel:
     # ------------------------------------------------------------------ fit
     @classmethod
     def fit(cls, feedback: Feedback, item_ids: np.ndarray | None = None, lam: float = EASE_LAMBDA,
-            state: str = "", plan: FitPlan | None = None) -> "CollabModel":
+            state: str = "", plan: FitPlan | None = None, mark: StoreMark = StoreMark()) -> "CollabModel":
         """The model `plan_fit` chooses for this catalog (EASE on ML-100K), after its memory check."""
         items = np.unique(feedback.items) if item_ids is None else np.asarray(item_ids, dtype=np.int64)
         cols = _columns_of(items, np.asarray(feedback.items, dtype=np.int64))
@@ -255,7 +257,7 @@ class CollabModel:
         weights = _ease(X, lam) if plan.kind == "ease" else _als(X)
         likes = np.bincount(cols[ok], weights=liked, minlength=n)
         seen = np.bincount(cols[ok], minlength=n).astype(np.float64)
-        return cls(items, weights, likes, seen, state)
+        return cls(items, weights, likes, seen, state, mark)
 
     # --------------------------------------------------------------- scores
     def columns(self, item_ids) -> np.ndarray:
@@ -327,6 +329,7 @@ class CollabModel:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, item_ids=self.item_ids, likes=self.likes, seen=self.seen, state=np.array(self.state),
+                         mark=np.array([self.mark.feedback_id, self.mark.items, self.mark.item_id], dtype=np.int64),
                          kind=np.array(self.kind), **self.weights.arrays())
 
     @classmethod
@@ -335,7 +338,8 @@ class CollabModel:
         with np.load(path, allow_pickle=False) as z:
             kind = str(z["kind"])
             weights = DenseWeights(z["weights"]) if kind == "ease" else LowRankWeights(z["left"], z["right"])
-            model = cls(z["item_ids"], weights, z["likes"], z["seen"], str(z["state"]))
+            model = cls(z["item_ids"], weights, z["likes"], z["seen"], str(z["state"]),
+                        StoreMark(*(int(v) for v in z["mark"])))
         n = len(model.item_ids)
         shapes = [a.shape[0] for a in weights.arrays().values()]
         square = kind != "ease" or weights.B.shape == (n, n)

@@ -1,28 +1,40 @@
-"""The collaborative model on disk, keyed by the store state it was fitted on, and refitted off the request path.
+"""The collaborative model on disk, and when it is refitted: not per rating, and never on the request path.
 
-A file whose state differs from the store's (ratings added or retracted, items imported), a
-truncated file or a foreign one is never used: it is refitted with a one-line notice. The chat
-keeps serving the model it has while a background thread refits; a user's own new ratings count
-at once anyway, because user vectors are built from the current history at request time (fold-in).
+A person's own new ratings count at once without a refit: user vectors are built from the current history
+at request time (fold-in), and items imported after the fit are still candidates (score 0, found by text
+and filters). What a refit adds is everyone else's new ratings in the item-item weights, which move
+little until a sizeable share of the store has changed. So a cached model with the same settings is
+served at once however far the store moved on; when the rating events or new items since its fit reach
+REFIT_SHARE of what it counted, a background process refits it (engine.collab_refit: lowest priority,
+stopped while a request scores) and the chat swaps the new file in when it lands. Only a store with no
+usable cache (first use, other settings, a truncated or foreign file) waits for a fit.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import threading
+import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import sqlite_utils
 
 from db.catalogs import scope
-from db.feedback import current_ratings, ratings_version
+from db.errors import RecchatError
+from db.feedback import changes_since, current_ratings, store_mark
 from db.paths import cache_dir
 from db.store import store_file
 
 from .collab import CollabModel, fit_state, plan_fit
+from .collab_refit import start_refit
+
+REFIT_SHARE = 0.05  # refit once events or new items since the fit reach 5 % of the ratings / items it counted
+POLL_SECONDS = 2.0  # how often a chat looks for a refitted file (one stat)
 
 Log = Callable[[str], None]
 
@@ -38,53 +50,122 @@ def cache_path(db: sqlite_utils.Database, domain: str) -> Path:
     return cache_dir() / "collab" / f"{key}-{domain}-{dataset}.npz"
 
 
-def store_state(db: sqlite_utils.Database, domain: str) -> str:
-    return fit_state(ratings_version(db, domain), domain)
+def refit_share() -> float:
+    """RECCHAT_REFIT_SHARE (a fraction; 0 refits after any change), else REFIT_SHARE."""
+    raw = os.environ.get("RECCHAT_REFIT_SHARE", "").strip()
+    if not raw:
+        return REFIT_SHARE
+    try:
+        share = float(raw)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:
+        raise RecchatError(f"RECCHAT_REFIT_SHARE={raw!r}: expected a fraction between 0 and 1 (e.g. 0.05)")
+    return share
 
 
-def fit_from_store(db: sqlite_utils.Database, domain: str, state: str | None = None, log: Log = _stderr,
-                   reason: str = "") -> CollabModel:
-    """Fit the model `plan_fit` chooses for the domain's catalog; the notice says which and why."""
+@dataclass(frozen=True)
+class Staleness:
+    """How far the store moved on since a model's fit, against what the fit counted."""
+
+    events: int
+    items: int
+    fitted_ratings: int
+    fitted_items: int
+
+    def due(self, share: float) -> bool:
+        if not (self.events or self.items):
+            return False
+        return (self.events >= share * max(self.fitted_ratings, 1)
+                or self.items >= share * max(self.fitted_items, 1))
+
+    def describe(self) -> str:
+        return (f"{self.events:,} rating events and {self.items:,} new items since its fit on "
+                f"{self.fitted_ratings:,} ratings")
+
+
+def staleness(db: sqlite_utils.Database, domain: str, model: CollabModel) -> Staleness:
+    moved = changes_since(db, domain, model.mark)
+    return Staleness(moved.events, moved.items, int(model.seen.sum()), model.mark.items)
+
+
+def fit_from_store(db: sqlite_utils.Database, domain: str, log: Log = _stderr, reason: str = "") -> CollabModel:
+    """Fit the model `plan_fit` chooses for the domain's catalog; the notice says which and why.
+
+    The mark is read before the ratings: a rating written during the read counts as after the fit."""
+    mark = store_mark(db, domain)
     ratings = current_ratings(db, domain)
     plan = plan_fit(ratings.n_items, ratings.n_ratings, ratings.n_users)
-    model = CollabModel.fit(ratings, state=state or store_state(db, domain), plan=plan)
+    model = CollabModel.fit(ratings, state=fit_state(domain), plan=plan, mark=mark)
     log(f"collaborative model: {plan.kind.upper()} ({plan.why}) fitted on {ratings.n_ratings:,} ratings"
         + (f" ({reason})" if reason else ""))
     return model
 
 
-def load_or_fit(db: sqlite_utils.Database, domain: str, log: Log = _stderr, path: Path | None = None) -> CollabModel:
-    """The cached model when it matches the store; otherwise a fresh fit, saved for next time."""
+def load_cached(path: Path, domain: str) -> tuple[CollabModel | None, str]:
+    """The cached model if its settings are today's, else None and why not."""
+    if not path.exists():
+        return None, "none cached"
+    try:
+        model = CollabModel.load(path)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        return None, f"unreadable cache ({type(e).__name__})"
+    if model.state != fit_state(domain):
+        return None, "cached with other settings"
+    return model, ""
+
+
+def refit_if_due(db: sqlite_utils.Database, domain: str, model: CollabModel, log: Log = _stderr,
+                 path: Path | None = None) -> bool:
+    """Start the background refit when the store moved REFIT_SHARE past the model's fit; True if one runs."""
+    moved = staleness(db, domain, model)
+    if not moved.due(refit_share()):
+        return False
     path = path or cache_path(db, domain)
-    state = store_state(db, domain)
-    why = "none cached"
-    if path.exists():
-        try:
-            model = CollabModel.load(path)
-            if model.state == state:
-                return model
-            why = "the store changed since it was fitted"
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-            why = f"unreadable cache ({type(e).__name__})"
-    model = fit_from_store(db, domain, state, log, why)  # about a second on ML-100K (docs/results.md)
+    started = start_refit(store_file(db), domain, scope(db, domain), path)
+    if started is not None:
+        log(f"collaborative model: {moved.describe()}; serving it and refitting in the background")
+    return True
+
+
+def load_or_fit(db: sqlite_utils.Database, domain: str, log: Log = _stderr, path: Path | None = None,
+                background: bool = True) -> CollabModel:
+    """The cached model, served at once (a refit starts behind it when due); a fit only when none is usable.
+
+    `background=False` (measurements that need the store's exact state): a cached model the store moved on
+    from at all is refitted here instead."""
+    path = path or cache_path(db, domain)
+    model, why = load_cached(path, domain)
+    if model is not None:
+        moved = staleness(db, domain, model)
+        if background:
+            refit_if_due(db, domain, model, log, path)
+            return model
+        if not (moved.events or moved.items):
+            return model
+        why = "the store changed since it was fitted"
+    model = fit_from_store(db, domain, log, why)  # about a second on ML-100K (docs/results.md)
     try:
         model.save(path)
-    except OSError as e:
+    except (OSError, RecchatError) as e:
         log(f"collaborative model: not cached ({e})")
     return model
 
 
 class CollabService:
-    """The chat's handle on the model: `current()` never fits on the request path once loaded;
-    `refresh()` refits in a background thread when the store moved on."""
+    """The chat's handle on the model: `current()` never fits once loaded; `refresh()` after a rating starts
+    the background refit only when it is due; `current()` swaps in a refitted file when one lands."""
 
     def __init__(self, open_db: Callable[[], sqlite_utils.Database], domain: str, log: Log = _stderr):
-        self._open_db = open_db  # a connection of its own: the refit thread must not share the chat's
+        self._open_db = open_db  # a connection of its own: the loading worker and the swap must not share the chat's
         self.domain = domain
         self.log = log
         self._model: CollabModel | None = None
         self._lock = threading.Lock()
-        self._refit: threading.Thread | None = None
+        self._path: Path | None = None
+        self._loaded_stamp: int | None = None  # mtime_ns of the file the model came from
+        self._polled = 0.0
+        self._swap: threading.Thread | None = None
 
     def load(self) -> CollabModel:
         """Blocking first load (the chat runs it in its loading worker, before the first request)."""
@@ -92,28 +173,48 @@ class CollabService:
             if self._model is None:
                 db = self._open_db()
                 try:
-                    self._model = load_or_fit(db, self.domain, self.log)
+                    self._path = cache_path(db, self.domain)
+                    self._model = load_or_fit(db, self.domain, self.log, self._path)
+                    self._loaded_stamp = self._stamp()
                 finally:
                     db.conn.close()
             return self._model
 
     def current(self) -> CollabModel:
-        return self._model if self._model is not None else self.load()
+        if self._model is None:
+            return self.load()
+        if time.monotonic() - self._polled > POLL_SECONDS:
+            self.poll()
+        return self._model
 
-    def refresh(self) -> threading.Thread | None:
-        """Refit in the background if the store's state differs from the model's; returns the thread."""
-        if self._refit is not None and self._refit.is_alive():
-            return self._refit
-        self._refit = threading.Thread(target=self._refresh, name="collab-refit", daemon=True)
-        self._refit.start()
-        return self._refit
+    def refresh(self, db: sqlite_utils.Database) -> bool:
+        """After a rating (on the caller's connection: two range counts): start the refit if it is due."""
+        if self._model is None:
+            return False
+        return refit_if_due(db, self.domain, self._model, self.log, self._path)
 
-    def _refresh(self) -> None:
-        db = self._open_db()
+    def _stamp(self) -> int | None:
         try:
-            if self._model is not None and self._model.state == store_state(db, self.domain):
-                return
-            model = load_or_fit(db, self.domain, self.log)
-        finally:
-            db.conn.close()
+            return self._path.stat().st_mtime_ns if self._path else None
+        except OSError:
+            return None
+
+    def poll(self, wait: bool = False) -> threading.Thread | None:
+        """Swap in the cache file if a refit rewrote it (loaded in a thread; `wait` joins it)."""
+        self._polled = time.monotonic()
+        stamp = self._stamp()
+        if stamp is None or stamp == self._loaded_stamp or (self._swap is not None and self._swap.is_alive()):
+            return self._swap if wait and self._swap is not None else None
+        self._swap = threading.Thread(target=self._load_new, args=(stamp,), name="collab-swap", daemon=True)
+        self._swap.start()
+        if wait:
+            self._swap.join()
+        return self._swap
+
+    def _load_new(self, stamp: int) -> None:
+        model, _ = load_cached(self._path, self.domain)
+        if model is None:
+            return
+        self._loaded_stamp = stamp
         self._model = model  # one reference swap: requests see the old or the new model, never a mix
+        self.log(f"collaborative model: refitted on {int(model.seen.sum()):,} ratings, now serving")

@@ -17,6 +17,7 @@ from db.scoring import Score, Scorer
 from db.types import Interaction, Item
 
 from .collab import CollabModel
+from .collab_refit import refits_paused
 from .retrieval import Candidate, Query, ranked
 from .stack import Reranker, Table, feature_table, with_logits
 
@@ -135,7 +136,8 @@ def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domai
     for end in sorted(set(bounds)):
         if cancelled():
             return
-        scores += scorer.score(prompts[start:end])
+        with refits_paused():  # a background collaborative refit never takes the cores from the LLM
+            scores += scorer.score(prompts[start:end])
         start = end
         like, key = stack_scores(stack, table, scores, priors, cold)
         ranked = sorted(zip(cands, like, key, scores), key=lambda c: (-c[2], -c[0].prior))

@@ -36,6 +36,13 @@ NO_LLM = "no-llm"  # file stem of the stack without the LLM
 
 
 Table = dict[str, np.ndarray]  # feature name -> one value per target
+SHARE_PRIOR = 3.0  # pseudo-ratings at the catalog's like-rate in a user's like-share (chosen on validation: docs/calibration.md)
+
+
+def shrunk_share(liked: int, rated: int, prior: float) -> float:
+    """A user's like-share with SHARE_PRIOR pseudo-ratings at `prior`: one like is weak evidence (2/3 ≈ 0.77
+    at a 0.55 prior, not 1.0), ten of ten is strong (0.90)."""
+    return (liked + SHARE_PRIOR * prior) / (rated + SHARE_PRIOR)
 
 
 def feature_table(model: CollabModel, liked: list[int], disliked: list[int], targets: list[int], *,
@@ -55,8 +62,8 @@ def feature_table(model: CollabModel, liked: list[int], disliked: list[int], tar
     return {
         "ease_liked": model.affinity(liked, targets),
         "ease_disliked": model.affinity(disliked, targets),
-        "like_share": np.full(len(targets), len(liked) / n if n else 0.5),
-        "like_share_all": np.full(len(targets), len(all_liked) / n_all if n_all else 0.5),
+        "like_share": np.full(len(targets), shrunk_share(len(liked), n, model.global_rate)),
+        "like_share_all": np.full(len(targets), shrunk_share(len(all_liked), n_all, model.global_rate)),
         "item_like_rate": model.like_rate(targets),
         "log_popularity": model.popularity(targets),
         "ease_all": np.where(cols >= 0, ease[np.maximum(cols, 0)], 0.0) / max(1, len(ease_from)),

@@ -7,11 +7,12 @@ whose samples are fitted or evaluated, so no sample's own label reaches its feat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from db.prompt import item_label, parse_input, sample_domain
+from db.scoring import score_samples
+from db.prompt import build_input, item_label, parse_input, sample_domain
 from db.snapshot import DomainSnapshot
 from db.types import Sample
 
@@ -83,6 +84,40 @@ def sample_refs(snap: DomainSnapshot, samples: list[Sample]) -> list[SampleRef]:
     return out
 
 
+CUT_LENGTHS = (1, 2, 3, 5)  # history lengths a chat produces, besides full 10-rating windows
+
+
+@dataclass(frozen=True)
+class CutSamples:
+    """Samples as a person with only their k most recent ratings would be asked: the window and the
+    whole history are those k (the chat after k ratings). `samples` carry the re-rendered prompts."""
+
+    k: int
+    samples: list[Sample]
+    refs: list[SampleRef]
+
+
+def cut_samples(snap: DomainSnapshot, samples: list[Sample], k: int) -> CutSamples:
+    """Samples with ids (`engine data split` writes them) cut to their last k ratings; others are left out."""
+    _, by_id = shown_names(snap)
+    out, refs = [], []
+    for s in samples:
+        if not s.history or any(h not in by_id for h in s.history) or s.item_id is None:
+            continue
+        domain = sample_domain(s.input)
+        p = parse_input(domain, s.input)
+        liked_names = set(p.liked)
+        shown = set(p.liked) | set(p.disliked)
+        cut = s.history[-k:]
+        names = {h: min(by_id[h] & shown or by_id[h]) for h in cut}
+        liked = [h for h in cut if names[h] in liked_names]
+        disliked = [h for h in cut if names[h] not in liked_names]
+        text = build_input(domain, [names[h] for h in liked], [names[h] for h in disliked], p.target)
+        out.append(replace(s, input=text, history=cut))
+        refs.append(SampleRef(liked, disliked, s.item_id, liked, disliked))
+    return CutSamples(k, out, refs)
+
+
 def sample_table(model: CollabModel, refs: list[SampleRef]) -> Table:
     """Feature table of TALLRec samples (one row each); the prompt's window is all the history they carry."""
     return concat_tables([feature_table(model, r.liked, r.disliked, [r.target], all_liked=r.all_liked,
@@ -104,19 +139,37 @@ def fit_head(table: Table, labels: list[int], features: tuple[str, ...]) -> Stac
 
 def fit_reranker(snap: DomainSnapshot, fit: list[Sample], exclude: list[Sample], *, logits: list[float] | None,
                  scorer=None, model_id: str | None = None, rank_users: int = 100, n_candidates: int = 50,
-                 seed: int = 0, progress=None, fitted_on: dict | None = None) -> Reranker:
+                 seed: int = 0, progress=None, fitted_on: dict | None = None,
+                 cut_lengths: tuple[int, ...] = CUT_LENGTHS, cut_progress=None) -> Reranker:
     """Both heads for one model (`logits`/`scorer` given) or without the LLM (both None).
 
     like head: `fit` samples (labels from the split), features from a collaborative model without
-    the users of `fit` and `exclude` (the test split). rank head: `rank_users` users of the fit half
+    the users of `fit` and `exclude` (the test split), plus the same samples cut to each of `cut_lengths`
+    ratings (the LLM scores their prompts too): fitted on 10-rating windows only, one like read as
+    certainty (ten rows at 0.99 after "Pulp Fiction was great"; docs/calibration.md). rank head: `rank_users` users of the fit half
     of the hold-out partition (engine.holdout), features from a model without anyone's hidden ratings.
     """
     with_llm = logits is not None
     like_features = FEATURES if with_llm else COLLAB_FEATURES
-    table = sample_table(collab_without(snap, fit, exclude), sample_refs(snap, fit))
+    collab = collab_without(snap, fit, exclude)
+    table = sample_table(collab, sample_refs(snap, fit))
+    labels = [s.label for s in fit]
     if with_llm:
         table["llm_logit"] = np.asarray(logits, dtype=np.float64)
-    like = fit_head(table, [s.label for s in fit], like_features)
+    tables = [table]
+    for k in cut_lengths:  # the like head sees every history length the chat shows P(like) for
+        cut = cut_samples(snap, fit, k)
+        if not cut.samples:
+            continue
+        t = sample_table(collab, cut.refs)
+        if with_llm:
+            if scorer is None:
+                raise ValueError("cut histories need the scorer for their LLM logits")
+            t["llm_logit"] = np.asarray([r.logit for r in score_samples(scorer, cut.samples, progress=cut_progress)])
+        tables.append(t)
+        labels += [s.label for s in cut.samples]
+    like = fit_head(concat_tables(tables), labels, like_features)
+    like_labels = labels
 
     split = holdout.holdout_split(snap)
     fit_half, _ = holdout.partition(split.users, seed)
@@ -126,7 +179,8 @@ def fit_reranker(snap: DomainSnapshot, fit: list[Sample], exclude: list[Sample],
                                            scorer=scorer if with_llm else None, domain=snap.domain,
                                            n_candidates=n_candidates, progress=progress)
     rank = fit_head(rank_table, labels, like_features) if len(set(labels)) == 2 else None
-    info = {"like_samples": len(fit), "rank_users": len(users), "rank_rows": len(labels), "seed": seed,
+    info = {"like_samples": len(fit), "like_rows": len(like_labels), "cut_lengths": list(cut_lengths),
+            "rank_users": len(users), "rank_rows": len(labels), "seed": seed,
             **(fitted_on or {})}
     return Reranker(like, rank, snap.domain, model_id if with_llm else None, info, collab=model.kind,
                     dataset=snap.dataset)

@@ -94,3 +94,11 @@ def movie_split_dir(ml100k_store, tmp_path_factory) -> Path:
 def p_yes(scorer, prompts) -> list[float]:
     """P(Yes) of each prompt through any Scorer backend."""
     return [s.p_yes for s in scorer.score(prompts)]
+
+
+@pytest.fixture(autouse=True)
+def no_background_refits(monkeypatch):
+    """Background collaborative refits are separate processes (engine.collab_refit); on the tests' small
+    stores every rating would be past REFIT_SHARE and start one, competing with the next test for the
+    two cores. Tests of the refit path lower the share themselves (tests/test_collab.py)."""
+    monkeypatch.setenv("RECCHAT_REFIT_SHARE", "1")

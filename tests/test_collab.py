@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from db import open_db
-from db.feedback import Feedback, record_feedback
+from db.errors import RecchatError
+from db.feedback import Feedback, record_feedback, store_mark
 from db.users import get_or_create_user
 from engine.collab import CollabModel
-from engine.collab_cache import CollabService, cache_path, load_or_fit, store_state
+from engine.collab_cache import (REFIT_SHARE, CollabService, Staleness, cache_path, load_or_fit, refit_share,
+                                 staleness)
+from engine.collab_refit import claim_path, refit_running, refits_paused, running_refits, start_refit
 
 
 def test_ease_matches_the_closed_form_by_hand():
@@ -37,53 +43,120 @@ def store(ml100k_copy, tmp_path, monkeypatch):
     return open_db(ml100k_copy, create=False)
 
 
-def test_cache_is_reused_refitted_when_stale_and_rebuilt_when_broken(store):
+def test_cache_is_reused_served_when_the_store_moved_on_and_rebuilt_when_broken(store):
     notes: list[str] = []
     first = load_or_fit(store, "movie", notes.append)
     assert len(notes) == 1 and "none cached" in notes[0]
     path = cache_path(store, "movie")
     assert path.exists()
     again = load_or_fit(store, "movie", notes.append)
-    assert len(notes) == 1  # same state: loaded, no fit
+    assert len(notes) == 1  # same settings: loaded, no fit
     assert np.array_equal(again.weights.B, first.weights.B)
 
     uid = get_or_create_user(store, "carol")
-    record_feedback(store, uid, 1, True)  # the store moved on: the file is stale
-    fresh = load_or_fit(store, "movie", notes.append)
+    record_feedback(store, uid, 1, True)  # one rating of 100,000: far below REFIT_SHARE
+    served = load_or_fit(store, "movie", notes.append)
+    assert len(notes) == 1 and served.mark == first.mark
+    assert staleness(store, "movie", served) == Staleness(1, 0, 100_000, 1682)
+    exact = load_or_fit(store, "movie", notes.append, background=False)  # what a measurement asks for
     assert len(notes) == 2 and "store changed" in notes[1]
-    assert fresh.state == store_state(store, "movie") != first.state
-    assert fresh.seen.sum() == first.seen.sum() + 1
+    assert exact.seen.sum() == first.seen.sum() + 1 and exact.mark == store_mark(store, "movie")
 
     path.write_bytes(path.read_bytes()[:1000])  # truncated
     rebuilt = load_or_fit(store, "movie", notes.append)
     assert len(notes) == 3 and "unreadable" in notes[2]
-    assert np.array_equal(rebuilt.weights.B, fresh.weights.B)
+    assert np.array_equal(rebuilt.weights.B, exact.weights.B)
 
     path.write_bytes(b"not a numpy file")  # foreign
     load_or_fit(store, "movie", notes.append)
     assert len(notes) == 4 and "unreadable" in notes[3]
 
 
-def test_a_retraction_makes_the_cache_stale(store):
+def test_a_retraction_counts_as_a_change(store):
     uid = get_or_create_user(store, "dave")
     record_feedback(store, uid, 1, True)
-    before = load_or_fit(store, "movie", lambda m: None)
+    before = load_or_fit(store, "movie", lambda m: None, background=False)
     record_feedback(store, uid, 1, None)
-    after = load_or_fit(store, "movie", lambda m: None)
+    assert staleness(store, "movie", before).events == 1
+    after = load_or_fit(store, "movie", lambda m: None, background=False)
     assert after.seen.sum() == before.seen.sum() - 1
 
 
-def test_service_refits_in_the_background_and_swaps(ml100k_copy, store):
+def test_refit_is_due_at_the_stated_share(monkeypatch):
+    fitted = dict(fitted_ratings=100_000, fitted_items=1682)
+    assert not Staleness(0, 0, **fitted).due(0.0)  # nothing moved: never
+    assert Staleness(1, 0, **fitted).due(0.0)  # RECCHAT_REFIT_SHARE=0: any change
+    assert not Staleness(4_999, 0, **fitted).due(REFIT_SHARE)
+    assert Staleness(5_000, 0, **fitted).due(REFIT_SHARE)
+    assert not Staleness(0, 84, **fitted).due(REFIT_SHARE) and Staleness(0, 85, **fitted).due(REFIT_SHARE)
+    monkeypatch.setenv("RECCHAT_REFIT_SHARE", "0.2")
+    assert refit_share() == 0.2
+    monkeypatch.setenv("RECCHAT_REFIT_SHARE", "lots")
+    with pytest.raises(RecchatError, match="RECCHAT_REFIT_SHARE='lots': expected a fraction"):
+        refit_share()
+
+
+def test_ratings_never_refit_in_process_and_a_due_refit_runs_behind_the_chat(ml100k_copy, store, monkeypatch):
+    """The chat's path after a rating: no fit in this process, ever; below the share nothing starts; past it
+    one background process refits, and the service swaps its file in."""
+    import engine.collab_cache as cc
+
+    fits, starts = [], []
+    real_fit, real_start = cc.fit_from_store, cc.start_refit
+    monkeypatch.setattr(cc, "fit_from_store", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    monkeypatch.setattr(cc, "start_refit", lambda *a, **k: starts.append(1) or real_start(*a, **k))
     notes: list[str] = []
     service = CollabService(lambda: open_db(ml100k_copy, create=False), "movie", notes.append)
     model = service.load()
-    assert service.refresh().join(30) is None and service.current() is model  # nothing changed: no refit
+    assert fits == [1]  # first use: nothing cached
     uid = get_or_create_user(store, "erin")
-    record_feedback(store, uid, 50, True)
-    service.refresh().join(30)
-    assert service.current() is not model
-    assert service.current().state == store_state(store, "movie")
-    assert any("store changed" in n for n in notes)
+    for item in range(50, 60):
+        record_feedback(store, uid, item, True)
+        assert service.refresh(store) is False
+    assert fits == [1] and starts == [] and service.current() is model
+
+    monkeypatch.setenv("RECCHAT_REFIT_SHARE", "0.0001")  # 10 events ≥ 0.01 % of 100,000 ratings
+    assert service.refresh(store) is True
+    assert fits == [1] and starts == [1]  # the fit runs in its own process, not here
+    assert any("serving it and refitting in the background" in n for n in notes)
+    deadline = time.monotonic() + 60
+    while refit_running(cache_path(store, "movie")) or service.poll(wait=True) is None:
+        assert time.monotonic() < deadline, cache_path(store, "movie").with_suffix(".npz.refit.log").read_text()
+        time.sleep(0.2)
+    fresh = service.current()
+    assert fresh is not model and fresh.mark == store_mark(store, "movie")
+    assert fresh.seen.sum() == model.seen.sum() + 10
+    assert any("now serving" in n for n in notes)
+    assert fits == [1]
+
+
+def test_a_running_refit_is_stopped_while_a_request_scores(tmp_path, monkeypatch):
+    """refits_paused: SIGSTOP for the block, SIGCONT after; a second claim on the same file is refused."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path))
+    target = tmp_path / "collab" / "x.npz"
+    target.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"f = open({str(claim_path(target))!r}, 'a+'); fcntl.flock(f, fcntl.LOCK_EX); f.write(str(os.getpid()));"
+        " f.flush(); print('ready', flush=True)\nwhile True: time.sleep(0.05)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        assert running_refits() == [holder.pid] and refit_running(target)
+
+        def state() -> str:
+            return Path(f"/proc/{holder.pid}/stat").read_text().split(") ")[1][0]
+
+        with refits_paused():
+            assert state() == "T"
+        assert state() in "SR"
+        assert start_refit(tmp_path / "none.db", "movie", None, target) is None  # one refit per file
+    finally:
+        holder.kill()
+        holder.wait()
+    assert running_refits() == [] and not refit_running(target)
 
 
 def test_a_fit_over_the_memory_budget_is_refused_before_it_starts(ml100k_copy, monkeypatch):

@@ -105,9 +105,6 @@ def test_eight_concurrent_raters_cli_and_chat(tiny_store, tmp_path):
                     time.sleep(0.01)
                 chat_replies[user].append(session.rate(session.item(item), liked))
             chat_pending[user] = len(session.pending)
-            refit = session.collab._refit
-            if refit is not None:
-                refit.join(30)
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)
             start.abort()

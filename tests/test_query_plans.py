@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from db import open_db
-from db.feedback import current_rating, current_ratings, rated_item_ids, ratings_version
+from db.feedback import current_rating, current_ratings, changes_since, rated_item_ids, store_mark
 from db.users import find_user
 from engine.collab import CollabModel
 from engine.recommend import retrieve
@@ -33,7 +33,7 @@ def test_the_request_path_never_scans_a_table_whole(ml100k_copy):
         retrieve(db, collab, uid, query, 50)
     current_rating(db, uid, 5)
     rated_item_ids(db, uid)
-    ratings_version(db, "movie")  # the collaborative model's refit check
+    changes_since(db, "movie", store_mark(db, "movie"))  # the collaborative model's refit check, after each rating
     db.conn.set_trace_callback(None)
 
     selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]

@@ -449,7 +449,8 @@ class ChatSession:
 
     def _write_rating(self, item: Item, liked: bool | None, ts: float | None = None) -> None:
         self._with_retry(lambda: record_feedback(self.db, self.user_id, item.id, liked, source="chat", ts=ts))
-        self.collab.refresh()  # off the request path; this user's own rating counts at once (fold-in)
+        with self.db_lock:  # two range counts; a refit, when due, runs in a process of its own
+            self.collab.refresh(self.db)  # this user's own rating counts at once anyway (fold-in)
 
     def current_rating(self, item: Item) -> bool | None:
         with self.db_lock:
