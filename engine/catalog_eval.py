@@ -13,7 +13,7 @@ from typing import Callable
 from db.snapshot import DomainSnapshot
 
 from . import holdout
-from .collab import CollabModel, FitPlan, als_algorithm, fit_need, memory_budget, quiet_implicit
+from .collab import EASE_LAMBDA, CollabModel, FitPlan, als_algorithm, fit_need, memory_budget, quiet_implicit
 from .ranking import Ranker
 from .stack import Reranker, find_stack
 
@@ -33,7 +33,9 @@ class CatalogReport:
     def table(self) -> str:
         best, ref = self.best_classic()
         lines = [f"{self.info['users']} users, last {self.info['last']} ratings hidden, {self.info['catalog']} items; "
-                 f"best classic model: {best}",
+                 f"best classic model: {best}; EASE row λ {self.info.get('ease_lambda', EASE_LAMBDA):g}"
+                 + (f" (chosen on the fit half among {', '.join(f'{x:g}' for x in self.info['ease_lambdas_tried'])})"
+                    if self.info.get("ease_lambdas_tried") else ""),
                  "| model | Recall@10 | NDCG@10 | MRR | NDCG@10 / best classic |",
                  "|---|---|---|---|---|"]
         for name, m in self.metrics.items():
@@ -73,18 +75,38 @@ def ease_if_it_fits(train, served: CollabModel, log: Callable[[str], None]) -> C
     return CollabModel.fit(train, plan=FitPlan("ease", fit_need("ease", n), "baseline"))
 
 
+def tuned_ease(split: holdout.HoldoutSplit, validation: list[holdout.HoldoutUser], lambdas: tuple[float, ...],
+               log: Callable[[str], None]) -> tuple[CollabModel, float]:
+    """EASE at the λ whose NDCG@10 is best on `validation` (users of the fit half, never the evaluated ones)."""
+    best = None
+    for lam in lambdas:
+        model = CollabModel.fit(split.train, lam=lam, plan=FitPlan("ease", fit_need("ease", len(split.catalog)), "tuning"))
+        got = holdout.evaluate_rankers(holdout.HoldoutSplit(split.train, validation, split.catalog),
+                                       {"ease": holdout.ease_ranker(model)})["ease"]["ndcg@10"]
+        log(f"EASE λ {lam:g}: validation NDCG@10 {got:.4f} ({len(validation)} users of the fit half)")
+        if best is None or got > best[0]:
+            best = (got, lam, model)
+    return best[2], best[1]
+
+
 def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = holdout.LAST, candidates: int = 50,
                      seed: int = 0, progress: Callable[[int], None] | None = None,
-                     log: Callable[[str], None] = print) -> CatalogReport:
-    """Every classic model and the pipeline (with and without the LLM) on one hold-out split of `snap`."""
+                     log: Callable[[str], None] = print, ease_lambdas: tuple[float, ...] = ()) -> CatalogReport:
+    """Every classic model and the pipeline (with and without the LLM) on one hold-out split of `snap`.
+
+    `ease_lambdas`: the EASE row takes the λ among these that ranks the fit half's users best (the served
+    model keeps EASE_LAMBDA); empty: EASE_LAMBDA."""
     domain = snap.domain
     split = holdout.holdout_split(snap, last)
-    _, eval_half = holdout.partition(split.users, seed)
+    fit_half, eval_half = holdout.partition(split.users, seed)
     users = holdout.sample_users(eval_half, n_users, seed)
     split = holdout.HoldoutSplit(split.train, users, split.catalog)
     model = CollabModel.fit(split.train)  # what serves this catalog (EASE on ML-100K; engine.collab.plan_fit)
     items = snap.items
-    rankers = classic_rankers(split, model, ease_if_it_fits(split.train, model, log), seed)
+    ease, lam = ease_if_it_fits(split.train, model, log), None
+    if ease is not None and ease_lambdas:
+        ease, lam = tuned_ease(split, holdout.sample_users(fit_half, n_users, seed), ease_lambdas, log)
+    rankers = classic_rankers(split, model, ease, seed)
     weights = {}
     no_llm = find_stack(None, domain, model.kind, snap.dataset)  # fitted on this catalog, never another's
     if no_llm is None:
@@ -93,7 +115,7 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
     else:
         rankers["pipeline without LLM"] = holdout.pipeline_ranker(model, no_llm, None, domain, candidates, items)
         # why the list is not ordered by P(like): the same retrieval, reordered by the like head alone
-        like_only = Reranker(no_llm.like, None, domain, None)
+        like_only = Reranker(no_llm.like, None, domain, None, short=no_llm.short)
         rankers["retrieval ordered by P(like), no LLM"] = holdout.pipeline_ranker(model, like_only, None, domain,
                                                                                   candidates, items)
         weights["pipeline without LLM"] = no_llm.rank.weights() if no_llm.rank else {}
@@ -106,5 +128,6 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
             weights["pipeline (served, with LLM)"] = own.rank.weights() if own.rank else {}
     metrics = holdout.evaluate_rankers(split, rankers, progress=progress)
     info = {"users": len(users), "last": last, "catalog": len(split.catalog), "candidates": candidates, "seed": seed,
-            "domain": domain, "model": scorer.name if scorer is not None else None, "collab": model.kind}
+            "domain": domain, "model": scorer.name if scorer is not None else None, "collab": model.kind,
+            "ease_lambda": lam if lam is not None else EASE_LAMBDA, "ease_lambdas_tried": list(ease_lambdas)}
     return CatalogReport(metrics, info, weights)

@@ -261,7 +261,8 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
                   dataset) -> None:
     """Rank unrated items for a user by P(like): the model's stack of its P(Yes) and collaborative signals.
 
-    Candidates come from the collaborative model (EASE over the store, refitted when ratings change).
+    Candidates come from the collaborative model (EASE over the store). A cached one is used at once; when
+    5 % of the store changed since its fit (RECCHAT_REFIT_SHARE) a background process refits it for next time.
     """
     import json
 
@@ -485,11 +486,11 @@ def _read_logits(path: Path, samples) -> list[float]:
 
 
 def _print_reranker(r) -> None:
-    from .stack import weights_text
+    from .stack import SHORT_BELOW, weights_text
 
-    for name, head in (("P(like)", r.like), ("rank", r.rank)):
+    for name, head in (("P(like)", r.like), (f"P(like), under {SHORT_BELOW} ratings", r.short), ("rank", r.rank)):
         if head is not None:
-            click.echo(f"{name:<8} weights per SD: " + weights_text(head.weights()))
+            click.echo(f"{name} weights per SD: " + weights_text(head.weights()))
 
 
 @stack.command("fit")
@@ -564,10 +565,14 @@ def stack_fit_cmd(model_path, data_path, exclude_path, logits_path, rank_users, 
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-llm", is_flag=True, help="Skip the LLM pipeline (minutes of scoring); the rest takes seconds.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write metrics JSON here.")
+@click.option("--ease-lambdas", default="", metavar="L1,L2,...",
+              help="Choose the EASE row's λ among these on the fit half's users (never the evaluated ones), "
+                   "e.g. 50,100,250,500,1000; default: the served 250.")
 @click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
 @db_option
 @catalog_option
-def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_out, domain, db_path, dataset) -> None:
+def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_out, ease_lambdas, domain, db_path,
+                     dataset) -> None:
     """Full-catalog hold-out: Recall@10, NDCG@10, MRR of popularity, item-kNN, ALS, EASE and the served pipeline.
 
     Each user's last ratings are hidden from every model; each ranks all items the user has not
@@ -581,6 +586,12 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
     from .catalog_eval import evaluate_catalog
     from .collab import plan_fit
 
+    try:
+        lambdas = tuple(float(x) for x in ease_lambdas.split(",") if x.strip())
+    except ValueError:
+        raise click.BadParameter(f"{ease_lambdas!r}: expected numbers separated by commas", param_hint="--ease-lambdas")
+    if any(not (lam > 0) for lam in lambdas):
+        raise click.BadParameter("every λ must be above 0", param_hint="--ease-lambdas")
     if json_out:
         check_writable(json_out)
     db = open_db(db_path, create=False)
@@ -598,7 +609,8 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
         scorer = open_scorer(model_path)
     with tqdm(total=n_users, desc="ranking", unit="user", dynamic_ncols=True) as bar:
         report = evaluate_catalog(snap, scorer, n_users=n_users, last=last, candidates=candidates,
-                                  seed=seed, progress=bar.update, log=lambda m: click.echo(m, err=True))
+                                  seed=seed, progress=bar.update, log=lambda m: click.echo(m, err=True),
+                                  ease_lambdas=lambdas)
     click.echo(report.table())
     if json_out:
         write_json_atomic(json_out, report.to_json())

@@ -142,7 +142,7 @@ def stack_metrics(snap: DomainSnapshot, samples: list[Sample], logits: list[floa
     for name, sha in (("served_stack", model_id), ("stack_without_llm", None)):
         stack = find_stack(sha, snap.domain, model.kind, snap.dataset)
         if stack is not None:
-            out[name] = {**classification_metrics(labels, list(stack.like.predict_table(table)), users),
+            out[name] = {**classification_metrics(labels, list(stack.p_like(table)), users),
                          "weights": stack.like.weights(), "fitted_on": stack.fitted_on}
     return out
 

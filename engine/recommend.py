@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
+import numpy as np
 import sqlite_utils
 
 from db.catalog import eligible_ids, items_by_id
@@ -22,6 +23,7 @@ from .retrieval import Candidate, Query, ranked
 from .stack import Reranker, Table, feature_table, with_logits
 
 FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
+SUPPORT_PRIOR = 0.0  # rating count at which the ordering key halves (bench/obscure.py; 0: no support term)
 
 
 @dataclass(frozen=True)
@@ -104,11 +106,18 @@ def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], prio
     if stack is None:
         return [s.p_yes for s in scores], list(priors[:n])
     t = with_logits({k: v[:n] for k, v in table.items()}, [s.logit for s in scores])
-    like = [float(p) for p in stack.like.predict_table(t)]
+    like = [float(p) for p in stack.p_like(t)]
     if cold:
         return like, list(priors[:n])
     key = [float(p) for p in stack.rank.predict_table(t)] if stack.rank else like
-    return like, key
+    return like, list(np.asarray(key) * support(t["log_popularity"]))
+
+
+def support(log_popularity) -> np.ndarray:
+    """n / (n + SUPPORT_PRIOR) for an item with n ratings: what orders the list counts rarely rated items
+    down (one rating cannot lead a list); 1 with no prior. P(like) itself is left as the head says."""
+    n = np.expm1(np.asarray(log_popularity, dtype=np.float64))
+    return n / (n + SUPPORT_PRIOR) if SUPPORT_PRIOR > 0 else np.ones_like(n)
 
 
 def is_cold(history: list[Interaction], seeds: tuple[int, ...] = ()) -> bool:

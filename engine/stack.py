@@ -33,15 +33,17 @@ COLLAB_FEATURES = ("ease_liked", "ease_disliked", "like_share", "like_share_all"
 FEATURES = ("llm_logit", *COLLAB_FEATURES)
 SHIPPED_DIR = Path(__file__).resolve().parent / "stacks"
 NO_LLM = "no-llm"  # file stem of the stack without the LLM
+RATED = "history_rated"  # table column: how many ratings the user's whole history holds
+SHORT_BELOW = 10  # histories shorter than a TALLRec window get the short-history like head
 
 
 Table = dict[str, np.ndarray]  # feature name -> one value per target
-SHARE_PRIOR = 3.0  # pseudo-ratings at the catalog's like-rate in a user's like-share (chosen on validation: docs/calibration.md)
+SHARE_PRIOR = 5.0  # pseudo-ratings at the catalog's like-rate in a user's like-share (chosen on validation: docs/calibration.md)
 
 
 def shrunk_share(liked: int, rated: int, prior: float) -> float:
-    """A user's like-share with SHARE_PRIOR pseudo-ratings at `prior`: one like is weak evidence (2/3 ≈ 0.77
-    at a 0.55 prior, not 1.0), ten of ten is strong (0.90)."""
+    """A user's like-share with SHARE_PRIOR pseudo-ratings at `prior`: one like is weak evidence (0.63 at a
+    0.55 prior, not 1.0), ten of ten is strong (0.85)."""
     return (liked + SHARE_PRIOR * prior) / (rated + SHARE_PRIOR)
 
 
@@ -67,6 +69,7 @@ def feature_table(model: CollabModel, liked: list[int], disliked: list[int], tar
         "item_like_rate": model.like_rate(targets),
         "log_popularity": model.popularity(targets),
         "ease_all": np.where(cols >= 0, ease[np.maximum(cols, 0)], 0.0) / max(1, len(ease_from)),
+        RATED: np.full(len(targets), float(n_all)),  # not an input: which like head answers (Reranker.p_like)
     }
 
 
@@ -158,24 +161,40 @@ class Reranker:
     fitted_on: dict = field(default_factory=dict)  # data, users, command
     collab: str = "ease"  # the collaborative model its features came from (engine.collab.KINDS)
     dataset: str | None = None  # the catalog it was fitted on (None: the domain's default, ml-100k / bookcrossing)
+    short: Stack | None = None  # P(like) for histories under SHORT_BELOW ratings, fitted on cut windows
 
     def __post_init__(self) -> None:
         self.dataset = self.dataset or DEFAULT_DATASET[self.domain]
 
+    def p_like(self, table: Table) -> np.ndarray:
+        """P(like) per row: the short-history head where the user has rated fewer than SHORT_BELOW titles.
+
+        Why two heads: one head fitted on cut and full windows alike lost 0.015 AUC on full windows, and
+        the full-window head read one like as near certainty (docs/calibration.md)."""
+        p = self.like.predict_table(table)
+        if self.short is None or RATED not in table:
+            return p
+        short = np.asarray(table[RATED]) < SHORT_BELOW
+        if short.any():
+            p = np.where(short, self.short.predict_table(table), p)
+        return p
+
     @property
     def uses_llm(self) -> bool:
-        return self.like.uses_llm or (self.rank is not None and self.rank.uses_llm)
+        return any(h is not None and h.uses_llm for h in (self.like, self.rank, self.short))
 
     def to_json(self) -> dict:
         return {"model_id": self.model_id, "domain": self.domain, "collab": self.collab, "dataset": self.dataset,
                 "fitted_on": self.fitted_on,
-                "like": self.like.to_json(), "rank": self.rank.to_json() if self.rank else None}
+                "like": self.like.to_json(), "rank": self.rank.to_json() if self.rank else None,
+                "short": self.short.to_json() if self.short else None}
 
     @classmethod
     def from_json(cls, d: dict) -> "Reranker":
         rank = Stack.from_json(d["rank"]) if d.get("rank") else None
+        short = Stack.from_json(d["short"]) if d.get("short") else None
         return cls(Stack.from_json(d["like"]), rank, d.get("domain", "movie"), d.get("model_id"), d.get("fitted_on", {}),
-                   d.get("collab", "ease"), d.get("dataset"))
+                   d.get("collab", "ease"), d.get("dataset"), short)
 
     def save(self, folder: Path | None = None) -> Path:
         path = (folder or user_stacks_dir()) / stack_file(self.model_id, self.domain, self.collab, self.dataset)

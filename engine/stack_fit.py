@@ -144,20 +144,20 @@ def fit_reranker(snap: DomainSnapshot, fit: list[Sample], exclude: list[Sample],
     """Both heads for one model (`logits`/`scorer` given) or without the LLM (both None).
 
     like head: `fit` samples (labels from the split), features from a collaborative model without
-    the users of `fit` and `exclude` (the test split), plus the same samples cut to each of `cut_lengths`
-    ratings (the LLM scores their prompts too): fitted on 10-rating windows only, one like read as
-    certainty (ten rows at 0.99 after "Pulp Fiction was great"; docs/calibration.md). rank head: `rank_users` users of the fit half
-    of the hold-out partition (engine.holdout), features from a model without anyone's hidden ratings.
+    the users of `fit` and `exclude` (the test split). short head: the same samples cut to each of
+    `cut_lengths` ratings (the LLM scores their prompts too); the like head alone read one like as
+    near certainty (docs/calibration.md). rank head: `rank_users` users of the fit half of the
+    hold-out partition (engine.holdout), features from a model without anyone's hidden ratings.
     """
     with_llm = logits is not None
     like_features = FEATURES if with_llm else COLLAB_FEATURES
     collab = collab_without(snap, fit, exclude)
     table = sample_table(collab, sample_refs(snap, fit))
-    labels = [s.label for s in fit]
     if with_llm:
         table["llm_logit"] = np.asarray(logits, dtype=np.float64)
-    tables = [table]
-    for k in cut_lengths:  # the like head sees every history length the chat shows P(like) for
+    like = fit_head(table, [s.label for s in fit], like_features)
+    cut_tables, cut_labels = [], []
+    for k in cut_lengths:  # every history length under a window that the chat shows P(like) for
         cut = cut_samples(snap, fit, k)
         if not cut.samples:
             continue
@@ -166,10 +166,9 @@ def fit_reranker(snap: DomainSnapshot, fit: list[Sample], exclude: list[Sample],
             if scorer is None:
                 raise ValueError("cut histories need the scorer for their LLM logits")
             t["llm_logit"] = np.asarray([r.logit for r in score_samples(scorer, cut.samples, progress=cut_progress)])
-        tables.append(t)
-        labels += [s.label for s in cut.samples]
-    like = fit_head(concat_tables(tables), labels, like_features)
-    like_labels = labels
+        cut_tables.append(t)
+        cut_labels += [s.label for s in cut.samples]
+    short = fit_head(concat_tables(cut_tables), cut_labels, like_features) if len(set(cut_labels)) == 2 else None
 
     split = holdout.holdout_split(snap)
     fit_half, _ = holdout.partition(split.users, seed)
@@ -179,8 +178,8 @@ def fit_reranker(snap: DomainSnapshot, fit: list[Sample], exclude: list[Sample],
                                            scorer=scorer if with_llm else None, domain=snap.domain,
                                            n_candidates=n_candidates, progress=progress)
     rank = fit_head(rank_table, labels, like_features) if len(set(labels)) == 2 else None
-    info = {"like_samples": len(fit), "like_rows": len(like_labels), "cut_lengths": list(cut_lengths),
+    info = {"like_samples": len(fit), "short_rows": len(cut_labels), "cut_lengths": list(cut_lengths),
             "rank_users": len(users), "rank_rows": len(labels), "seed": seed,
             **(fitted_on or {})}
     return Reranker(like, rank, snap.domain, model_id if with_llm else None, info, collab=model.kind,
-                    dataset=snap.dataset)
+                    dataset=snap.dataset, short=short)

@@ -52,3 +52,31 @@ def test_a_new_user_gets_popular_items_first(ml100k_copy, tmp_path, monkeypatch)
     assert [r.item.id for r in final.items] == [c.item.id for c in plan.candidates[:10]]
     assert final.items[0].item.name in {"Empire Strikes Back, The (1980)", "Return of the Jedi (1983)"}
     assert session.stack is not None and all(0 < r.p_like < 1 for r in final.items)
+
+
+def test_ratings_in_the_chat_never_refit_and_a_reopened_chat_serves_the_cached_model(ml100k_copy, tmp_path,
+                                                                                    monkeypatch):
+    """Issue 33: a rating used to start a full refit, and a chat opened after it waited for one. Counted:
+    one fit on first use, none for five ratings, none when the chat is reopened on the moved store."""
+    import engine.collab_cache as cc
+
+    monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("RECCHAT_REFIT_SHARE")  # the product's default share
+    fits, starts = [], []
+    real_fit = cc.fit_from_store
+    monkeypatch.setattr(cc, "fit_from_store", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    monkeypatch.setattr(cc, "start_refit", lambda *a, **k: starts.append(1))
+    session = ChatSession(ml100k_copy, "newbie", scorer_factory=lambda: FakeScorer())
+    session.load_model()
+    assert fits == [1]
+    for title in ("Pulp Fiction", "Fargo", "Heat", "Alien", "Babe"):
+        reply = session.handle(f"I loved {title}")
+        assert "Got it" in reply.text, reply.text
+    list(session.rank(session.replan()))
+    assert fits == [1] and starts == []  # 5 events of 100,000: far below REFIT_SHARE
+    session.close()
+    again = ChatSession(ml100k_copy, "newbie", scorer_factory=lambda: FakeScorer())
+    again.load_model()
+    assert fits == [1] and starts == []
+    assert len([h for h in again.history() if h.liked]) == 5  # the ratings count at once (fold-in)

@@ -104,3 +104,50 @@ def test_stacks_are_kept_per_catalog_and_another_catalogs_serves_only_as_a_state
     chosen = choose_stack("a" * 64, "model.gguf", "movie", dataset="ml-latest-small")
     assert chosen.stack.dataset == "ml-latest-small" and "fitted on ml-100k" not in chosen.note
     assert find_stack("a" * 64, "movie").dataset == "ml-100k"  # the ML-100K one is still the ML-100K one
+
+
+def test_one_like_is_weak_evidence_ten_of_ten_strong():
+    from engine.stack import SHARE_PRIOR, shrunk_share
+
+    assert SHARE_PRIOR == 5.0
+    assert shrunk_share(1, 1, 0.55) == pytest.approx((1 + 5 * 0.55) / 6)  # 0.625, not 1.0
+    assert shrunk_share(10, 10, 0.55) == pytest.approx(0.85)
+    assert shrunk_share(0, 0, 0.55) == pytest.approx(0.55)  # no history: the catalog's rate
+    assert shrunk_share(1, 1, 0.55) < shrunk_share(3, 3, 0.55) < shrunk_share(10, 10, 0.55)
+
+
+def test_short_histories_get_the_short_head_and_it_round_trips():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(200, 1))
+    y = (X[:, 0] > 0).astype(int).tolist()
+    sharp, flat = Stack.fit(X * 5, y, ("like_share",)), Stack.fit(X, y, ("like_share",))
+    r = Reranker(sharp, None, "movie", None, short=flat)
+    table = {"like_share": np.array([1.0, 1.0, 1.0]), "history_rated": np.array([1.0, 9.0, 10.0])}
+    p = r.p_like(table)
+    assert p[0] == p[1] == pytest.approx(flat.predict(np.array([[1.0]]))[0])
+    assert p[2] == pytest.approx(sharp.predict(np.array([[1.0]]))[0])
+    again = Reranker.from_json(json.loads(json.dumps(r.to_json())))
+    assert np.allclose(again.p_like(table), p)
+    assert np.allclose(Reranker(sharp, None).p_like(table), sharp.predict_table(table))  # an older file: one head
+
+
+def test_cut_samples_are_the_last_k_ratings_as_the_whole_history(ml100k_copy):
+    from db import open_db
+    from db.prompt import parse_input
+    from db.samples import build_splits
+    from db.snapshot import read_domain
+    from engine.stack_fit import cut_samples
+
+    db = open_db(ml100k_copy, create=False)
+    snap = read_domain(db, "movie")
+    samples = build_splits(db, "movie").valid[:50]
+    for k in (1, 3):
+        cut = cut_samples(snap, samples, k)
+        assert len(cut.samples) == len(cut.refs) == 50
+        for s, c, ref in zip(samples, cut.samples, cut.refs):
+            assert c.history == s.history[-k:] and c.label == s.label and c.item_id == s.item_id
+            assert sorted(ref.liked + ref.disliked) == sorted(s.history[-k:])
+            assert ref.all_liked == ref.liked and ref.all_disliked == ref.disliked  # a person with k ratings
+            p, whole = parse_input("movie", c.input), parse_input("movie", s.input)
+            assert len(p.liked) + len(p.disliked) == k and p.target == whole.target
+            assert set(p.liked) <= set(whole.liked) and set(p.disliked) <= set(whole.disliked)

@@ -17,12 +17,17 @@ def test_stack_fit_without_llm_then_eval_catalog(ml100k_copy, movie_split_dir, t
     saved = json.loads(path.read_text())
     assert saved["model_id"] is None and "llm_logit" not in saved["like"]["features"]
     assert saved["fitted_on"]["rank_users"] == 40 and saved["fitted_on"]["exclude"].startswith("test.json@sha256:")
-    assert "P(like)  weights per SD" in r.stdout and "rank     weights per SD" in r.stdout
+    assert saved["short"]["features"] == saved["like"]["features"]  # the short-history head (docs/calibration.md)
+    assert saved["fitted_on"]["cut_lengths"] == [1, 2, 3, 5] and saved["fitted_on"]["short_rows"] == 4000
+    assert "P(like) weights per SD" in r.stdout and "rank weights per SD" in r.stdout
 
     out = tmp_path / "catalog.json"
-    r = engine("eval-catalog", "--no-llm", "--users", "30", "--db", ml100k_copy, "--json", out)
+    r = engine("eval-catalog", "--no-llm", "--users", "30", "--db", ml100k_copy, "--json", out,
+               "--ease-lambdas", "100,250")
     assert r.exit_code == 0, r.output
     m = json.loads(out.read_text())
+    assert m["ease_lambdas_tried"] == [100.0, 250.0] and m["ease_lambda"] in (100.0, 250.0)
+    assert r.stderr.count("validation NDCG@10") == 2 and "chosen on the fit half among 100, 250" in r.stdout
     assert m["users"] == 30 and m["best_classic"] in {"popularity", "item-knn", "als", "ease"}
     assert {"ease", "als", "item-knn", "popularity", "pipeline without LLM"} <= set(m["metrics"])
     assert "| pipeline without LLM |" in r.stdout
@@ -39,3 +44,9 @@ def test_stack_fit_refuses_predictions_of_other_samples(ml100k_copy, movie_split
     assert not (tmp_path / "data" / "stacks").exists()  # nothing written
     r = engine("stack", "fit", "--no-llm", "--data", tmp_path / "missing.json", "--db", ml100k_copy)
     assert r.exit_code == 1 and "file not found" in r.stderr
+
+
+def test_eval_catalog_refuses_a_bad_lambda_list_in_one_line(ml100k_copy):
+    for bad in ("100,lots", "0,250"):
+        r = engine("eval-catalog", "--no-llm", "--db", ml100k_copy, "--ease-lambdas", bad)
+        assert r.exit_code == 2 and "--ease-lambdas" in r.stderr and "Traceback" not in r.stderr

@@ -12,7 +12,7 @@ from typing import BinaryIO, Callable, ContextManager, Iterator
 import sqlite_utils
 
 from ..errors import RecchatError
-from .io import decoded_lines, read_bytes
+from .io import decoded_lines, read_bytes, split_ratings
 from .report import ImportReport
 from .catalog_data import CatalogData, RatingRow, write_catalog
 from .writer import ItemRecord
@@ -101,17 +101,8 @@ def _parse_items(layout: str, file: Path, data: bytes, report: ImportReport) -> 
 
 def _parse_ratings(layout: str, file: Path, lines: BinaryIO, report: ImportReport) -> Iterator[RatingRow]:
     """The ratings as they are read: one line in memory at a time."""
-    for lineno, line in decoded_lines(file, lines, "utf-8", report, skip_header=layout == "recbole"):
-        f = line.split("\t")
-        if len(f) < 4:
-            report.skip(file, lineno, f"expected 4 tab-separated fields, got {len(f)}")
-            continue
-        try:
-            rating, ts = float(f[2]), float(f[3])
-        except ValueError:
-            report.skip(file, lineno, f"non-numeric rating or timestamp: {f[2]!r} {f[3]!r}")
-            continue
-        yield RatingRow(lineno, f[0], f[1], rating, ts)
+    yield from split_ratings(decoded_lines(file, lines, "utf-8", report, skip_header=layout == "recbole"), "\t",
+                             file, report)
 
 
 def import_ml100k(db: sqlite_utils.Database, path: str | Path,

@@ -27,7 +27,7 @@ import sqlite_utils
 
 from ..errors import RecchatError
 from .catalog_data import CatalogData, ItemLinks, RatingBlock, RatingRow, write_catalog
-from .io import decoded_lines, lines_any
+from .io import decoded_lines, lines_any, split_ratings
 from .ml100k import import_ml100k
 from .report import ImportReport
 from .writer import ItemRecord
@@ -184,7 +184,7 @@ def numeric_ratings(f: BinaryIO, sep: str, label: str, report: ImportReport, hea
             yield block
         else:
             lines = decoded_lines(Path(label), body.split(b"\n"), "utf-8", report, first_line=lineno + 1)
-            yield from _split_ratings(lines, sep, label, report)
+            yield from split_ratings(lines, sep, label, report)
         lineno += n
         if not chunk:
             return
@@ -209,23 +209,6 @@ def _parse_block(body: bytes, sep: str, n: int, first_line: int) -> RatingBlock 
         return None
     return RatingBlock(np.arange(first_line + 1, first_line + n + 1), users.astype(np.int64), items.astype(np.int64),
                        rows[:, 2].copy(), rows[:, 3].copy())
-
-
-def _split_ratings(lines: Iterator[tuple[int, str]], sep: str, label: str, report: ImportReport) -> Iterator[RatingRow]:
-    for lineno, line in lines:
-        f = line.split(sep)
-        if len(f) < 4:
-            report.skip(label, lineno, f"expected 4 {sep}-separated fields, got {len(f)}")
-            continue
-        try:
-            rating, ts = float(f[2]), float(f[3])
-        except ValueError:
-            report.skip(label, lineno, f"non-numeric rating or timestamp: {f[2]!r} {f[3]!r}")
-            continue
-        if rating != rating or ts != ts:  # NaN
-            report.skip(label, lineno, "rating or timestamp is NaN")
-            continue
-        yield RatingRow(lineno, f[0], f[1], rating, ts)
 
 
 def _csv_rows(bundle: Bundle, name: str, report: ImportReport, width: int) -> Iterator[tuple[int, list[str]]]:
