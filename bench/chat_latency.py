@@ -1,6 +1,7 @@
 """Chat latency: Enter → first ranked rows on screen, and → the final ranking, in the real Textual app.
 
     .venv/bin/python bench/chat_latency.py [--db STORE] [--user ml100k-196] [--repeats 3] [--candidates 50]
+        [--dataset NAME]
 
 The app runs headless (Textual Pilot) with the default model, already loaded; each repeat asks
 the same three requests, then starts the app as a new visitor does and asks while the greeting's
@@ -8,7 +9,9 @@ picks are still being scored. Baseline in the same run: `engine.recommend.recomm
 requests (the session's reading, retrieval and the whole ranking), which returns only when all
 candidates are scored (what a non-progressive UI shows). The requests build one conversation
 (state carries over), and each repeat starts it over.
-Median over repeats; the last line is the Enter → first rows median.
+Median over repeats; the last line is the Enter → first rows median. Then a chat reopened after one
+rating (the collaborative cache is not refitted: engine.collab_cache), beside the full refit it used to
+wait for, measured in the same run.
 """
 
 from __future__ import annotations
@@ -76,8 +79,46 @@ async def first_request_while_greeting(session) -> float:
     return first
 
 
+def reopened_after_a_rating(copy: Path, user: str, model, candidates: int, dataset) -> dict[str, float]:
+    """A rating written, then a chat opened as a new process opens one: the cached collaborative model,
+    the title index, the LLM, the first request's first rows. Baseline: the refit a reopened chat used
+    to wait for before its first answer (the store had moved on from the cached model)."""
+    from db import open_db
+    from db.catalog import catalog_items
+    from db.catalogs import use_catalog
+    from db.feedback import record_feedback
+    from db.users import get_or_create_user
+    from engine.chat.session import ChatSession
+    from engine.collab_cache import fit_from_store
+
+    db = open_db(copy)
+    use_catalog(db, "movie", dataset)
+    first_item = next(iter(catalog_items(db, "movie")))
+    record_feedback(db, get_or_create_user(db, user), first_item, True, source="chat")
+    out = {}
+    t0 = time.perf_counter()
+    session = ChatSession(copy, user, model, n_candidates=candidates, dataset=dataset, new_chat=True)
+    session.collab.load()
+    out["reopened: collaborative model loaded"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    session.titles()
+    out["reopened: title index built"] = time.perf_counter() - t1
+    session.load_model()
+    t2 = time.perf_counter()
+    plan = session.handle(REQUESTS[0]).plan
+    next(iter(session.rank(plan)))
+    out["reopened: request -> first rows"] = time.perf_counter() - t2
+    out["reopened: open -> first rows (all of the above)"] = time.perf_counter() - t0
+    session.close()
+    t3 = time.perf_counter()
+    fit_from_store(db, "movie", log=lambda _: None)
+    out["baseline: the full refit it used to wait for"] = time.perf_counter() - t3
+    return out
+
+
 def main() -> None:
     ap = user_bench_parser(__doc__)
+    ap.add_argument("--dataset", default=None, help="catalog when the store holds several")
     args = ap.parse_args()
 
     import os
@@ -88,7 +129,7 @@ def main() -> None:
     copy = Path(tempfile.mkdtemp()) / "chat_bench.db"  # the chat logs messages: keep the user's store clean
     with sqlite3.connect(store) as src, sqlite3.connect(copy) as dst:
         src.backup(dst)
-    session = ChatSession(copy, args.user, args.model, n_candidates=args.candidates)
+    session = ChatSession(copy, args.user, args.model, n_candidates=args.candidates, dataset=args.dataset)
     model = session.load_model()
     base: list[float] = []
     for _ in range(args.repeats):
@@ -112,6 +153,9 @@ def main() -> None:
         med = statistics.median(times)
         rows.append([name, f"{med:.2f}", f"{min(times):.2f}-{max(times):.2f}", f"{statistics.median(base) / med:.1f}x", str(len(times))])
     print_table(["path", "seconds (median)", "range", "baseline / path", "n"], rows)
+    session.close()
+    reopened = reopened_after_a_rating(copy, args.user, args.model, args.candidates, args.dataset)
+    print_table(["a chat reopened after one rating", "seconds"], [[k, f"{v:.2f}"] for k, v in reopened.items()])
     print(f"Enter -> first rows: {statistics.median(app['first']):.2f} s median ({n} requests)")
 
 

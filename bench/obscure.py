@@ -8,7 +8,8 @@ the rank head) in a conversation of its own, for each user: a person with a hist
 with none. A row counts as obscure when the collaborative model holds fewer than 10 ratings of it.
 `--support` reruns the same requests with each value of the rank key's support prior
 (engine.recommend.SUPPORT_PRIOR; 0 = no support term), in this run; the full-catalog NDCG@10 it has to
-keep is `engine eval-catalog`'s pipeline row (docs/results.md). `--no-llm`: the no-LLM stack ranks (a
+keep is `engine eval-catalog`'s pipeline row, printed here for the fit half (validation: choose the prior
+there) and the evaluation half (test), eval-catalog's users. `--no-llm`: the no-LLM stack ranks (a
 scorer whose P(Yes) is constant), minutes faster.
 """
 
@@ -77,6 +78,31 @@ def run(db: str, dataset: str | None, user: str, no_llm: bool, scorer_cache: dic
     return out
 
 
+def holdout_ndcg(db_path: str, dataset: str | None, n_users: int):
+    """NDCG@10 of the served pipeline without the LLM on eval-catalog's hold-out (same split, users, model),
+    under whatever SUPPORT_PRIOR is set when the returned function is called: (fit half, evaluation half).
+    The prior is chosen on the fit half (its users fitted the rank head, never the evaluated ones)."""
+    from db import open_db
+    from db.catalogs import use_catalog
+    from db.snapshot import read_domain
+    from engine import holdout
+    from engine.collab import CollabModel
+    from engine.stack import find_stack
+
+    db = open_db(db_path, create=False)
+    use_catalog(db, "movie", dataset)
+    snap = read_domain(db, "movie")
+    split = holdout.holdout_split(snap)
+    halves = holdout.partition(split.users)  # (fit half: validation, evaluation half: test)
+    splits = [holdout.HoldoutSplit(split.train, holdout.sample_users(h, n_users), split.catalog) for h in halves]
+    model = CollabModel.fit(split.train)
+    stack = find_stack(None, "movie", model.kind, snap.dataset)
+    if stack is None:
+        raise SystemExit(f"no stack without the LLM for {snap.dataset}: engine stack fit --no-llm first")
+    ranker = holdout.pipeline_ranker(model, stack, None, "movie", 50, snap.items)
+    return lambda: tuple(holdout.evaluate_rankers(s, {"pipeline": ranker})["pipeline"]["ndcg@10"] for s in splits)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", required=True)
@@ -85,27 +111,29 @@ def main() -> None:
     ap.add_argument("--no-llm", action="store_true")
     ap.add_argument("--support", default=None, help="support priors to compare in this run (comma-separated)")
     ap.add_argument("--detail", action="store_true", help="one row per request")
+    ap.add_argument("--ndcg-users", type=int, default=200, help="users of eval-catalog's hold-out for NDCG@10")
     args = ap.parse_args()
 
     import engine.recommend as rec
 
     supports = [float(x) for x in args.support.split(",")] if args.support else [rec.SUPPORT_PRIOR]
+    ndcg = holdout_ndcg(args.db, args.dataset, args.ndcg_users)
     scorer_cache: dict = {}
     rows = []
     for support in supports:
         rec.SUPPORT_PRIOR = support
+        n10 = ndcg()
         for user in args.users.split(","):
             got = run(args.db, args.dataset, user, args.no_llm, scorer_cache)
             n, bad = sum(r["rows"] for r in got), sum(r["obscure"] for r in got)
             rows.append([f"{support:g}", user, str(len(got)), str(n), f"{bad / max(n, 1):.3f}",
-                         str(sum(1 for r in got if r["rows"] and r["obscure"] and r["first"] and
-                                 r["obscure"] >= 1))])
+                         str(sum(1 for r in got if r["obscure"])), f"{n10[0]:.4f}", f"{n10[1]:.4f}"])
             if args.detail:
                 for r in got:
                     print(f"  support {support:g} {user}: {r['request']:<26} {r['obscure']}/{r['rows']} obscure; "
                           f"first {r['first']}")
     print_table(["support prior", "user", "requests", "top-10 rows", f"share < {OBSCURE} ratings",
-                 "requests with any"], rows)
+                 "requests with any", "NDCG@10 validation (fit half)", "NDCG@10 test (evaluation half)"], rows)
 
 
 if __name__ == "__main__":

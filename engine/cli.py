@@ -180,7 +180,7 @@ def data_catalogs(db_path: str | None) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for train.json, valid.json, test.json.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Shuffle seed (book protocol; the held-out items of --cold-items).")
-@click.option("--dataset", default=None, help="Imported dataset to use (default: ml-100k / bookcrossing).")
+@catalog_option
 @click.option("--cold-items", "cold_share", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Hold out this share of movies entirely (e.g. 0.15, seeded by --seed): train/valid never mention "
                    "them, test targets only them; engine eval keeps their ratings from the collaborative models.")
@@ -197,9 +197,8 @@ def data_split(domain: str, out: Path, seed: int, dataset: str | None, cold_shar
     --cold-items: the items-never-seen split (movie); the held-out ids go to cold_items.json.
     """
     db = open_db(db_path, create=False)
-    if dataset is not None and dataset in {c.dataset for c in catalogs(db, domain)}:
-        use_catalog(db, domain, dataset)  # the held-out items and item text come from that catalog too
-    splits = build_splits(db, domain, seed, dataset, cold_share, item_text)
+    _say_catalog(db, domain, dataset)  # the held-out items and item text come from that catalog too
+    splits = build_splits(db, domain, seed, scope(db, domain) or dataset, cold_share, item_text)
     counts = write_splits(splits, out)
     if splits.cold_items:
         click.echo(f"held out {len(splits.cold_items)} items (cold_items.json)")

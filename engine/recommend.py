@@ -23,7 +23,7 @@ from .retrieval import Candidate, Query, ranked
 from .stack import Reranker, Table, feature_table, with_logits
 
 FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
-SUPPORT_PRIOR = 0.0  # rating count at which the ordering key halves (bench/obscure.py; 0: no support term)
+SUPPORT_PRIOR = 5.0  # rating count at which the ordering key halves (bench/obscure.py, docs/results.md; 0: none)
 
 
 @dataclass(frozen=True)

@@ -237,3 +237,20 @@ def test_ml_latest_small_exact_counts(tmp_path):
     assert count(db_path, "SELECT COUNT(*) FROM items WHERE source = 'ml-latest-small'") == 9_742
     assert count(db_path, "SELECT COUNT(*) FROM users WHERE dataset = 'ml-latest-small'") == 610
     assert count(db_path, "SELECT COUNT(*) FROM item_links") == 9_742
+
+
+@needs_shared
+def test_a_store_holding_only_ml_latest_small_splits_without_naming_it(tmp_path):
+    """`engine data split movie` works on the store's catalog like every other catalog command (it used to
+    look for ml-100k and fail on a store that holds only ml-latest-small)."""
+    db_path = tmp_path / "s.db"
+    assert engine("data", "import", "movielens", SHARED / "ml-latest-small", "--db", db_path).exit_code == 0
+    r = engine("data", "split", "movie", "--db", db_path, "--out", tmp_path / "splits")
+    assert r.exit_code == 0, r.output
+    assert "8000 train, 1000 valid, 1000 test" in r.stdout
+    import json
+
+    users = {s["user_id"] for s in json.loads((tmp_path / "splits" / "test.json").read_text())}
+    names = {row[0] for row in open_db(db_path).execute(
+        f"SELECT name FROM users WHERE id IN ({','.join(map(str, users))})")}
+    assert names and all(n.startswith("ml-latest-small-") for n in names)

@@ -151,3 +151,23 @@ def test_cut_samples_are_the_last_k_ratings_as_the_whole_history(ml100k_copy):
             p, whole = parse_input("movie", c.input), parse_input("movie", s.input)
             assert len(p.liked) + len(p.disliked) == k and p.target == whole.target
             assert set(p.liked) <= set(whole.liked) and set(p.disliked) <= set(whole.disliked)
+
+
+def test_the_support_term_counts_rarely_rated_items_down_in_the_order_only(monkeypatch):
+    """One rating cannot lead a list: the ordering key is scaled by n / (n + SUPPORT_PRIOR); P(like) is not."""
+    import engine.recommend as rec
+    from db.scoring import Score
+
+    head = Stack(("item_like_rate",), [0.0], [1.0], [1.0], 0.0)
+    stack = Reranker(head, head, "movie", None)
+    table = {"item_like_rate": np.array([0.9, 0.6]), "log_popularity": np.log1p([1.0, 200.0]),
+             "history_rated": np.array([10.0, 10.0])}
+    scores = [Score(0.0, 0.0)] * 2
+    monkeypatch.setattr(rec, "SUPPORT_PRIOR", 0.0)
+    like, key = rec.stack_scores(stack, table, scores, [1.0, 0.5])
+    assert key[0] > key[1]  # no support term: the item with one rating leads
+    monkeypatch.setattr(rec, "SUPPORT_PRIOR", 10.0)
+    like2, key2 = rec.stack_scores(stack, table, scores, [1.0, 0.5])
+    assert like2 == like  # P(like) as the head says
+    assert key2[1] > key2[0]  # 1 / 11 of its key: the well-rated item leads
+    assert np.allclose(rec.support(np.log1p([0.0, 10.0])), [0.0, 0.5])
