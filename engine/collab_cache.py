@@ -24,14 +24,14 @@ from typing import Callable
 
 import sqlite_utils
 
-from db.catalogs import scope
+from db.catalogs import pin_catalog, scope
 from db.errors import RecchatError
 from db.feedback import changes_since, current_ratings, store_mark
 from db.paths import cache_dir
-from db.store import store_file
+from db.store import open_db, store_file
 
 from .collab import CollabModel, fit_state, plan_fit
-from .collab_refit import start_refit
+from .collab_refit import claim, start_refit
 
 REFIT_SHARE = 0.05  # refit once events or new items since the fit reach 5 % of the ratings / items it counted
 POLL_SECONDS = 2.0  # how often a chat looks for a refitted file (one stat)
@@ -218,3 +218,23 @@ class CollabService:
         self._loaded_stamp = stamp
         self._model = model  # one reference swap: requests see the old or the new model, never a mix
         self.log(f"collaborative model: refitted on {int(model.seen.sum()):,} ratings, now serving")
+
+
+def refit_main(argv: list[str]) -> int:
+    """The background refit's process (engine.collab_refit.start_refit): STORE DOMAIN DATASET OUT."""
+    store, domain, dataset, out = argv
+    held = claim(Path(out))
+    if held is None:
+        return 0  # another refit of this file started first
+    with held:
+        db = open_db(store, create=False, timeout=30)
+        if dataset:
+            pin_catalog(db, domain, dataset)
+        model = fit_from_store(db, domain, log=print, reason="background refit")
+        db.conn.close()
+        model.save(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(refit_main(sys.argv[1:]))

@@ -10,7 +10,7 @@ by a scorer that was killed is continued by the next scorer or the next refit ch
 Each refit holds an exclusive lock on `<cache file>.refit` (its pid inside) for as long as it runs, so
 there is never more than one per cache file, and a crashed one leaves no stale claim.
 
-Run by hand: `python -m engine.collab_refit DB DOMAIN DATASET` (DATASET empty for the only catalog).
+The process runs `python -m engine.collab_cache DB DOMAIN DATASET OUT` (`engine.collab_cache.refit_main`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,23 @@ SUFFIX = ".refit"
 
 def collab_dir() -> Path:
     return cache_dir() / "collab"
+
+
+def claim(cache_file: Path):
+    """The exclusive claim on refitting `cache_file`, held for the process's life with its pid inside;
+    None when another refit holds it."""
+    path = claim_path(cache_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    f = open(path, "a+")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        return None
+    f.truncate(0)
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
 
 
 def claim_path(cache_file: Path) -> Path:
@@ -112,36 +129,6 @@ def start_refit(store: Path, domain: str, dataset: str | None, cache_file: Path)
     log = open(cache_file.with_name(cache_file.name + SUFFIX + ".log"), "w")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     with log:
-        return subprocess.Popen([sys.executable, "-m", "engine.collab_refit", str(store), domain, dataset or "",
+        return subprocess.Popen([sys.executable, "-m", "engine.collab_cache", str(store), domain, dataset or "",
                                  str(cache_file)], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True, preexec_fn=lambda: os.nice(19))
-
-
-def main(argv: list[str]) -> int:
-    from db import open_db
-    from db.catalogs import pin_catalog
-
-    from .collab_cache import fit_from_store
-
-    store, domain, dataset, out = argv
-    claim = claim_path(Path(out))
-    claim.parent.mkdir(parents=True, exist_ok=True)
-    with open(claim, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return 0  # another refit of this file started first
-        f.truncate(0)
-        f.write(str(os.getpid()))
-        f.flush()
-        db = open_db(store, create=False, timeout=30)
-        if dataset:
-            pin_catalog(db, domain, dataset)
-        model = fit_from_store(db, domain, log=print, reason="background refit")
-        db.conn.close()
-        model.save(out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
