@@ -63,3 +63,24 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
         print(line(r))
+
+
+def timed_holdout(db_path: str, dataset: str | None, n_users: int):
+    """eval-catalog's hold-out of a store's catalog, its two halves' sampled users (fit half: validation,
+    evaluation half: test) and each training rating's timestamp: what the time benches share."""
+    import numpy as np
+
+    from db import open_db
+    from db.catalogs import use_catalog
+    from db.snapshot import read_domain
+    from engine import holdout
+
+    db = open_db(db_path, create=False)
+    use_catalog(db, "movie", dataset)
+    snap = read_domain(db, "movie")
+    split = holdout.holdout_split(snap)
+    fit_half, eval_half = (holdout.sample_users(h, n_users) for h in holdout.partition(split.users))
+    when = {(u, h.item_id): h.ts for u, hs in snap.timelines.items() for h in hs}
+    ts = np.array([when.get((int(u), int(i)), 0.0) for u, i in zip(split.train.users, split.train.items)])
+    return snap, split, fit_half, eval_half, ts
+

@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import print_table  # noqa: E402
+from bench.common import print_table, timed_holdout  # noqa: E402
 
 
 def main() -> None:
@@ -30,23 +30,13 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=200)
     args = ap.parse_args()
 
-    from db import open_db
-    from db.catalogs import use_catalog
     from db.feedback import Feedback
-    from db.snapshot import read_domain
     from engine import holdout
     from engine.collab import CollabModel
 
-    db = open_db(args.db, create=False)
-    use_catalog(db, "movie", args.dataset)
-    snap = read_domain(db, "movie")
-    split = holdout.holdout_split(snap)
-    _, eval_half = holdout.partition(split.users)
-    users = holdout.sample_users(eval_half, args.users)
+    snap, split, _, users, ts = timed_holdout(args.db, args.dataset, args.users)
     evaluated = holdout.HoldoutSplit(split.train, users, split.catalog)
-    when = {(u, h.item_id): h.ts for u, hs in snap.timelines.items() for h in hs}
     train = split.train
-    ts = np.array([when.get((int(u), int(i)), 0.0) for u, i in zip(train.users, train.items)])
     order = np.argsort(ts, kind="stable")
     rows, base = [], None
     for share in (float(s) for s in args.shares.split(",")):

@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import print_table  # noqa: E402
+from bench.common import print_table, timed_holdout  # noqa: E402
 
 DAY = 86_400.0
 
@@ -33,23 +33,13 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=200)
     args = ap.parse_args()
 
-    from db import open_db
-    from db.catalogs import use_catalog
     from db.feedback import Feedback
-    from db.snapshot import read_domain
     from engine import holdout
     from engine.collab import CollabModel
 
-    db = open_db(args.db, create=False)
-    use_catalog(db, "movie", args.dataset)
-    snap = read_domain(db, "movie")
-    split = holdout.holdout_split(snap)
-    fit_half, eval_half = holdout.partition(split.users)
-    halves = {"validation (fit half)": holdout.sample_users(fit_half, args.users),
-              "test (evaluation half)": holdout.sample_users(eval_half, args.users)}
-    when = {(u, h.item_id): h.ts for u, hs in snap.timelines.items() for h in hs}
+    snap, split, fit_half, eval_half, ts = timed_holdout(args.db, args.dataset, args.users)
+    halves = {"validation (fit half)": fit_half, "test (evaluation half)": eval_half}
     train = split.train
-    ts = np.array([when.get((int(u), int(i)), 0.0) for u, i in zip(train.users, train.items)])
     newest = float(ts.max())
     items = np.unique(train.items)
     span = (newest - float(ts.min())) / DAY / 365.25
