@@ -80,9 +80,8 @@ def main() -> None:
     def rows(samples, lengths):
         """(length, table, labels) for the full windows ('full') and each cut."""
         out = [("full", sample_table(collab, sample_refs(snap, samples)), np.array([s.label for s in samples]))]
-        for k in lengths:
-            cut = cut_samples(snap, samples, k)
-            out.append((k, sample_table(collab, cut.refs), np.array([s.label for s in cut.samples])))
+        for cut in cut_samples(snap, samples, lengths):
+            out.append((cut.k, sample_table(collab, cut.refs), np.array([s.label for s in cut.samples])))
         return out
 
     def heads(prior: float, kind: str) -> Reranker:

@@ -31,6 +31,11 @@ from bench.common import print_table  # noqa: E402
 BUCKETS = (("< 5", 0, 5), ("5-50", 5, 51), ("> 50", 51, 10**9), ("all", 0, 10**9))
 
 
+def ratings(table) -> np.ndarray:
+    """The target's rating count from the table's log1p column, rounded: expm1(log1p(5)) can be 4.999…"""
+    return np.rint(np.expm1(table["log_popularity"]))
+
+
 def logits_for(scorer, samples, path: Path) -> list[float]:
     from db.scoring import score_samples
 
@@ -79,7 +84,7 @@ def main() -> None:
     with_llm = fit_head(tv, yv, FEATURES)
 
     def gate(t):
-        rare = np.expm1(t["log_popularity"]) < 5
+        rare = ratings(t) < 5
         return {**t, "llm_logit": np.where(rare, t["llm_logit"], 0.0)}
 
     gated = fit_head(gate(tv), yv, FEATURES)
@@ -93,7 +98,7 @@ def main() -> None:
         "like head with the LLM logit": with_llm.predict_table(tt),
         "like head with the LLM logit gated to < 5 ratings": gated.predict_table(gate(tt)),
     }
-    counts = np.expm1(tt["log_popularity"])
+    counts = ratings(tt)
     labels = np.array([s.label for s in test])
     users = np.array([s.user_id for s in test])
     rows = []

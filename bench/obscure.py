@@ -61,7 +61,7 @@ def run(db: str, dataset: str | None, user: str, no_llm: bool, scorer_cache: dic
 
     session = ChatSession(db, user, dataset=dataset, scorer_factory=factory, new_chat=True)
     session.load_model()
-    seen = session.collab.current()
+    model = session.collab.current()
     out = []
     for text in REQUESTS:
         session.handle("start over")
@@ -70,8 +70,7 @@ def run(db: str, dataset: str | None, user: str, no_llm: bool, scorer_cache: dic
             out.append({"request": text, "rows": 0, "obscure": 0, "first": ""})
             continue
         final = list(session.rank(reply.plan))[-1].items[:10]
-        counts = seen.seen[np.maximum(seen.columns([r.item.id for r in final]), 0)] * (
-            seen.columns([r.item.id for r in final]) >= 0)
+        counts = np.rint(np.expm1(model.popularity([r.item.id for r in final])))  # ratings held (0: unknown)
         out.append({"request": text, "rows": len(final), "obscure": int((counts < OBSCURE).sum()),
                     "first": final[0].item.name if final else ""})
     session.close()

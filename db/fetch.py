@@ -63,17 +63,15 @@ def fetch_ml100k(dest: Path | None = None, *, try_url: bool = True, log: Log = p
     if found:
         log(f"ml-100k already in {found}")
         return found
-    if try_url:
-        try:
-            return download_release(release("ml-100k"), dest, base_url=base_url, progress=progress, log=log)
-        except RecchatError as e:
-            if "cannot create cache folder" in str(e):
-                raise
-            log(f"{e}; using the RecBole wheel from PyPI instead")
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise RecchatError(f"cannot create cache folder {dest}: {e.strerror or e}") from None
+    if try_url:
+        try:
+            return download_release(release("ml-100k"), dest, base_url=base_url, progress=progress, log=log)
+        except RecchatError as e:
+            log(f"{e}; using the RecBole wheel from PyPI instead")
     return _from_recbole_wheel(dest, log)
 
 

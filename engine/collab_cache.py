@@ -73,8 +73,12 @@ class Staleness:
     fitted_ratings: int
     fitted_items: int
 
+    @property
+    def moved(self) -> bool:
+        return bool(self.events or self.items)
+
     def due(self, share: float) -> bool:
-        if not (self.events or self.items):
+        if not self.moved:
             return False
         return (self.events >= share * max(self.fitted_ratings, 1)
                 or self.items >= share * max(self.fitted_items, 1))
@@ -137,11 +141,10 @@ def load_or_fit(db: sqlite_utils.Database, domain: str, log: Log = _stderr, path
     path = path or cache_path(db, domain)
     model, why = load_cached(path, domain)
     if model is not None:
-        moved = staleness(db, domain, model)
         if background:
             refit_if_due(db, domain, model, log, path)
             return model
-        if not (moved.events or moved.items):
+        if not staleness(db, domain, model).moved:
             return model
         why = "the store changed since it was fitted"
     model = fit_from_store(db, domain, log, why)  # about a second on ML-100K (docs/results.md)

@@ -54,17 +54,17 @@ def claim_path(cache_file: Path) -> Path:
     return cache_file.with_name(cache_file.name + SUFFIX)
 
 
-def _holder(claim: Path) -> int | None:
-    """The pid of the live refit holding `claim`, else None (nobody holds it: finished or crashed)."""
+def _holder(path: Path) -> int | None:
+    """The pid of the live refit holding the claim file `path`, else None (nobody holds it: finished or crashed)."""
     try:
-        with open(claim, "r+") as f:
+        with open(path, "r+") as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
             except BlockingIOError:
                 text = f.read().strip()
                 return int(text) if text.isdigit() else None
             return None
-    except (FileNotFoundError, OSError, ValueError):
+    except (OSError, ValueError):
         return None
 
 

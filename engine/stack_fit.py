@@ -97,10 +97,11 @@ class CutSamples:
     refs: list[SampleRef]
 
 
-def cut_samples(snap: DomainSnapshot, samples: list[Sample], k: int) -> CutSamples:
-    """Samples with ids (`engine data split` writes them) cut to their last k ratings; others are left out."""
+def cut_samples(snap: DomainSnapshot, samples: list[Sample], lengths: tuple[int, ...]) -> list[CutSamples]:
+    """Samples with ids (`engine data split` writes them) cut to their last k ratings, for each k in `lengths`
+    (each prompt parsed once); samples without ids are left out."""
     _, by_id = shown_names(snap)
-    out, refs = [], []
+    cuts = [CutSamples(k, [], []) for k in lengths]
     for s in samples:
         if not s.history or any(h not in by_id for h in s.history) or s.item_id is None:
             continue
@@ -108,14 +109,15 @@ def cut_samples(snap: DomainSnapshot, samples: list[Sample], k: int) -> CutSampl
         p = parse_input(domain, s.input)
         liked_names = set(p.liked)
         shown = set(p.liked) | set(p.disliked)
-        cut = s.history[-k:]
-        names = {h: min(by_id[h] & shown or by_id[h]) for h in cut}
-        liked = [h for h in cut if names[h] in liked_names]
-        disliked = [h for h in cut if names[h] not in liked_names]
-        text = build_input(domain, [names[h] for h in liked], [names[h] for h in disliked], p.target)
-        out.append(replace(s, input=text, history=cut))
-        refs.append(SampleRef(liked, disliked, s.item_id, liked, disliked))
-    return CutSamples(k, out, refs)
+        names = {h: min(by_id[h] & shown or by_id[h]) for h in s.history}
+        for c in cuts:
+            cut = s.history[-c.k:]
+            liked = [h for h in cut if names[h] in liked_names]
+            disliked = [h for h in cut if names[h] not in liked_names]
+            text = build_input(domain, [names[h] for h in liked], [names[h] for h in disliked], p.target)
+            c.samples.append(replace(s, input=text, history=cut))
+            c.refs.append(SampleRef(liked, disliked, s.item_id, liked, disliked))
+    return cuts
 
 
 def sample_table(model: CollabModel, refs: list[SampleRef]) -> Table:
@@ -157,8 +159,7 @@ def fit_reranker(snap: DomainSnapshot, fit: list[Sample], exclude: list[Sample],
         table["llm_logit"] = np.asarray(logits, dtype=np.float64)
     like = fit_head(table, [s.label for s in fit], like_features)
     cut_tables, cut_labels = [], []
-    for k in cut_lengths:  # every history length under a window that the chat shows P(like) for
-        cut = cut_samples(snap, fit, k)
+    for cut in cut_samples(snap, fit, cut_lengths):  # every history length under a window that the chat shows
         if not cut.samples:
             continue
         t = sample_table(collab, cut.refs)

@@ -141,8 +141,8 @@ def test_cut_samples_are_the_last_k_ratings_as_the_whole_history(ml100k_copy):
     db = open_db(ml100k_copy, create=False)
     snap = read_domain(db, "movie")
     samples = build_splits(db, "movie").valid[:50]
-    for k in (1, 3):
-        cut = cut_samples(snap, samples, k)
+    for k, cut in zip((1, 3), cut_samples(snap, samples, (1, 3))):
+        assert cut.k == k
         assert len(cut.samples) == len(cut.refs) == 50
         for s, c, ref in zip(samples, cut.samples, cut.refs):
             assert c.history == s.history[-k:] and c.label == s.label and c.item_id == s.item_id
