@@ -1,13 +1,14 @@
 """Conversational benchmark on INSPIRED (Hayati et al., EMNLP 2020): real people asking for movies.
 
-    .venv/bin/python bench/inspired.py [--data DIR] [--splits dev test] [--db STORE] [--no-llm-only]
+    .venv/bin/python bench/inspired.py [--data DIR] [--splits dev test] [--db STORE] [--dataset NAME] [--no-llm-only]
 
 Data: `dev.tsv` and `test.tsv` of the public repository sweetpeach/Inspired (data/dialog_data/),
 looked for in --data, then bench/data/inspired/, then downloaded from GitHub (not committed: 2.5 MB).
 
 Two tables, one run:
 1. Linking: the title linker (engine.chat.mentions) on every seeker message against the dataset's
-   annotated movie mentions that map to the ML-100K catalog (title and year): precision and recall.
+   annotated movie mentions that map to the catalog (title and year; ML-100K unless --dataset names
+   another catalog of --db, e.g. ml-latest-small): precision and recall.
    Annotations whose title appears nowhere in the message (e.g. "Hi there!" annotated "Being There")
    are listed and reported apart, as "audited".
 2. Recommendation: per dialogue, the seeker's messages up to the first recommender turn that
@@ -17,9 +18,10 @@ Two tables, one run:
    - the same without the LLM (its P(Yes) held at 0, the stack without the LLM): the LLM's ablation;
    - the previous parser (tui/intent.py as of c945969, one "like X" seed per message, ratings only
      for a whole-message "I liked X"), ranked by the same retrieval and stack;
-   - popularity; EASE from the annotated mentions (perfect linking); the same keeping the genres
+   - popularity, and recent popularity (each rating weighted 0.5 ** (age / RECENT_HALF_LIFE days), the
+     half-life bench/time_aware.py chose on ml-latest-small's validation users); EASE from the annotated mentions (perfect linking); the same keeping the genres
      the dataset annotates in the seeker's messages.
-The collaborative model is fitted once on ML-100K and frozen, so dialogues do not leak into each other.
+The collaborative model is fitted once on the catalog and frozen, so dialogues do not leak into each other.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ URL = "https://raw.githubusercontent.com/sweetpeach/Inspired/master/data/dialog_
 LOCAL = ROOT / "bench" / "data" / "inspired"
 PREVIOUS_PARSER = ("c945969", "tui/intent.py")
 TOP = 10
-# INSPIRED genre words → ML-100K genres (the "genres" column of seeker utterances).
+RECENT_HALF_LIFE = 1460  # days
+# INSPIRED genre words → MovieLens genres (the "genres" column of seeker utterances); `catalog_genre`
+# spells them as the served catalog does (ML-100K "Children's", the later releases "Children").
 GENRES = {"action": "Action", "adventure": "Adventure", "animation": "Animation", "animated": "Animation",
           "comedy": "Comedy", "comedies": "Comedy", "funny": "Comedy", "crime": "Crime", "documentary": "Documentary",
           "documentaries": "Documentary", "drama": "Drama", "fantasy": "Fantasy", "horror": "Horror",
@@ -100,6 +104,12 @@ def dialogues(path: Path) -> dict[str, list[Utterance]]:
     return out
 
 
+def catalog_genre(genre: str, spelled: set[str]) -> str:
+    """A MovieLens genre as the catalog spells it ("Children's" in ML-100K, "Children" later)."""
+    fold = genre.lower().removesuffix("'s")
+    return next((g for g in sorted(spelled) if g.lower().removesuffix("'s") == fold), genre)
+
+
 def catalog_item(index, annotated: str):
     """The catalog item an annotation "Title (Year)" names: same folded title form and year."""
     from engine.chat.mentions import keys
@@ -115,7 +125,7 @@ def catalog_item(index, annotated: str):
     return None
 
 
-def cases(dialogs: dict[str, list[Utterance]], index) -> list[Case]:
+def cases(dialogs: dict[str, list[Utterance]], index, spelled: set[str]) -> list[Case]:
     out = []
     for dialog, utts in dialogs.items():
         seeker: list[Utterance] = []
@@ -128,7 +138,7 @@ def cases(dialogs: dict[str, list[Utterance]], index) -> list[Case]:
                 named = [i.id for s in seeker for m in s.movies if (i := catalog_item(index, m))]
                 truth = suggested - set(named)
                 if truth:
-                    genres = [GENRES[g.lower()] for s in seeker for g in s.genres if g.lower() in GENRES]
+                    genres = [catalog_genre(GENRES[g.lower()], spelled) for s in seeker for g in s.genres if g.lower() in GENRES]
                     out.append(Case(dialog, seeker, truth, list(dict.fromkeys(named)), list(dict.fromkeys(genres))))
                 break
             if suggested:
@@ -274,12 +284,29 @@ def ease_ranking(collab, eligible: list[int], seeds: list[int], genres: list[str
     return [i for i, _ in rank_ids(collab, ids, seeds, TOP)]
 
 
+def recent_popularity(store: Path, dataset: str) -> dict[int, float]:
+    """Each item's ratings weighted by their age, counted back from the catalog's newest rating."""
+    from db import open_db
+    from db.catalogs import use_catalog
+    from db.snapshot import read_domain
+
+    db = open_db(store, create=False)
+    use_catalog(db, "movie", dataset)
+    rated = [(h.item_id, h.ts) for hs in read_domain(db, "movie").timelines.values() for h in hs]
+    newest = max(ts for _, ts in rated)
+    out: dict[int, float] = {}
+    for item, ts in rated:
+        out[item] = out.get(item, 0.0) + 0.5 ** ((newest - ts) / (RECENT_HALF_LIFE * 86_400.0))
+    return out
+
+
 # ------------------------------------------------------------------------------------------ main
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=None, help="folder with dev.tsv and test.tsv")
     ap.add_argument("--splits", nargs="+", default=["dev", "test"])
-    ap.add_argument("--db", default=None, help="store with ML-100K imported (default: import into a temp store)")
+    ap.add_argument("--db", default=None, help="store with the catalog imported (default: ML-100K into a temp store)")
+    ap.add_argument("--dataset", default=None, help="catalog of --db to map to (e.g. ml-latest-small; default: the store's)")
     ap.add_argument("--model", default=None, help="GGUF (default: the rec-tuned SmolLM2)")
     ap.add_argument("--candidates", type=int, default=50)
     ap.add_argument("--no-llm-only", action="store_true", help="skip the rows that run the LLM (minutes)")
@@ -292,14 +319,17 @@ def main() -> None:
     copy = Path(tempfile.mkdtemp()) / "inspired.db"  # new users and their ratings stay out of the store
     with sqlite3.connect(store) as src, sqlite3.connect(copy) as dst:
         src.backup(dst)
-    session = ChatSession(copy, "inspired-setup", args.model, n_candidates=args.candidates)
+    session = ChatSession(copy, "inspired-setup", args.model, n_candidates=args.candidates, dataset=args.dataset)
     session.collab.load()
     session.collab.refresh = lambda: None  # frozen: one dialogue's ratings never reach another's model
     index = session.titles()
     collab = session.collab.current()
     catalog = {i.id: i for i in (e.item for es in index.forms.values() for e in es)}
     genre_of = {i: it.genres for i, it in catalog.items()}
+    spelled = {g.strip() for it in catalog.values() for g in it.genres.split(",") if g.strip()}
     by_pop = sorted(catalog, key=lambda i: (-float(collab.popularity([i])[0]), i))
+    recent = recent_popularity(copy, session.catalog.dataset)
+    by_recent = sorted(catalog, key=lambda i: (-recent.get(i, 0.0), i))
 
     link_rows, all_cases = [], []
     for split in args.splits:
@@ -309,7 +339,7 @@ def main() -> None:
         per_msg = (time.perf_counter() - t0) / max(1, sum(u.speaker == "SEEKER" for d in dialogs.values() for u in d))
         link_rows.append([split, str(res["gold"]), str(res["found"]), f"{res['precision']:.3f}", f"{res['recall']:.3f}",
                           str(res["unfindable"]), f"{res['recall_audited']:.3f}", f"{per_msg * 1000:.1f}"])
-        got = cases(dialogs, index)
+        got = cases(dialogs, index, spelled)
         all_cases += [(split, c) for c in got]
         print(f"{split}: {len(dialogs)} dialogues, {len(got)} cases with a catalog suggestion after seeker messages")
     print("\nLinking: seeker messages, annotated mentions that are in the catalog")
@@ -328,12 +358,14 @@ def main() -> None:
     real_scorer, real_stack, real_note = session.scorer, session.stack, session.stack_note
     from engine.stack import choose_stack
 
-    no_llm = choose_stack("no-llm", "no-llm", "movie")
+    no_llm = choose_stack("no-llm", "no-llm", "movie", collab.kind, session.catalog.dataset)
     t0 = time.perf_counter()
     for k, (split, case) in enumerate(all_cases):
         user = f"inspired-{split}-{k}"
         eligible = list(catalog)
         record("popularity", [i for i in by_pop if i not in case.annotated][:TOP], case)
+        record(f"recent popularity ({RECENT_HALF_LIFE}-day half-life)",
+               [i for i in by_recent if i not in case.annotated][:TOP], case)
         record("EASE, annotated mentions (perfect linking)", ease_ranking(collab, eligible, case.annotated, [], genre_of), case)
         record("EASE + annotated genres (perfect linking)",
                ease_ranking(collab, eligible, case.annotated, case.genres, genre_of), case)
@@ -361,14 +393,16 @@ def main() -> None:
     session.scorer, session.stack = real_scorer, real_stack
 
     n = len(all_cases)
-    print(f"\nRecommendation: {n} cases ({', '.join(args.splits)}), top {TOP}; model {real_scorer.name}: {real_note}")
-    best = max(sum(h for h, _, _ in rows[name]) / n for name in rows if "perfect linking" in name)
+    print(f"\nRecommendation on {session.catalog.dataset} ({len(catalog):,} items): {n} cases ({', '.join(args.splits)}), "
+          f"top {TOP}; model {real_scorer.name}: {real_note}; without the LLM: {no_llm.note}")
+    baselines = [name for name in rows if not name.startswith(("engine ask", "previous parser"))]
+    best = max(sum(h for h, _, _ in rows[name]) / n for name in baselines)
     table = []
     for name, ms in rows.items():
         hr, rec, ndcg = (sum(m[j] for m in ms) / n for j in range(3))
         per_split = [f"{sum(h) / len(h):.3f} ({len(h)})" for sp in args.splits if (h := hits.get((name, sp)))]
         table.append([name, f"{hr:.3f}", f"{rec:.3f}", f"{ndcg:.3f}", f"{hr / best:.2f}x" if best else "-", *per_split])
-    print_table(["ranker", f"HR@{TOP}", f"Recall@{TOP}", f"NDCG@{TOP}", "HR / best perfect-linking baseline",
+    print_table(["ranker", f"HR@{TOP}", f"Recall@{TOP}", f"NDCG@{TOP}", "HR / best baseline",
                  *[f"HR@{TOP} {sp} (cases)" for sp in args.splits]], table)
     print(f"({seconds:.0f} s for the rankers)")
     session.close()

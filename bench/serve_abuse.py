@@ -65,12 +65,14 @@ def main() -> None:
     ap.add_argument("--model", default=None, help="GGUF to serve (default: the default model)")
     ap.add_argument("--md", default=None, help="also write the table here")
     ap.add_argument("--rounds", type=int, default=4, help="times every input is sent (RSS is read after each round)")
+    ap.add_argument("--cache-mb", type=int, default=None, help="the server's prompt-state cache (engine serve --cache-mb)")
     args = ap.parse_args()
 
     from engine.http_scorer import HttpScorer
     from engine.serve import launch
 
-    proc, url = launch(["--model", args.model] if args.model else [])
+    proc, url = launch((["--model", args.model] if args.model else [])
+                       + ([] if args.cache_mb is None else ["--cache-mb", str(args.cache_mb)]))
     u = urlparse(url)
     host, port = u.hostname, u.port
     scorer = HttpScorer(url)

@@ -30,14 +30,14 @@ def served():
 
 def test_http_p_yes_matches_in_process_on_real_samples(served, scorer, movie_split_dir):
     """Same prompts, same model: the server's log-probabilities give P(Yes) within 1e-3 of llama.cpp in-process."""
-    samples = read_samples(movie_split_dir / "test.json")[0][:20]
+    samples = read_samples(movie_split_dir / "test.json")[0][:12]
     remote = HttpScorer(served)
     assert remote.identity == scorer.identity, "engine serve says which GGUF it serves (its stack is found by it)"
     assert remote.prompts == scorer.prompts
     local = [s.p_yes for s in score_samples(scorer, samples)]
     http = [s.p_yes for s in score_samples(remote, samples)]
     assert max(abs(a - b) for a, b in zip(local, http)) <= 1e-3
-    assert len(set(round(p, 3) for p in http)) > 10, "real, varying scores"
+    assert len(set(round(p, 3) for p in http)) > 6, "real, varying scores"
 
 
 def test_recommend_and_eval_through_the_server(served, ml100k_copy, movie_split_dir, tmp_path):
