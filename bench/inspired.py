@@ -321,7 +321,7 @@ def main() -> None:
         src.backup(dst)
     session = ChatSession(copy, "inspired-setup", args.model, n_candidates=args.candidates, dataset=args.dataset)
     session.collab.load()
-    session.collab.refresh = lambda: None  # frozen: one dialogue's ratings never reach another's model
+    session.collab.refresh = lambda *a, **k: None  # frozen: one dialogue's ratings never reach another's model
     index = session.titles()
     collab = session.collab.current()
     catalog = {i.id: i for i in (e.item for es in index.forms.values() for e in es)}
