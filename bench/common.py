@@ -65,6 +65,21 @@ def print_table(header: list[str], rows: list[list[str]]) -> None:
         print(line(r))
 
 
+DAY = 86_400.0
+
+
+def age_weights(ts, half_life_days: float, newest: float | None = None):
+    """0.5 ** (age / half-life) per rating, its age counted back from `newest` (default: the newest of
+    `ts`); half-life 0 = every rating weighs 1. What the time benches weight ratings by."""
+    import numpy as np
+
+    ts = np.asarray(ts, dtype=np.float64)
+    if half_life_days == 0:
+        return np.ones_like(ts)
+    newest = float(ts.max()) if newest is None else newest
+    return 0.5 ** ((newest - ts) / (half_life_days * DAY))
+
+
 def timed_holdout(db_path: str, dataset: str | None, n_users: int):
     """eval-catalog's hold-out of a store's catalog, its two halves' sampled users (fit half: validation,
     evaluation half: test) and each training rating's timestamp: what the time benches share."""

@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ROOT, ml100k_store, print_table  # noqa: E402
+from bench.common import ROOT, age_weights, ml100k_store, print_table  # noqa: E402
 
 URL = "https://raw.githubusercontent.com/sweetpeach/Inspired/master/data/dialog_data/{split}.tsv"
 LOCAL = ROOT / "bench" / "data" / "inspired"
@@ -293,10 +293,9 @@ def recent_popularity(store: Path, dataset: str) -> dict[int, float]:
     db = open_db(store, create=False)
     use_catalog(db, "movie", dataset)
     rated = [(h.item_id, h.ts) for hs in read_domain(db, "movie").timelines.values() for h in hs]
-    newest = max(ts for _, ts in rated)
     out: dict[int, float] = {}
-    for item, ts in rated:
-        out[item] = out.get(item, 0.0) + 0.5 ** ((newest - ts) / (RECENT_HALF_LIFE * 86_400.0))
+    for (item, _), w in zip(rated, age_weights([ts for _, ts in rated], RECENT_HALF_LIFE)):
+        out[item] = out.get(item, 0.0) + float(w)
     return out
 
 

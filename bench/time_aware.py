@@ -20,9 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import print_table, timed_holdout  # noqa: E402
-
-DAY = 86_400.0
+from bench.common import DAY, age_weights, print_table, timed_holdout  # noqa: E402
 
 
 def main() -> None:
@@ -45,7 +43,7 @@ def main() -> None:
     span = (newest - float(ts.min())) / DAY / 365.25
     rows = []
     for hl in (float(x) for x in args.half_lives.split(",")):
-        w = np.ones_like(ts) if hl == 0 else 0.5 ** ((newest - ts) / (hl * DAY))
+        w = age_weights(ts, hl, newest)
         weighted = Feedback(train.users, train.items, train.liked * w)
         model = CollabModel.fit(weighted, item_ids=items)
         pop_w = np.bincount(model.columns(train.items), weights=w, minlength=len(items))
