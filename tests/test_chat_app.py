@@ -57,7 +57,7 @@ async def test_query_like_undo(ml100k_copy, scorer):
         after = titles(app)
         assert after != before and liked not in after  # rated items leave the list; the rest re-rank
         history = app.query_one("#history", HistoryList)
-        assert history.children[0].item_id == top_id  # newest first
+        assert history.item_ids[0] == top_id  # newest first
         await pilot.press("u")
         await settle(app, pilot)
         assert count(ml100k_copy, f"SELECT COUNT(*) FROM current_feedback WHERE user_id={uid} AND item_id={top_id}") == 0
@@ -155,12 +155,12 @@ async def test_new_user_onboarding_rating_in_words_and_persistence(ml100k_copy):
         await ask(app, pilot, "I liked Heat")
         assert "Got it: you like Heat (1995). Saved 1 rating" in log_text(app)
         history = app.query_one("#history", HistoryList)
-        assert len(history.children) == 1
+        assert history.option_count == 1
         history.focus()
-        history.index = 0
+        history.highlighted = 0
         await pilot.press("x")
         await settle(app, pilot)
-        assert len(app.query_one("#history", HistoryList).children) == 0
+        assert app.query_one("#history", HistoryList).option_count == 0
         await ask(app, pilot, "/user someone-else")
         assert app.sub_title == "someone-else"
     # The chat persists: the same user sees the earlier conversation next time.

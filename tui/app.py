@@ -69,7 +69,8 @@ class ChatApp(App):
     #results { height: 14; border: round $primary-background; }
     #ask { margin: 0; }
     #side { width: 38; border-left: solid $primary-background; padding: 0 1; }
-    #history { height: 1fr; }
+    #history { height: 1fr; border: none; padding: 0; text-wrap: nowrap; text-overflow: ellipsis; }
+    #history > .option-list--option { padding: 0; }
     #auc { height: auto; padding-top: 1; color: $text-muted; }
     .panel-title { text-style: bold; }
     EvalScreen #runs { width: 1fr; }

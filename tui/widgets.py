@@ -8,7 +8,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, ListView, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from db.eval_runs import EvalRun
 from db.types import Interaction
@@ -85,28 +86,30 @@ class ResultsTable(TypingGoesToInput, DataTable):
         return int(key.value) if key.value is not None else None
 
 
-class HistoryEntry(ListItem):
-    def __init__(self, rating: Interaction):
-        mark = Text("✓ ", "green") if rating.liked else Text("✗ ", "red")
-        super().__init__(Label(Text.assemble(mark, rating.name)))
-        self.item_id = rating.item_id
+class HistoryList(TypingGoesToInput, OptionList):
+    """The user's ratings, newest first; x removes one.
 
-
-class HistoryList(TypingGoesToInput, ListView):
-    """The user's ratings, newest first; x removes one."""
+    One widget drawing lines on demand, not a widget per rating: a history of 2,698 ratings (the
+    largest ml-latest-small user) as ListItems made every repaint of the screen re-lay them all, and
+    Enter -> first rows waited on the UI thread for it (docs/speed.md)."""
 
     BINDINGS = [Binding("x,delete", "app.remove_selected", "Remove")]
 
     def show(self, history: list[Interaction]) -> None:
-        index = self.index
-        self.clear()
-        self.extend(HistoryEntry(h) for h in reversed(history))
+        index = self.highlighted
+        self.set_options(Option(Text.assemble(Text("✓ ", "green") if h.liked else Text("✗ ", "red"), h.name),
+                                id=str(h.item_id)) for h in reversed(history))
         if index is not None and history:
-            self.index = min(index, len(history) - 1)
+            self.highlighted = min(index, len(history) - 1)
+
+    @property
+    def item_ids(self) -> list[int]:
+        """The listed items' ids, newest first."""
+        return [int(o.id) for o in self.options]
 
     def selected_item_id(self) -> int | None:
-        child = self.highlighted_child
-        return child.item_id if isinstance(child, HistoryEntry) else None
+        option = self.highlighted_option
+        return int(option.id) if option is not None else None
 
 
 class EvalScreen(Screen):
