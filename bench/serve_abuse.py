@@ -66,13 +66,32 @@ def main() -> None:
     ap.add_argument("--md", default=None, help="also write the table here")
     ap.add_argument("--rounds", type=int, default=4, help="times every input is sent (RSS is read after each round)")
     ap.add_argument("--cache-mb", type=int, default=None, help="the server's prompt-state cache (engine serve --cache-mb)")
+    ap.add_argument("--against-glibc-arenas", action="store_true",
+                    help="then the same rounds against a server with glibc's default malloc arenas (8 per core), "
+                         "the baseline for the RSS line")
     args = ap.parse_args()
+    result = abuse(args, {})
+    text = report(args, result)
+    if args.against_glibc_arenas:
+        import os
 
+        default = abuse(args, {"MALLOC_ARENA_MAX": str(8 * (os.cpu_count() or 1))})
+        text += "\nbaseline, glibc's default arenas (MALLOC_ARENA_MAX=" + str(8 * (os.cpu_count() or 1)) + "): " \
+            + rss_line(args, default) + f"; scores as before: {'yes' if default['after'] == default['baseline'] else 'NO'}"
+    print(text)
+    if result["other"]:
+        print("other stderr lines (first 5):\n" + "\n".join(result["other"][:5]))
+    if args.md:
+        Path(args.md).write_text(text + "\n")
+
+
+def abuse(args, env: dict[str, str]) -> dict:
+    """Every input `args.rounds` times against one `engine serve` child (with `env` added); RSS after each round."""
     from engine.http_scorer import HttpScorer
     from engine.serve import launch
 
     proc, url = launch((["--model", args.model] if args.model else [])
-                       + ([] if args.cache_mb is None else ["--cache-mb", str(args.cache_mb)]))
+                       + ([] if args.cache_mb is None else ["--cache-mb", str(args.cache_mb)]), env=env)
     u = urlparse(url)
     host, port = u.hostname, u.port
     scorer = HttpScorer(url)
@@ -124,27 +143,31 @@ def main() -> None:
         _, err = proc.communicate()
     log_lines = [line for line in (err or "").splitlines() if line.startswith("engine serve:")]
     other = [line for line in (err or "").splitlines() if line.strip() and not line.startswith("engine serve:")]
-    refused = sum(n for name, n, st, _ in rows if any(isinstance(k, int) and k >= 400 for k in st))
+    return dict(rows=rows, before_score=before_score, baseline=baseline, after=after, rss_before=rss_before,
+                rss_rounds=rss_rounds, rss_after=rss_after, alive=alive, log_lines=log_lines, other=other)
 
+
+def rss_line(args, r: dict) -> str:
+    return (f"server RSS: {r['rss_before']:.0f} MiB before; after each of {args.rounds} rounds of everything above: "
+            + ", ".join(f"{x:.0f}" for x in r["rss_rounds"]) + f" MiB (×{r['rss_after'] / r['rss_before']:.2f} in all); "
+            f"up at the end: {'yes' if r['alive'] else 'NO'}")
+
+
+def report(args, r: dict) -> str:
+    rows, log_lines = r["rows"], r["log_lines"]
+    refused = sum(n for name, n, st, _ in rows if any(isinstance(k, int) and k >= 400 for k in st))
     out = ["| input | requests | answers | server up after |", "|---|---|---|---|"]
     for name, n, st, up in rows:
         out.append(f"| {name} | {n} | {', '.join(f'{k}: {v}' for k, v in sorted(st.items(), key=str))} | {'yes' if up else 'NO'} |")
     out.append("")
-    out.append(f"well-formed request before: HTTP {before_score}; after: the same top log-probabilities: "
-               f"{'yes' if after == baseline else 'NO'} ({baseline} / {after})")
-    out.append(f"server RSS: {rss_before:.0f} MiB before; after each of {args.rounds} rounds of everything above: "
-               + ", ".join(f"{r:.0f}" for r in rss_rounds) + f" MiB (×{rss_after / rss_before:.2f} in all); up at the end: "
-               f"{'yes' if alive else 'NO'}")
+    out.append(f"well-formed request before: HTTP {r['before_score']}; after: the same top log-probabilities: "
+               f"{'yes' if r['after'] == r['baseline'] else 'NO'} ({r['baseline']} / {r['after']})")
+    out.append(rss_line(args, r) + " (served: 2 malloc arenas, engine.serve.limit_malloc_arenas)")
     reasoned = [line for line in log_lines if line.count(":") >= 2]
     out.append(f"log: {len(log_lines)} `engine serve:` lines: {len(reasoned)} for the {refused} requests the guard refused "
                f"(with the reason), {len(log_lines) - len(reasoned)} for errors llama-cpp-python answered (prompt over "
-               f"the context, a client gone before its answer); {len(other)} other stderr lines (start-up)")
-    text = "\n".join(out)
-    print(text)
-    if other:
-        print("other stderr lines (first 5):\n" + "\n".join(other[:5]))
-    if args.md:
-        Path(args.md).write_text(text + "\n")
+               f"the context, a client gone before its answer); {len(r['other'])} other stderr lines (start-up)")
+    return "\n".join(out)
 
 
 def merge(rows):

@@ -48,6 +48,7 @@ class LlamaRunner:
         self.info = info  # what the GGUF says of itself: architecture, prompt notes and format, chat template
         self.settings = settings
         mparams = llama_cpp.llama_model_default_params()
+        settings.apply_model(mparams)
         _LOG.clear()
         self.model = llama_cpp.llama_model_load_from_file(str(self.path).encode(), mparams)
         if not self.model:

@@ -35,6 +35,7 @@ class LlamaSettings:
     threads: int | None = None  # None: every core (os.cpu_count())
     kv_type: int = GGML_TYPE_F32  # ggml type of both the K and the V cache
     flash_attn: bool = False
+    extra_buffers: bool = False  # llama_model_params.use_extra_bufts
 
     def with_overrides(self, **values) -> LlamaSettings:
         """A copy with the given fields changed; None leaves a field as it is (CLI options left unset)."""
@@ -56,6 +57,10 @@ class LlamaSettings:
         cparams.n_threads = cparams.n_threads_batch = self.n_threads
         cparams.type_k = cparams.type_v = self.kv_type
         cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED if self.flash_attn else LLAMA_FLASH_ATTN_TYPE_DISABLED
+
+    def apply_model(self, mparams) -> None:
+        """Set these values on a `llama_cpp.llama_model_params` (engine.llama_runner, engine.serve)."""
+        mparams.use_extra_bufts = self.extra_buffers
 
     def server_kwargs(self) -> dict:
         """The same values as keyword arguments of `llama_cpp.server.settings.ModelSettings` (engine.serve)."""

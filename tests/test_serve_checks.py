@@ -4,6 +4,9 @@ settings as in-process scoring (one engine.llama_settings.LlamaSettings; no mode
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
 
 import llama_cpp
 import pytest
@@ -14,7 +17,7 @@ from db.gguf_check import default_model_path
 from engine.llama_runner import LlamaRunner
 from engine.llama_settings import LlamaSettings
 from engine.scorer import LlamaScorer
-from engine.serve import build_app, model_settings, serve
+from engine.serve import SERVER_ARENAS, build_app, model_settings, serve
 from tests.conftest import engine
 
 
@@ -113,3 +116,14 @@ def _spy(f, calls: list):
         return f(*args, **kwargs)
 
     return wrapper
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_the_server_caps_malloc_arenas_unless_the_person_set_them():
+    probe = "from engine.serve import limit_malloc_arenas; print(limit_malloc_arenas())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    capped = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert capped.stdout.strip() == str(SERVER_ARENAS)
+    theirs = subprocess.run([sys.executable, "-c", probe], env={**env, "MALLOC_ARENA_MAX": "4"},
+                            capture_output=True, text=True, check=True)
+    assert theirs.stdout.strip() == "None"
