@@ -92,6 +92,9 @@ def abuse(args, env: dict[str, str]) -> dict:
 
     proc, url = launch((["--model", args.model] if args.model else [])
                        + ([] if args.cache_mb is None else ["--cache-mb", str(args.cache_mb)]), env=env)
+    err_lines: list[str] = []  # drained as it comes: a full pipe would block the server's log writes
+    drain = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
+    drain.start()
     u = urlparse(url)
     host, port = u.hostname, u.port
     scorer = HttpScorer(url)
@@ -137,10 +140,12 @@ def abuse(args, env: dict[str, str]) -> dict:
     alive = proc.poll() is None
     proc.terminate()
     try:
-        _, err = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
     except Exception:
         proc.kill()
-        _, err = proc.communicate()
+        proc.wait()
+    drain.join(timeout=30)
+    err = "".join(err_lines)
     log_lines = [line for line in (err or "").splitlines() if line.startswith("engine serve:")]
     other = [line for line in (err or "").splitlines() if line.strip() and not line.startswith("engine serve:")]
     return dict(rows=rows, before_score=before_score, baseline=baseline, after=after, rss_before=rss_before,
