@@ -173,3 +173,41 @@ def test_a_newer_film_of_the_same_name_is_a_relative(index):
     st.apply(read("I loved the new Lion King", index), [], [])
     lion = index.lookup("The Lion King").id
     assert st.related == [lion] and st.liked == [] and lion in st.positive and lion not in st.mentioned
+
+
+# ----------------------------------------------- what a 9,742-title catalog adds (INSPIRED on ml-latest-small)
+@pytest.fixture(scope="module")
+def newer() -> TitleIndex:
+    titles = ["Superhero Movie (2008)", "Scary Movie (2000)", "Perfect (1985)", "LOL (2012)", "Gotcha! (1985)",
+              "The Last Five Years (2014)", "Evangelion: 1.0 You Are (Not) Alone (Evangerion shin gekijôban: Jo) (2007)",
+              "Avengers, The (2012)", "Endgame (2009)", "Jumanji (1995)", "Alien: Covenant (2017)",
+              "Seven (a.k.a. Se7en) (1995)", "Inception (2010)"]
+    items = []
+    for n, name in enumerate(titles, 1):
+        title, year = name.rsplit(" (", 1)
+        items.append(Item(n, "movie", name, title, int(year[:4]), "", "Comedy"))
+    return TitleIndex.build(items, {i.id: 10.0 for i in items})
+
+
+@pytest.mark.parametrize("text", [
+    "I love superhero movies.", "In the mood for a superhero movie.", "no i dont like scary movies",  # a kind of film
+    "Perfect!", "Perfect, I will watch the older one first then!", "LOL", "Lol.", "Ahhh, gotcha.",  # replies
+    "something released in the last five years",  # every word common: needs a capital or a cue
+    "I think the last movie that I felt satisfied with was Ready or Not.",  # "(Not)" inside a title is no alternate
+    "Avengers: Endgame", "I really liked Jumanji:next level.",  # a subtitle the catalog lacks
+])
+def test_what_a_large_catalog_must_not_link(newer, text):
+    assert names(newer, text) == []
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("i have seen Scary Movie, it was dumb", ["Scary Movie (2000)"]),
+    ("I saw Perfect last year", ["Perfect (1985)"]),
+    ('I liked "LOL"', ["LOL (2012)"]),
+    ("The Last Five Years was great", ["The Last Five Years (2014)"]),
+    ("I loved Alien: Covenant", ["Alien: Covenant (2017)"]),
+    ("Se7en and Inception", ["Seven (a.k.a. Se7en) (1995)", "Inception (2010)"]),
+    ("I liked the Avengers and Inception", ["Avengers, The (2012)", "Inception (2010)"]),
+])
+def test_the_same_titles_when_named(newer, text, expected):
+    assert names(newer, text) == expected

@@ -39,6 +39,7 @@ ARTICLES = {"the", "a", "an"}
 TRAILING_ARTICLES = ("the", "a", "an", "la", "le", "les", "l'", "il", "el", "das", "der", "die", "det", "lo")
 _TRAILING_ARTICLE = re.compile(r"^(?P<rest>.*),\s*(?P<article>" + "|".join(TRAILING_ARTICLES) + r")$", re.I)
 _PARENS = re.compile(r"\s*\(([^()]*)\)")
+_TRAILING_PARENS = re.compile(r"(?:\s*\([^()]*\))+\s*$")  # alternate titles close a title; "(Not)" inside one is a word
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _AKA = re.compile(r"^\s*a\.k\.a\.?\s+", re.I)  # ml-latest's "Seven (a.k.a. Se7en) (1995)"
 QUOTES = "\"“”«»'‘’`"
@@ -57,7 +58,11 @@ _LIKE_SEED = re.compile(r"\b(?:something|anything|stuff|movies?|films?|books?|mo
 BOUNDARY_WORDS = {"and", "or", "but", "was", "is", "were", "are", "too", "as", "also", "though", "because", "so",
                   "then", "yet", "nor", "with", "by", "in", "from", "more", "has", "had", "it"}
 ORDINARY_ZIPF = 3.9  # a one-word title at least this frequent in English needs marking (heat 4.9, fargo 3.6)
-COMMON_ZIPF = 5.0  # a short many-word title whose words are all this frequent needs marking ("The Rock")
+COMMON_ZIPF = 5.0  # a many-word title whose words are all this frequent needs marking ("The Rock", "The Last Five Years")
+KIND_WORDS = {"movie", "movies", "film", "films"}  # "Scary Movie", "Superhero Movie": what people call a kind of film
+# One-word replies of a conversation ("Perfect!", "LOL", "Gotcha"): such a title counts only quoted or after a cue.
+REPLY_WORDS = {"perfect", "lol", "gotcha", "thanks", "ok", "okay", "cool", "nice", "awesome", "sure", "wow", "great",
+               "yes", "yeah", "yep", "nope", "hi", "hello", "hey", "bye", "sorry", "fine", "whatever", "oops", "agreed"}
 FUNCTION_ZIPF = 6.0  # "It", "Big", "Us": a title only when capitalised (or quoted)
 FUZZY_MIN_CHARS = 10  # typos are forgiven only in titles at least this long
 # "Speed was awesome": a capitalised word opening a sentence is a title when a verdict follows it.
@@ -133,16 +138,17 @@ def ordinariness(key: tuple[str, ...]) -> int:
     content = [k for k in key if k not in ARTICLES] or list(key)
     if len(content) == 1:
         z = zipf(content[0])
-        return 2 if z >= FUNCTION_ZIPF else 1 if z >= ORDINARY_ZIPF else 0
-    if len(key) <= 3 and all(zipf(k) >= COMMON_ZIPF for k in content):
+        return 2 if z >= FUNCTION_ZIPF else 1 if z >= ORDINARY_ZIPF or content[0] in REPLY_WORDS else 0
+    if content[-1] in KIND_WORDS or all(zipf(k) >= COMMON_ZIPF for k in content):
         return 1
     return 0
 
 
 def title_forms(title: str, bare_forms: bool = True) -> list[tuple[tuple[str, ...], bool]]:
     """(folded words, short form?) for every way a catalog title is written (see the module docstring)."""
-    alts = [_AKA.sub("", a) for a in _PARENS.findall(title)]
-    main = _PARENS.sub("", title).strip()
+    tail = _TRAILING_PARENS.search(title)
+    alts = [_AKA.sub("", a) for a in _PARENS.findall(tail.group())] if tail else []
+    main = (title[:tail.start()] if tail else title).strip()
     forms: list[tuple[tuple[str, ...], bool]] = []
     for text in [main, *alts]:
         text = text.strip()
@@ -234,7 +240,7 @@ class TitleIndex:
         if year is not None and cands:
             close = [i for i in cands if i.year == year] or [i for i in cands if i.year and abs(i.year - year) == 1]
             if not close and not (close := [i for i in cands if i.year is None]):
-                return Link("missing", None, tuple(cands[:5]), f"the catalog has it only from other years")
+                return Link("missing", None, tuple(cands[:5]), "the catalog has it only from other years")
             cands = close
         if len(cands) == 1:
             return Link("linked", cands[0], tuple(cands))
@@ -363,6 +369,10 @@ def inside_longer_name(text: str, ws: list[Word], i: int, n: int, level: int = 1
     """The words continue a capitalised run ("Wonder Boys", "Avengers Infinity War", "Birds of Prey") or a
     sequel number follows them ("Toy Story 4"): a title or name the catalog does not hold."""
     j = i + n
+    if j < len(ws) and _subtitle(text, ws[j - 1], ws[j]):
+        return True  # "Avengers: Endgame", "Jumanji:next level": a longer title the catalog lacks
+    if i >= 1 and _subtitle(text, ws[i - 1], ws[i]) and ws[i - 1].raw[0].isupper():
+        return True
     if j < len(ws) and not _gap(text, ws[j - 1], ws[j]):
         nxt = ws[j]
         if nxt.key.isdigit() and len(nxt.key) < 3:
@@ -402,6 +412,12 @@ def _gap(text: str, a: Word, b: Word) -> bool:
     return any(c in text[a.end:b.start] for c in ",;:.!?()\"“”/")
 
 
+def _subtitle(text: str, a: Word, b: Word) -> bool:
+    """A colon joins the words as title and subtitle: "Avengers: Endgame", "Jumanji:next level"."""
+    between = text[a.end:b.start]
+    return between.strip() == ":" and not between.startswith(" ") and (b.raw[0].isupper() or between == ":")
+
+
 def _continues_list(text: str, prev_end: int, start: int) -> bool:
     """Only "," "and" "or" "&" lie between the previous title and this word: "saw Heat, Speed and Crash"."""
     between = text[prev_end:start]
@@ -424,6 +440,8 @@ def marked(text: str, ws: list[Word], i: int, n: int, level: int, listed: bool =
         return True
     if n == 1 and (len(span[0].key) <= 2 or span[0].key in GENRE_WORDS):
         return False  # "M", "War": a letter or a genre word is a title only in quotes
+    if n == 1 and span[0].key in REPLY_WORDS:  # "Perfect!" is a reply; "I saw Perfect" a title
+        return strong_cue_before(ws, i) or (capitalised(span) and cue_before(ws, i))
     if level == 0:
         return True
     caps = capitalised(span) and any(w.raw[0].isupper() for w in span)
