@@ -188,7 +188,8 @@ def linking(dialogs: dict[str, list[Utterance]], index, verbose: bool, split: st
                 if not any(" " + " ".join(k) + " " in text_keys for k, _ in title_forms(item.title)):
                     unfindable.append((u.text[:90], item.name))
             verdicts = judged.get((split, u.text[:60]), {})
-            got, annotated = {m.item.name for m in mentions if not m.related}, {i.name for i in gold.values()}
+            newer = {m.item.name for m in mentions if m.related}
+            got, annotated = {m.item.name for m in mentions if not m.related}, {i.name for i in gold.values()} - newer
             truth = (annotated - verdicts.get("annotated wrong", set())) | (verdicts.get("linked right", set()) & in_catalog)
             j_tp, j_found, j_truth = j_tp + len(got & truth), j_found + len(got), j_truth + len(truth)
             seen = set().union(*verdicts.values()) if verdicts else set()
