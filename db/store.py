@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -29,12 +30,34 @@ def open_db(path: str | Path | None = None, *, create: bool = True, timeout: flo
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so one import is one transaction.
         conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=not shared)
         conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA journal_mode = WAL")
+        _ensure_wal(conn, timeout)
         db = sqlite_utils.Database(conn)
         migrate(db)
     except (sqlite3.Error, OSError) as e:
         raise RecchatError(f"cannot open database {path}: {e}") from None
     return db
+
+
+def _ensure_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Put the file in WAL mode, waiting as long as `timeout` for processes converting it at once.
+
+    Converting needs the file to itself and SQLite does not run the busy handler for it, so several
+    processes opening a new store together would fail with "database is locked" at once. WAL is a
+    property of the file: a store already in WAL (every open after the first) takes no lock here.
+    """
+    conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # reads the header (busy handler applies)
+    deadline, pause = time.monotonic() + timeout, 0.005
+    while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() == "wal":
+                return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e):
+                raise
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("database is locked (could not switch it to WAL)")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 @contextmanager

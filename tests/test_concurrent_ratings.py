@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from db import RecchatError, open_db
 from db.migrations import MIGRATIONS
+from db.store import schema_version
 from engine.chat.session import ChatSession
 
 from tests.conftest import FIXTURES, ROOT, count, engine
@@ -194,3 +196,36 @@ def test_raters_opening_a_store_at_once_migrate_it_once(tmp_path):
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         finally:
             conn.close()
+
+
+def _writer_holding(path):
+    """A connection holding the write lock of a store still in the rollback journal (a new file)."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_open_waits_for_a_writer_while_switching_a_store_to_wal(tmp_path):
+    """SQLite does not run the busy handler when the switch to WAL meets another writer: the open
+    retries within its timeout instead of failing at once (CI saw this with 8 raters opening together)."""
+    path = tmp_path / "new.db"
+    holder = _writer_holding(path)
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    db = open_db(path, timeout=10)
+    release.join()
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert schema_version(db) == len(MIGRATIONS)
+    db.conn.close()
+    holder.close()
+
+
+def test_open_gives_a_one_line_error_when_the_writer_never_lets_go(tmp_path):
+    path = tmp_path / "held.db"
+    holder = _writer_holding(path)
+    with pytest.raises(RecchatError) as e:
+        open_db(path, timeout=0.3)
+    assert str(e.value) == f"cannot open database {path}: database is locked (could not switch it to WAL)"
+    holder.execute("ROLLBACK")
+    holder.close()
