@@ -265,6 +265,8 @@ def choose_stack(model_id: str, model_name: str, domain: str, collab: str = "eas
                                     f"{w:+.2f} per SD){where}")
         fallback = find_stack(None, domain, collab, on)
         named = f"{model_name} with {collab.upper()}" if collab != "ease" else model_name
+        if fallback is not None and model_id == NO_LLM:
+            return StackChoice(fallback, f"ranking by the collaborative stack without the LLM{where}")
         if fallback is not None:
             return StackChoice(fallback, f"{named} has no fitted stack: ranking by the collaborative stack without "
                                          f"the LLM (its P(Yes) shown beside){where or f'; fit one with `{fit_cmd}`'}")

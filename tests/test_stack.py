@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from engine.stack import Reranker, Stack, choose_stack, find_stack
+from engine.stack import NO_LLM, Reranker, Stack, choose_stack, find_stack
 
 
 @pytest.fixture(autouse=True)
@@ -67,6 +67,9 @@ def test_choice_says_what_ranks(tmp_path):
     fallback = choose_stack("c" * 64, "my.gguf", "movie")
     assert fallback.stack is not None and not fallback.stack.uses_llm
     assert "without the LLM" in fallback.note
+    asked = choose_stack(NO_LLM, NO_LLM, "movie")  # asking for the stack without the LLM is no shortfall
+    assert asked.stack is not None and not asked.stack.uses_llm
+    assert asked.note == "ranking by the collaborative stack without the LLM"
     toy_stack(llm=True).save()
     own = choose_stack("a" * 64, "model.gguf", "movie")
     assert own.stack.uses_llm and "LLM weight" in own.note
