@@ -253,7 +253,7 @@ def choose_stack(model_id: str, model_name: str, domain: str, collab: str = "eas
     fitted on another catalog serves only as a stated fallback (its weights were calibrated there)."""
     default = DEFAULT_DATASET[domain]
     dataset = dataset or default
-    fit_cmd = f"engine stack fit --model {model_name} --data valid.json"
+    fit_cmd = f"engine stack fit {'--no-llm' if model_id == NO_LLM else f'--model {model_name}'} --data valid.json"
     if dataset != default:
         fit_cmd += f" --dataset {dataset}"
     for on in dict.fromkeys([dataset, default]):

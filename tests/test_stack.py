@@ -70,6 +70,8 @@ def test_choice_says_what_ranks(tmp_path):
     asked = choose_stack(NO_LLM, NO_LLM, "movie")  # asking for the stack without the LLM is no shortfall
     assert asked.stack is not None and not asked.stack.uses_llm
     assert asked.note == "ranking by the collaborative stack without the LLM"
+    borrowed = choose_stack(NO_LLM, NO_LLM, "movie", dataset="ml-latest-small")
+    assert "`engine stack fit --no-llm --data valid.json --dataset ml-latest-small`" in borrowed.note
     toy_stack(llm=True).save()
     own = choose_stack("a" * 64, "model.gguf", "movie")
     assert own.stack.uses_llm and "LLM weight" in own.note
