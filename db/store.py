@@ -52,7 +52,7 @@ def _ensure_wal(conn: sqlite3.Connection, timeout: float) -> None:
             if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0].lower() == "wal":
                 return
         except sqlite3.OperationalError as e:
-            if "locked" not in str(e) and "busy" not in str(e):
+            if (e.sqlite_errorcode & 0xFF) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
         if time.monotonic() > deadline:
             raise sqlite3.OperationalError("database is locked (could not switch it to WAL)")
