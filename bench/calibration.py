@@ -10,7 +10,7 @@ the same test samples, one collaborative model without the validation and test u
 - shrunk: like-share with SHARE_PRIOR pseudo-ratings, the head still fitted on full windows;
 - shrunk, one head on full and cut windows: the validation samples cut to 1, 2, 3 and 5 ratings too;
 - served: the full-window head for 10 ratings and more, a short-history head fitted on the cut windows
-  below that (engine.stack.Reranker.p_like, engine.stack_fit.fit_reranker).
+  below that (engine.rank.stack.Reranker.p_like, engine.evaluation.stack_fit.fit_reranker).
 SHARE_PRIOR is chosen on validation (mean ECE over the cut lengths), never on test. No LLM input: the
 served stacks give it -0.04 per SD (engine/stacks), and scoring 5,000 cut prompts is its own run.
 ECE: 10 equal-width bins, |mean P - share liked| weighted by the bin's rows.
@@ -63,13 +63,13 @@ def main() -> None:
 
     from sklearn.metrics import roc_auc_score
 
-    import engine.stack as stack_mod
+    import engine.rank.stack as stack_mod
     from db import open_db
     from db.catalogs import use_catalog
     from db.sample_files import load_samples
     from db.snapshot import read_domain
-    from engine.stack import COLLAB_FEATURES, Reranker, concat_tables
-    from engine.stack_fit import collab_without, cut_samples, fit_head, sample_refs, sample_table
+    from engine.rank.stack import COLLAB_FEATURES, Reranker, concat_tables
+    from engine.evaluation.stack_fit import collab_without, cut_samples, fit_head, sample_refs, sample_table
 
     db = open_db(args.db, create=False)
     use_catalog(db, "movie", args.dataset)

@@ -5,12 +5,12 @@
 
 The app runs headless (Textual Pilot) with the default model, already loaded; each repeat asks
 the same three requests, then starts the app as a new visitor does and asks while the greeting's
-picks are still being scored. Baseline in the same run: `engine.recommend.recommend` on the same
+picks are still being scored. Baseline in the same run: `engine.rank.recommend.recommend` on the same
 requests (the session's reading, retrieval and the whole ranking), which returns only when all
 candidates are scored (what a non-progressive UI shows). The requests build one conversation
 (state carries over), and each repeat starts it over.
 Median over repeats; the last line is the Enter → first rows median. Then a chat reopened after one
-rating, once per repeat (the collaborative cache is not refitted: engine.collab_cache), beside the full refit it used to
+rating, once per repeat (the collaborative cache is not refitted: engine.collab.cache), beside the full refit it used to
 wait for, measured in the same run.
 """
 
@@ -117,7 +117,7 @@ def reopened_table(copy: Path, args) -> list[list[str]]:
     from db import open_db
     from db.catalog import catalog_items
     from db.catalogs import use_catalog
-    from engine.collab_cache import fit_from_store
+    from engine.collab.cache import fit_from_store
 
     db = open_db(copy)
     use_catalog(db, "movie", args.dataset)

@@ -88,7 +88,7 @@ def timed_holdout(db_path: str, dataset: str | None, n_users: int):
     from db import open_db
     from db.catalogs import use_catalog
     from db.snapshot import read_domain
-    from engine import holdout
+    from engine.evaluation import holdout
 
     db = open_db(db_path, create=False)
     use_catalog(db, "movie", dataset)

@@ -28,7 +28,7 @@ def main() -> None:
 
     from db.prompt import build_prompt
     from db.sample_files import load_samples
-    from engine.scorer import LlamaScorer
+    from engine.llm.scorer import LlamaScorer
 
     samples = load_samples(args.data)[: args.n]
     prompts = [build_prompt(s.instruction, s.input) for s in samples]

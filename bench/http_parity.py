@@ -25,9 +25,9 @@ def main() -> None:
 
     from db.sample_files import read_samples
     from db.scoring import score_samples
-    from engine.http_scorer import HttpScorer
-    from engine.metrics import classification_metrics
-    from engine.scorer import LlamaScorer
+    from engine.llm.http_scorer import HttpScorer
+    from engine.evaluation.metrics import classification_metrics
+    from engine.llm.scorer import LlamaScorer
 
     samples = read_samples(args.data)[0][: args.n]
     labels, users = [s.label for s in samples], [s.user_id for s in samples]

@@ -81,9 +81,9 @@ def main() -> None:
 
     from db.item_stats import ItemStats, like_share
     from db.sample_files import load_samples
-    from engine.baselines import FeatureLR, features
-    from engine.hybrid import HybridLR
-    from engine.metrics import classification_metrics, fmt
+    from engine.evaluation.baselines import FeatureLR, features
+    from engine.evaluation.hybrid import HybridLR
+    from engine.evaluation.metrics import classification_metrics, fmt
 
     train, valid, test = (load_samples(args.split / f"{n}.json") for n in ("train", "valid", "test"))
     logits = {"valid": read_logits(args.valid_pred, len(valid)), "test": read_logits(args.test_pred, len(test))}

@@ -6,7 +6,7 @@ Data: `dev.tsv` and `test.tsv` of the public repository sweetpeach/Inspired (dat
 looked for in --data, then bench/data/inspired/, then downloaded from GitHub (not committed: 2.5 MB).
 
 Two tables, one run:
-1. Linking: the title linker (engine.chat.mentions) on every seeker message against the dataset's
+1. Linking: the title linker (engine.vocab.mentions) on every seeker message against the dataset's
    annotated movie mentions that map to the catalog (title and year; ML-100K unless --dataset names
    another catalog of --db, e.g. ml-latest-small): precision and recall.
    Annotations whose title appears nowhere in the message (e.g. "Hi there!" annotated "Being There")
@@ -120,7 +120,7 @@ def catalog_genre(genre: str, spelled: set[str]) -> str:
 
 def catalog_item(index, annotated: str):
     """The catalog item an annotation "Title (Year)" names: same folded title form and year."""
-    from engine.chat.mentions import keys
+    from engine.vocab.mentions import keys
 
     m = re.match(r"^(.*)\s+\((\d{4})\)$", annotated)
     if not m:
@@ -164,7 +164,7 @@ def audit_verdicts(path: Path = AUDIT) -> dict[tuple[str, str, str, str], str]:
 
 def linking(dialogs: dict[str, list[Utterance]], index, verbose: bool, split: str = "",
             audit: dict[tuple[str, str, str, str], str] | None = None) -> dict:
-    from engine.chat.mentions import keys, title_forms
+    from engine.vocab.mentions import keys, title_forms
 
     tp = fp = fn = related = 0
     j_tp = j_found = j_truth = unjudged = 0  # against the judged truth (module docstring)
@@ -282,9 +282,9 @@ def previous_plan(session, prev, case: Case):
     """What the previous chat did with these messages: ratings for whole-message "I liked X", the last
     request's filters and its one "like X" seed; then the same retrieval as today."""
     from db.types import Interaction
-    from engine.chat.session import Plan
-    from engine.recommend import retrieve, stored_part
-    from engine.retrieval import Query
+    from engine.chat.planning import Plan
+    from engine.rank.recommend import retrieve, stored_part
+    from engine.rank.retrieval import Query
 
     request, seeds = prev.Request(), ()
     for u in case.seeker:
@@ -308,7 +308,7 @@ def final_ranking(session, plan) -> list[int]:
 
 
 def ease_ranking(collab, eligible: list[int], seeds: list[int], genres: list[str], genre_of: dict[int, str]) -> list[int]:
-    from engine.retrieval import rank_ids
+    from engine.rank.retrieval import rank_ids
 
     ids = [i for i in eligible if i not in seeds]
     if genres:
@@ -390,7 +390,7 @@ def main() -> None:
 
     session.load_model()
     real_scorer, real_stack, real_note = session.scorer, session.stack, session.stack_note
-    from engine.stack import choose_stack
+    from engine.rank.stack import choose_stack
 
     no_llm = choose_stack("no-llm", "no-llm", "movie", collab.kind, session.catalog.dataset)
     t0 = time.perf_counter()

@@ -64,10 +64,10 @@ def main() -> None:
     from db.catalogs import use_catalog
     from db.sample_files import load_samples
     from db.snapshot import read_domain
-    from engine.backends import open_scorer
-    from engine.metrics import classification_metrics
-    from engine.stack import COLLAB_FEATURES, FEATURES, find_stack
-    from engine.stack_fit import collab_without, fit_head, sample_refs, sample_table
+    from engine.llm.backends import open_scorer
+    from engine.evaluation.metrics import classification_metrics
+    from engine.rank.stack import COLLAB_FEATURES, FEATURES, find_stack
+    from engine.evaluation.stack_fit import collab_without, fit_head, sample_refs, sample_table
 
     db = open_db(args.db, create=False)
     use_catalog(db, "movie", args.dataset)

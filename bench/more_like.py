@@ -30,8 +30,8 @@ def main() -> None:
     from db import open_db
     from db.catalog import catalog_items, eligible_items
     from db.legacy import co_liked, well_liked
-    from engine.collab_cache import fit_from_store
-    from engine.retrieval import Query, candidates
+    from engine.collab.cache import fit_from_store
+    from engine.rank.retrieval import Query, candidates
 
     db = open_db(ml100k_store(args.db), create=False)
     model = fit_from_store(db, "movie")

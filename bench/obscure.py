@@ -7,7 +7,7 @@ Each request is read and ranked by the chat itself (engine.chat.session: reading
 the rank head) in a conversation of its own, for each user: a person with a history and a new one
 with none. A row counts as obscure when the collaborative model holds fewer than 10 ratings of it.
 `--support` reruns the same requests with each value of the rank key's support prior
-(engine.recommend.SUPPORT_PRIOR; 0 = no support term), in this run; the full-catalog NDCG@10 it has to
+(engine.rank.recommend.SUPPORT_PRIOR; 0 = no support term), in this run; the full-catalog NDCG@10 it has to
 keep is `engine eval-catalog`'s pipeline row, printed here for the fit half (validation: choose the prior
 there) and the evaluation half (test), eval-catalog's users. `--no-llm`: the no-LLM stack ranks (a
 scorer whose P(Yes) is constant), minutes faster.
@@ -54,7 +54,7 @@ def run(db: str, dataset: str | None, user: str, no_llm: bool, scorer_cache: dic
 
     def factory():
         if "s" not in scorer_cache:
-            from engine.backends import open_scorer
+            from engine.llm.backends import open_scorer
 
             scorer_cache["s"] = ConstantScorer() if no_llm else open_scorer(None)
         return scorer_cache["s"]
@@ -84,9 +84,9 @@ def holdout_ndcg(db_path: str, dataset: str | None, n_users: int):
     from db import open_db
     from db.catalogs import use_catalog
     from db.snapshot import read_domain
-    from engine import holdout
-    from engine.collab import CollabModel
-    from engine.stack import find_stack
+    from engine.evaluation import holdout
+    from engine.collab.model import CollabModel
+    from engine.rank.stack import find_stack
 
     db = open_db(db_path, create=False)
     use_catalog(db, "movie", dataset)
@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("--ndcg-users", type=int, default=200, help="users of eval-catalog's hold-out for NDCG@10")
     args = ap.parse_args()
 
-    import engine.recommend as rec
+    import engine.rank.recommend as rec
 
     supports = [float(x) for x in args.support.split(",")] if args.support else [rec.SUPPORT_PRIOR]
     ndcg = holdout_ndcg(args.db, args.dataset, args.ndcg_users)

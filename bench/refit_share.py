@@ -6,7 +6,7 @@ The full-catalog hold-out of `engine eval-catalog` (every user's last 5 ratings 
 Row 0 is the model refitted on every training rating; each other row leaves out the newest `share` of
 the training ratings by time (what a model fitted before they arrived would have missed), while the
 users' histories at request time still hold them (fold-in, as the chat serves). The ratio column is
-against the fresh fit of the same run: what REFIT_SHARE (engine.collab_cache) trades for not refitting.
+against the fresh fit of the same run: what REFIT_SHARE (engine.collab.cache) trades for not refitting.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from db.feedback import Feedback
-    from engine import holdout
-    from engine.collab import CollabModel
+    from engine.evaluation import holdout
+    from engine.collab.model import CollabModel
 
     snap, split, _, users, ts = timed_holdout(args.db, args.dataset, args.users)
     evaluated = holdout.HoldoutSplit(split.train, users, split.catalog)

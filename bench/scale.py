@@ -7,7 +7,7 @@ ratings.csv is; u.item with genre flags), Zipf-like item popularity and log-norm
 seeded. Every step runs in a child process whose peak memory (ru_maxrss) and wall time are read:
 `engine data import ml-100k`, the collaborative fit the engine chooses (and each forced model that
 fits the budget: RECCHAT_COLLAB_MODEL), then the request path without the LLM (store reads, retrieval,
-like-rates: `engine.recommend.retrieve`, median of 5), the chat's whole request in a running process
+like-rates: `engine.rank.recommend.retrieve`, median of 5), the chat's whole request in a running process
 (the cached model and the LLM loaded once, then `recommend`: retrieval, P(Yes) of 50 candidates, the
 stack; first and median of 3) and `engine recommend` as a fresh process. The served model's fit is
 cached, so both requests come after the fit. The ML-100K shape is the baseline of the same run.
@@ -177,10 +177,10 @@ def child_fit(store: str, user: str) -> None:
     from db.feedback import current_ratings, user_history
     from db.users import find_user
     from db.feedback import store_mark
-    from engine.collab import CollabModel, fit_state, plan_fit, requested_kind
-    from engine.collab_cache import cache_path
-    from engine.recommend import retrieve, with_like_rates
-    from engine.retrieval import Query
+    from engine.collab.model import CollabModel, fit_state, plan_fit, requested_kind
+    from engine.collab.cache import cache_path
+    from engine.rank.recommend import retrieve, with_like_rates
+    from engine.rank.retrieval import Query
 
     db = open_db(store, create=False)
     t0 = time.perf_counter()
@@ -208,11 +208,11 @@ def child_request(store: str, user: str) -> None:
     loaded once, then `recommend` (retrieval, LLM scoring of 50 candidates, the stack) three times."""
     from db import open_db
     from db.users import find_user
-    from engine.backends import open_scorer
-    from engine.collab_cache import load_or_fit
-    from engine.recommend import recommend
-    from engine.retrieval import Query
-    from engine.stack import choose_stack
+    from engine.llm.backends import open_scorer
+    from engine.collab.cache import load_or_fit
+    from engine.rank.recommend import recommend
+    from engine.rank.retrieval import Query
+    from engine.rank.stack import choose_stack
 
     db = open_db(store, create=False)
     t0 = time.perf_counter()
@@ -235,7 +235,7 @@ def engine_bin() -> str:
 
 
 def measure(shape: Shape, work: Path, with_llm: bool, log) -> list[dict]:
-    from engine.collab import fit_need, memory_budget
+    from engine.collab.model import fit_need, memory_budget
 
     folder, store = work / shape.name, work / f"{shape.name}.db"
     if store.exists():

@@ -25,10 +25,10 @@ def main() -> None:
 
     from db import open_db
     from db.users import find_user
-    from engine.collab_cache import load_or_fit
-    from engine.recommend import retrieve
-    from engine.retrieval import Query
-    from engine.scorer import LlamaScorer
+    from engine.collab.cache import load_or_fit
+    from engine.rank.recommend import retrieve
+    from engine.rank.retrieval import Query
+    from engine.llm.scorer import LlamaScorer
 
     db = open_db(ml100k_store(args.db), create=False)
     uid = find_user(db, args.user)

@@ -87,8 +87,8 @@ def main() -> None:
 
 def abuse(args, env: dict[str, str]) -> dict:
     """Every input `args.rounds` times against one `engine serve` child (with `env` added); RSS after each round."""
-    from engine.http_scorer import HttpScorer
-    from engine.serve import launch
+    from engine.llm.http_scorer import HttpScorer
+    from engine.serve.server import launch
 
     proc, url = launch((["--model", args.model] if args.model else [])
                        + ([] if args.cache_mb is None else ["--cache-mb", str(args.cache_mb)]), env=env)
@@ -167,7 +167,7 @@ def report(args, r: dict) -> str:
     out.append("")
     out.append(f"well-formed request before: HTTP {r['before_score']}; after: the same top log-probabilities: "
                f"{'yes' if r['after'] == r['baseline'] else 'NO'} ({r['baseline']} / {r['after']})")
-    out.append(rss_line(args, r) + " (served: 2 malloc arenas, engine.serve.limit_malloc_arenas)")
+    out.append(rss_line(args, r) + " (served: 2 malloc arenas, engine.serve.server.limit_malloc_arenas)")
     reasoned = [line for line in log_lines if line.count(":") >= 2]
     out.append(f"log: {len(log_lines)} `engine serve:` lines: {len(reasoned)} for the {refused} requests the guard refused "
                f"(with the reason), {len(log_lines) - len(reasoned)} for errors llama-cpp-python answered (prompt over "

@@ -22,7 +22,7 @@ ENGINE = [sys.executable, "-c", "from engine.cli import main; main()"]
 
 
 def start_server(model: str | None, threads: int | None, cache_mb: int | None = None) -> tuple[subprocess.Popen, str]:
-    from engine.serve import launch
+    from engine.serve.server import launch
 
     args = (["--model", model] if model else []) + (["--cache-mb", str(cache_mb)] if cache_mb is not None else [])
     return launch(args + (["--threads", str(threads)] if threads else []))

@@ -32,8 +32,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from db.feedback import Feedback
-    from engine import holdout
-    from engine.collab import CollabModel
+    from engine.evaluation import holdout
+    from engine.collab.model import CollabModel
 
     snap, split, fit_half, eval_half, ts = timed_holdout(args.db, args.dataset, args.users)
     halves = {"validation (fit half)": fit_half, "test (evaluation half)": eval_half}

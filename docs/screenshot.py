@@ -14,7 +14,7 @@ async def shoot(db: str, user: str, ask: str, out: Path) -> None:
     from textual.widgets import Input
 
     from tui.app import ChatApp
-    from tui.session import ChatSession
+    from engine.chat.session import ChatSession
 
     app = ChatApp(ChatSession(db, user), autostart=False)
     async with app.run_test(size=(140, 40)) as pilot:

@@ -1,1 +1,4 @@
-"""Serving and evaluating the rec-tuned model over the store."""
+"""Serving, ranking and evaluating the rec-tuned model over the store, one package per capability.
+
+May import: db.
+"""

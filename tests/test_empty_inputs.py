@@ -13,8 +13,8 @@ from db import open_db
 from db.feedback import Feedback
 from db.snapshot import read_domain
 from db.types import Interaction
-from engine.collab import CollabModel
-from engine.evaluate import EvalRequest, load_inputs, report_lines, run_eval
+from engine.collab.model import CollabModel
+from engine.evaluation.split_eval import EvalRequest, load_inputs, report_lines, run_eval
 from engine.chat.session import ChatSession
 from tests.conftest import engine
 from tests.fakes import FakeScorer
@@ -77,7 +77,7 @@ def test_why_the_first_one_explains_the_first_row(ml100k_copy, tmp_path, monkeyp
     monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
     session = ChatSession(ml100k_copy, "newbie", scorer_factory=lambda: FakeScorer(), n_candidates=12)
     assert "no list on screen" in session.handle("why the first one").text
-    session.shown = [session.item(1), session.item(2)]
+    session.shown = [session.store.item(1), session.store.item(2)]
     for text, want in (("why the first one", 1), ("why the second one?", 2), ("why #2", 2), ("why the last one", 2)):
         reply = session.handle(text)
         assert reply.explain_item is not None and reply.explain_item.id == want, text

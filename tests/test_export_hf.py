@@ -34,7 +34,7 @@ def hf_folder(tmp_path_factory):
 
 
 def test_hf_folder_export_runs_in_llama_cpp(hf_folder, movie_split_dir, tmp_path):
-    from engine.scorer import LlamaScorer
+    from engine.llm.scorer import LlamaScorer
     from trainer.base_model import load_model, load_tokenizer, resolve_base
     from trainer.torch_scoring import torch_p_yes
 

@@ -7,9 +7,9 @@ import math
 import pytest
 
 from db import open_db
-from engine import holdout
+from engine.evaluation import holdout
 from db.snapshot import read_domain
-from engine.metrics import user_metrics
+from engine.evaluation.metrics import user_metrics
 
 
 def test_metrics_by_hand():
@@ -47,9 +47,9 @@ def test_split_hides_the_last_ratings_from_every_model(ml100k_store):
 
 def test_catalog_eval_ranks_every_model_and_the_pipeline(ml100k_store, tmp_path, monkeypatch):
     """A real, small run: the served pipeline without the LLM beats popularity on the same users."""
-    from engine.catalog_eval import evaluate_catalog
-    from engine.stack_fit import fit_head
-    from engine.stack import COLLAB_FEATURES, Reranker
+    from engine.evaluation.catalog_eval import evaluate_catalog
+    from engine.evaluation.stack_fit import fit_head
+    from engine.rank.stack import COLLAB_FEATURES, Reranker
 
     monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
     snap = read_domain(open_db(ml100k_store, create=False), "movie")

@@ -12,8 +12,8 @@ import pytest
 from db.errors import RecchatError
 from db.sample_files import read_samples
 from db.scoring import score_samples
-from engine.http_scorer import HttpScorer, api_base
-from engine.serve import free_port, launch
+from engine.llm.http_scorer import HttpScorer, api_base
+from engine.serve.server import free_port, launch
 from tests.conftest import count, engine
 
 pytest.importorskip("fastapi", reason="engine serve needs recchat[serve]")

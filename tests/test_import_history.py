@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from db import open_db
-from engine.history_import import import_history
+from engine.sources.history import import_history
 from tests.conftest import SHARED, count, dump, engine, needs_shared
 
 # Letterboxd's own names for films ml-latest-small titles differently: alternate titles dropped, articles in

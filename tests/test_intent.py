@@ -7,7 +7,7 @@ import pytest
 from db.types import Item
 from engine.chat.filters import DEFAULT_COUNT, read_filters
 from engine.chat.intent import parse
-from engine.chat.mentions import TitleIndex
+from engine.vocab.mentions import TitleIndex
 from engine.chat.text import MAX_MESSAGE, clean_message
 
 INDEX = TitleIndex.build([Item(1, "movie", "Fargo (1996)", "Fargo", 1996), Item(2, "movie", "Alien (1979)", "Alien", 1979)],

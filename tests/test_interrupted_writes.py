@@ -26,8 +26,8 @@ SLOW_SAVE = """
 import sys, time
 import numpy as np
 from db.feedback import Feedback
-from engine import collab
-from engine.collab import CollabModel
+import engine.collab.model as collab
+from engine.collab.model import CollabModel
 
 real = np.savez
 def slow(f, **arrays):  # the cache write, a chunk at a time, slow enough to be killed halfway
@@ -50,7 +50,7 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 120.0) -> None:
 
 
 def test_a_killed_cache_write_leaves_the_old_file_and_the_next_write_says_so(tmp_path):
-    from engine.collab import CollabModel
+    from engine.collab.model import CollabModel
 
     path = tmp_path / "collab" / "model.npz"
     path.parent.mkdir()
@@ -71,7 +71,7 @@ def test_a_killed_cache_write_leaves_the_old_file_and_the_next_write_says_so(tmp
         tmp.write_bytes(b"new")
     assert path.read_bytes() == b"new"
     with pytest.raises(ValueError):
-        CollabModel.load(path)  # a foreign file: the caller refits (engine.collab_cache)
+        CollabModel.load(path)  # a foreign file: the caller refits (engine.collab.cache)
 
 
 @needs_shared
@@ -113,7 +113,7 @@ def test_two_chats_and_an_import_on_one_store_lose_no_rating(tmp_path, monkeypat
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     sessions = [ChatSession(store, f"chatter-{k}", scorer_factory=lambda: FakeScorer(), lock_wait=0.05, lock_tries=2)
                 for k in range(2)]
-    items = [sessions[0].item(i) for i in range(1, 11)]
+    items = [sessions[0].store.item(i) for i in range(1, 11)]
 
     def rate_all(s: ChatSession, offset: int) -> None:
         for k, item in enumerate(items):
@@ -129,10 +129,10 @@ def test_two_chats_and_an_import_on_one_store_lose_no_rating(tmp_path, monkeypat
     assert importer.returncode == 0, err
     for s in sessions:
         deadline = time.monotonic() + 30
-        while s.pending and time.monotonic() < deadline:
-            s.flush_pending()
+        while s.journal.pending and time.monotonic() < deadline:
+            s.journal.flush_pending()
             time.sleep(0.05)
-        assert not s.pending
+        assert not s.journal.pending
     for k, s in enumerate(sessions):
         got = {h.item_id: h.liked for h in s.history()}
         assert got == {item.id: (j + k) % 2 == 0 for j, item in enumerate(items)}

@@ -67,7 +67,7 @@ def test_eval_refuses_a_split_named_differently_from_the_model(text_split, ml100
 
 def test_stack_features_find_items_by_their_labels(text_split, movie_split_dir, ml100k_store):
     from db.snapshot import read_domain
-    from engine.stack_fit import sample_refs
+    from engine.evaluation.stack_fit import sample_refs
 
     db = read_domain(open_db(ml100k_store), "movie")
     plain = sample_refs(db, load_samples(movie_split_dir / "test.json")[:50])

@@ -120,6 +120,115 @@ def test_a_builder_that_cannot_import_is_the_same_error(tmp_path, monkeypatch):
         dm.default_engine_model(log=lambda msg: None)
 
 
+# ------------------------------------------------------- engine's capability packages
+# Each package of engine/ says in its __init__ docstring what it may import ("May import: db, engine.collab.");
+# docs/architecture.md shows the same table. engine.cli, the entry point, may import every package.
+
+
+def engine_packages() -> dict[str, set[str]]:
+    """engine.X -> the packages its docstring allows (besides itself)."""
+    rules = {}
+    for init in sorted((ROOT / "engine").glob("*/__init__.py")):
+        name = "engine." + init.parent.name
+        if name == "engine.cli":
+            continue
+        doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+        found = re.search(r"May import: ([\w., ]+?)\.?\s*$", doc, re.M)
+        assert found, f"{init.relative_to(ROOT)}: the docstring says what the package may import ('May import: ...')"
+        rules[name] = {p.strip() for p in found.group(1).split(",")}
+    return rules
+
+
+def engine_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, engine.X or db/...) for every import of a file inside engine/, relative ones resolved."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    own = parts[:-1]
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = own[:len(own) - node.level + 1]
+                mod = ".".join(base + (node.module.split(".") if node.module else []))
+                out += [(node.lineno, mod + "." + a.name if not node.module else mod) for a in node.names]
+            elif node.module:
+                out.append((node.lineno, node.module))
+    return out
+
+
+def engine_violations() -> list[str]:
+    rules = engine_packages()
+    found = []
+    for package, allowed in rules.items():
+        for path in sorted((ROOT / Path(*package.split("."))).rglob("*.py")):
+            for line, mod in engine_imports(path):
+                parts = mod.split(".")
+                if parts[0] == "engine":
+                    target = ".".join(parts[:2])
+                    if len(parts) == 1 or target == package:
+                        continue
+                    if target not in allowed:
+                        found.append(f"{path.relative_to(ROOT)}:{line}: {package} imports {target}")
+    return found
+
+
+def test_engine_packages_import_only_what_their_docstring_allows():
+    found = engine_violations()
+    assert not found, "engine layering violations:\n" + "\n".join(found)
+
+
+def test_engine_package_rules_have_no_circle():
+    rules = engine_packages()
+    graph = {p: {a for a in allowed if a.startswith("engine.")} for p, allowed in rules.items()}
+    done = set()
+
+    def visit(node, path):
+        assert node not in path, "circle of allowed imports: " + " -> ".join([*path, node])
+        if node in done:
+            return
+        for nxt in graph.get(node, ()):
+            visit(nxt, [*path, node])
+        done.add(node)
+
+    for p in graph:
+        visit(p, [])
+    assert set().union(*graph.values()) <= set(graph), "a rule names a package engine/ does not have"
+
+
+def test_the_engine_checker_catches_a_wrong_direction(tmp_path, monkeypatch):
+    for pkg, doc in {"collab": "May import: db.", "rank": "May import: db, engine.collab."}.items():
+        (tmp_path / "engine" / pkg).mkdir(parents=True)
+        (tmp_path / "engine" / pkg / "__init__.py").write_text(f'"""What it owns.\n\n{doc}\n"""\n')
+    (tmp_path / "engine" / "collab" / "model.py").write_text("from engine.rank.stack import Reranker\n")
+    (tmp_path / "engine" / "rank" / "x.py").write_text("from ..collab.model import CollabModel\nfrom .y import z\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert engine_violations() == ["engine/collab/model.py:1: engine.collab imports engine.rank"]
+
+
+def test_architecture_doc_shows_the_docstrings_table():
+    """docs/architecture.md's package table is the one the packages' docstrings give (docs/architecture.py)."""
+    sys.path.insert(0, str(ROOT / "docs"))
+    try:
+        import architecture
+    finally:
+        sys.path.remove(str(ROOT / "docs"))
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    shown = doc.split("<!-- table: docs/architecture.py --table -->\n")[1].split("\n<!-- end table -->")[0]
+    assert shown == architecture.table(), "regenerate: .venv/bin/python docs/architecture.py --table"
+    edges = architecture.package_edges()
+    rules = engine_packages()
+    for package, targets in edges.items():  # the picture's arrows obey the same rules
+        if package in rules:
+            assert {t for t in targets if t.startswith("engine.")} <= rules[package], package
+
+
+def test_no_engine_module_sits_outside_a_package():
+    loose = sorted(p.name for p in (ROOT / "engine").glob("*.py") if p.name != "__init__.py")
+    assert not loose, f"engine/ holds packages only: {loose}"
+
+
 # ------------------------------------------------------------- one data layer
 SQL_CALLS = {"execute", "executemany", "executescript", "query", "rows_where"}
 SQL_TEXT = re.compile(r"\b(SELECT\b.+\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|PRAGMA)\b",
@@ -154,7 +263,8 @@ def test_the_sql_checker_sees_calls_and_text(tmp_path, monkeypatch):
 # Where a project import may sit inside a function: the command-line entry points (each command
 # imports what it runs, so `--help` and quick commands skip numpy/sklearn/textual) and the backend
 # chooser (each backend brings its own heavy client: llama-cpp or httpx).
-LAZY_ALLOWED = {"engine/cli.py", "trainer/cli.py", "tui/cli.py", "engine/backends.py"}
+LAZY_ALLOWED = {"trainer/cli.py", "tui/cli.py", "engine/llm/backends.py"} | {
+    str(p.relative_to(ROOT)) for p in (ROOT / "engine" / "cli").glob("*.py")}
 
 
 def lazy_project_imports(path: Path) -> list[str]:

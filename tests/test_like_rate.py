@@ -1,6 +1,6 @@
 """One like-rate: the store's current ratings per domain, the same number wherever it is read.
 
-The stack's item_like_rate and the evaluations' snapshot models (engine.collab.CollabModel.like_rate)
+The stack's item_like_rate and the evaluations' snapshot models (engine.collab.model.CollabModel.like_rate)
 and the prompt notes (the same, the asking user's ratings left out) must agree with a hand count over
 `current_feedback` after a rating is changed and another retracted: the append-only log keeps both.
 """
@@ -15,12 +15,12 @@ from db.feedback import current_ratings, record_feedback, user_history
 from db.item_stats import smoothed_rate
 from db.snapshot import read_domain
 from db.users import get_or_create_user
-from engine.collab import CollabModel
-from engine.collab_cache import fit_from_store
-from engine.recommend import with_like_rates
-from engine.retrieval import Candidate
-from engine.stack import feature_table
-from engine.stack_fit import collab_without
+from engine.collab.model import CollabModel
+from engine.collab.cache import fit_from_store
+from engine.rank.recommend import with_like_rates
+from engine.rank.retrieval import Candidate
+from engine.rank.stack import feature_table
+from engine.evaluation.stack_fit import collab_without
 from tests.conftest import count
 
 ITEMS = [1, 50, 181]  # Toy Story, Star Wars, Return of the Jedi

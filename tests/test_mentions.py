@@ -1,4 +1,4 @@
-"""Reading what people type: titles (engine.chat.mentions), polarity and filters (engine.chat.reading),
+"""Reading what people type: titles (engine.vocab.mentions), polarity and filters (engine.chat.reading),
 and the conversation state they build (engine.chat.state). Pure: the real ML-100K catalog, no store."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from db.types import Item
 from engine.chat.intent import parse
-from engine.chat.mentions import TitleIndex, keys, ordinariness
+from engine.vocab.mentions import TitleIndex, keys, ordinariness
 from engine.chat.reading import read
 from engine.chat.state import ConversationState
 

@@ -7,8 +7,8 @@ import pytest
 from db.item_stats import ItemStats, like_share, with_notes
 from db.prompt import INSTRUCTIONS, InputNotes, build_input, build_prompt, parse_input
 from db.types import Sample
-from engine.baselines import FeatureLR
-from engine.metrics import classification_metrics, gauc
+from engine.evaluation.baselines import FeatureLR
+from engine.evaluation.metrics import classification_metrics, gauc
 
 
 def test_gauc_weights_users_by_sample_count_and_skips_one_class_users():
@@ -84,7 +84,7 @@ def test_hybrid_weights_are_per_standard_deviation_and_scale_free():
     nor the logit's standardised weight, and a logit that tracks the label gets the largest weight."""
     import random
 
-    from engine.hybrid import HybridLR
+    from engine.evaluation.hybrid import HybridLR
 
     rnd = random.Random(0)
     names = [f"Movie {i} (1990)" for i in range(30)]

@@ -12,7 +12,7 @@ import pytest
 from db.default_model import ADAPTER_DIR, QUANT, default_engine_model
 from db.fileio import file_sha256
 from db.gguf_check import default_model_path, model_identity
-from engine.stack import SHIPPED_DIR, choose_stack, find_stack
+from engine.rank.stack import SHIPPED_DIR, choose_stack, find_stack
 
 ABSOLUTE = ("/root/", "/home/", "/tmp/", "/work/", "/Users/", "site-packages")
 
@@ -70,7 +70,7 @@ def test_identity_ignores_where_a_model_came_from_and_nothing_else(tmp_path):
 
 
 def test_a_stack_is_refused_for_a_model_whose_weights_differ(scorer, tmp_path):
-    from engine.stack import choose_stack
+    from engine.rank.stack import choose_stack
 
     changed = tmp_path / "changed.gguf"
     shutil.copy(scorer.path, changed)

@@ -24,14 +24,14 @@ def hf_tok():
 
 @pytest.fixture(scope="module")
 def base_chat():
-    from engine.scorer import LlamaScorer
+    from engine.llm.scorer import LlamaScorer
 
     return LlamaScorer(default_model_path(), prompt_format="chat")
 
 
 @pytest.fixture(scope="module")
 def base_alpaca():
-    from engine.scorer import LlamaScorer
+    from engine.llm.scorer import LlamaScorer
 
     return LlamaScorer(default_model_path())
 
@@ -87,8 +87,8 @@ def test_unknown_format_and_missing_chat_template_are_one_line_errors(monkeypatc
         tokenizer_format(NoTemplate(), "chat")
     assert tokenizer_format(NoTemplate(), "alpaca") is ALPACA
 
-    import engine.llama_runner as runner
-    from engine.scorer import LlamaScorer
+    import engine.llm.llama_runner as runner
+    from engine.llm.scorer import LlamaScorer
 
     real = runner.check_gguf
     monkeypatch.setattr(runner, "check_gguf", lambda p: dataclasses.replace(real(p), chat_template=""))

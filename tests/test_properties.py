@@ -19,7 +19,7 @@ from db import open_db
 from db.errors import RecchatError
 from db.importers.exports import read_goodreads, read_imdb, read_letterboxd
 from db.importers.movielens import import_movielens
-from engine.chat.mentions import keys
+from engine.vocab.mentions import keys
 from engine.chat.session import ChatSession
 from engine.cli import cli
 from tests.conftest import FIXTURES, engine
@@ -59,14 +59,14 @@ message = st.one_of(
 @SETTINGS
 @given(text=message)
 def test_the_reader_answers_anything_and_rates_only_named_titles(session, text):
-    before = len(session.undo_stack)
+    before = len(session.journal.undo_stack)
     reply = session.handle(text)
     assert isinstance(reply.text, str) and reply.text
-    for step in session.undo_stack[before:]:
+    for step in session.journal.undo_stack[before:]:
         for change in step.changes:  # a rating was written: the message named that title
             title_words = set(keys(change.item.title)) - {"the", "a", "an"}
             assert title_words & set(keys(text)), (text, change.item.name)
-    session.undo_stack[before:] = []
+    session.journal.undo_stack[before:] = []
 
 
 GOOD_RATINGS = [f"{1 + k % 7},{1 + k % 5},{0.5 + k % 10 / 2:.1f},{1_000_000 + k}" for k in range(40)]

@@ -10,9 +10,9 @@ import re
 from db import open_db
 from db.feedback import current_rating, current_ratings, changes_since, rated_item_ids, store_mark
 from db.users import find_user
-from engine.collab import CollabModel
-from engine.recommend import retrieve
-from engine.retrieval import Query
+from engine.collab.model import CollabModel
+from engine.rank.recommend import retrieve
+from engine.rank.retrieval import Query
 
 VIRTUAL = {"json_each", "items_fts", "main.items_fts_config", "items_fts_config"}  # no table behind them
 FULL_SCAN = re.compile(r"^SCAN (\S+)")

@@ -12,8 +12,8 @@ from db.feedback import rated_item_ids
 from db.prompt import parse_input
 from db.sample_files import read_samples
 from db.snapshot import read_domain
-from engine.metrics import rank_of_first, ranking_metrics
-from engine.ranking import build_cases, evaluate_ranking
+from engine.evaluation.metrics import rank_of_first, ranking_metrics
+from engine.evaluation.sampled_ranking import build_cases, evaluate_ranking
 from db.scoring import Score
 from tests.conftest import engine
 

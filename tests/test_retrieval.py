@@ -8,10 +8,10 @@ from db import open_db
 from db.catalog import eligible_items
 from db.feedback import liked_item_ids, rated_item_ids, record_feedback
 from db.users import find_user, get_or_create_user
-from engine.collab_cache import fit_from_store
-from engine.recommend import retrieve
-from engine.retrieval import Query
-from engine.retrieval import candidates as _candidates
+from engine.collab.cache import fit_from_store
+from engine.rank.recommend import retrieve
+from engine.rank.retrieval import Query
+from engine.rank.retrieval import candidates as _candidates
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def store(ml100k_copy):
 
 
 def stored_candidates(db, model, user_id, query=Query(), n=50, extra_liked=()):
-    """The request path's retrieval (engine.recommend.retrieve): eligible ids, seeds, EASE order, then items."""
+    """The request path's retrieval (engine.rank.recommend.retrieve): eligible ids, seeds, EASE order, then items."""
     return retrieve(db, model, user_id, query, n, seeds=tuple(extra_liked) if extra_liked else None)[1]
 
 
@@ -91,7 +91,7 @@ def test_more_like_x_is_not_popularity(store):
 
 
 def test_an_item_added_after_the_fit_is_reachable_by_text_and_scored_as_unknown(store):
-    from engine.recommend import candidate_table
+    from engine.rank.recommend import candidate_table
 
     model = fit_from_store(store, "movie")  # fitted before the item exists
     with store.conn:
@@ -128,7 +128,7 @@ def test_query_symbols_are_safe_and_no_match_is_empty(store):
 
 def test_like_rates_feed_the_notes_prompt(store):
     from db.scoring import PromptSettings
-    from engine.recommend import retrieve, with_like_rates
+    from engine.rank.recommend import retrieve, with_like_rates
 
     uid = get_or_create_user(store, "bob")
     record_feedback(store, uid, 1, False)

@@ -12,7 +12,7 @@ from db import RecchatError
 from db.prompt import build_input, build_prompt, parse_input
 from db.prompt import p_yes_from_logits
 from db.gguf_check import default_model_path
-from engine.scorer import LlamaScorer
+from engine.llm.scorer import LlamaScorer
 from tests.conftest import SHARED, needs_shared, p_yes
 
 

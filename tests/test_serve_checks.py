@@ -1,5 +1,5 @@
 """`engine serve` refuses a bad model before it says it serves anything, and it runs the same llama.cpp
-settings as in-process scoring (one engine.llama_settings.LlamaSettings; no model is loaded here)."""
+settings as in-process scoring (one engine.llm.llama_settings.LlamaSettings; no model is loaded here)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import sys
 import llama_cpp
 import pytest
 
-import engine.serve as serve_module
+import engine.serve.server as serve_module
 from db.errors import RecchatError
 from db.gguf_check import default_model_path
-from engine.llama_runner import LlamaRunner
-from engine.llama_settings import LlamaSettings
-from engine.scorer import LlamaScorer
-from engine.serve import SERVER_ARENAS, build_app, model_settings, serve
+from engine.llm.llama_runner import LlamaRunner
+from engine.llm.llama_settings import LlamaSettings
+from engine.llm.scorer import LlamaScorer
+from engine.serve.server import SERVER_ARENAS, build_app, model_settings, serve
 from tests.conftest import engine
 
 
@@ -103,7 +103,7 @@ def test_constructor_keywords_override_single_fields(monkeypatch):
         seen.append(settings)
         raise RecchatError("stop")
 
-    monkeypatch.setattr("engine.scorer.LlamaRunner", stop)
+    monkeypatch.setattr("engine.llm.scorer.LlamaRunner", stop)
     with pytest.raises(RecchatError, match="stop"):
         LlamaScorer(default_model_path(), n_ctx=256, n_batch=256, threads=2)
     assert seen == [LlamaSettings(n_ctx=256, n_batch=256, threads=2)]
@@ -120,7 +120,7 @@ def _spy(f, calls: list):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_the_server_caps_malloc_arenas_unless_the_person_set_them():
-    probe = "from engine.serve import limit_malloc_arenas; print(limit_malloc_arenas())"
+    probe = "from engine.serve.server import limit_malloc_arenas; print(limit_malloc_arenas())"
     env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
     capped = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert capped.stdout.strip() == str(SERVER_ARENAS)

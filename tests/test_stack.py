@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from engine.stack import NO_LLM, Reranker, Stack, choose_stack, find_stack
+from engine.rank.stack import NO_LLM, Reranker, Stack, choose_stack, find_stack
 
 
 @pytest.fixture(autouse=True)
 def private_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr("engine.stack.SHIPPED_DIR", tmp_path / "shipped")
+    monkeypatch.setattr("engine.rank.stack.SHIPPED_DIR", tmp_path / "shipped")
 
 
 def toy_stack(llm: bool) -> Reranker:
@@ -112,7 +112,7 @@ def test_stacks_are_kept_per_catalog_and_another_catalogs_serves_only_as_a_state
 
 
 def test_one_like_is_weak_evidence_ten_of_ten_strong():
-    from engine.stack import SHARE_PRIOR, shrunk_share
+    from engine.rank.stack import SHARE_PRIOR, shrunk_share
 
     assert SHARE_PRIOR == 5.0
     assert shrunk_share(1, 1, 0.55) == pytest.approx((1 + 5 * 0.55) / 6)  # 0.625, not 1.0
@@ -141,7 +141,7 @@ def test_cut_samples_are_the_last_k_ratings_as_the_whole_history(ml100k_copy):
     from db.prompt import parse_input
     from db.samples import build_splits
     from db.snapshot import read_domain
-    from engine.stack_fit import cut_samples
+    from engine.evaluation.stack_fit import cut_samples
 
     db = open_db(ml100k_copy, create=False)
     snap = read_domain(db, "movie")
@@ -160,7 +160,7 @@ def test_cut_samples_are_the_last_k_ratings_as_the_whole_history(ml100k_copy):
 
 def test_the_support_term_counts_rarely_rated_items_down_in_the_order_only(monkeypatch):
     """One rating cannot lead a list: the ordering key is scaled by n / (n + SUPPORT_PRIOR); P(like) is not."""
-    import engine.recommend as rec
+    import engine.rank.recommend as rec
     from db.scoring import Score
 
     head = Stack(("item_like_rate",), [0.0], [1.0], [1.0], 0.0)

@@ -68,7 +68,7 @@ def test_training_report_and_adapter(tuned):
 
 def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, text_split_dir):
     """P(Yes) of the merged fp32 model in transformers and of the F16 GGUF in llama.cpp agree within 1e-3."""
-    from engine.scorer import LlamaScorer
+    from engine.llm.scorer import LlamaScorer
     from trainer.base_model import resolve_base
     from trainer.export import merged_model
     from trainer.base_model import load_tokenizer
@@ -98,7 +98,7 @@ def test_llama_cpp_matches_transformers_on_the_export(tuned, f16, text_split_dir
 def test_q8_0_auc_close_to_f16(movie_split_dir, tmp_path):
     """Quantization costs no ranking quality: the shipped rec-tuned adapter exported both ways."""
     from db.default_model import ADAPTER_DIR
-    from engine.scorer import LlamaScorer
+    from engine.llm.scorer import LlamaScorer
 
     paths = {}
     for quant in ("f16", "q8_0"):

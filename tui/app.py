@@ -22,11 +22,12 @@ from textual.widgets import Footer, Header, Input, Label, RichLog, Static
 from textual.worker import Worker, WorkerState
 
 from db.errors import RecchatError
-from engine.metrics import fmt
-from engine.recommend import Ranking
-
-from engine.chat.session import ChatSession, DatabaseBusy, Plan, Reply, SidePanel
+from engine.chat.journal import DatabaseBusy
+from engine.chat.planning import Plan
+from engine.chat.session import ChatSession, Reply, SidePanel
 from engine.chat.text import clean_message
+from engine.evaluation.metrics import fmt
+from engine.rank.recommend import Ranking
 
 from .widgets import EvalScreen, HistoryList, ResultsTable
 
@@ -168,7 +169,7 @@ class ChatApp(App):
     def _refresh_side(self) -> None:
         """Runs inside a worker: read the side panel and the user names, hand them to the UI."""
         side = self.session.side_panel()
-        names = self.session.users()
+        names = self.session.store.users()
         self.call_from_thread(self._set_side, side, names)
 
     def _set_side(self, side: SidePanel, names: list[str]) -> None:
@@ -178,7 +179,7 @@ class ChatApp(App):
     @work(thread=True, group="view", exit_on_error=False)
     def load_view(self, clear: bool = False) -> None:
         """The log of the chat, the history panel and the latest eval run, read off the UI thread."""
-        messages = self.session.recent_messages(10)
+        messages = self.session.store.recent_messages(self.session.chat_id, 10)
         self.call_from_thread(self.show_log, messages, clear)
         self._refresh_side()
 
@@ -225,7 +226,7 @@ class ChatApp(App):
     def _show_reply(self, reply: Reply) -> None:
         self.call_from_thread(self.say, reply.text)
         if reply.user_changed:
-            self.call_from_thread(self._user_switched, self.session.recent_messages(10))
+            self.call_from_thread(self._user_switched, self.session.store.recent_messages(self.session.chat_id, 10))
             self._refresh_side()
             self._score(self.session.plan())
         if reply.rated:
@@ -308,7 +309,7 @@ class ChatApp(App):
 
     @work(thread=True, group="chat", exit_on_error=False)
     def _rate(self, item_id: int, liked: bool) -> None:
-        item = self.session.item(item_id)
+        item = self.session.store.item(item_id)
         self.call_from_thread(self.say, self.session.rate(item, liked))
         self._after_rating()
 
@@ -322,7 +323,7 @@ class ChatApp(App):
 
     @work(thread=True, group="chat", exit_on_error=False)
     def _remove(self, item_id: int) -> None:
-        self.call_from_thread(self.say, self.session.remove(self.session.item(item_id)))
+        self.call_from_thread(self.say, self.session.remove(self.session.store.item(item_id)))
         self._after_rating()
 
     def action_why_selected(self) -> None:
@@ -332,7 +333,7 @@ class ChatApp(App):
 
     @work(thread=True, group="chat", exit_on_error=False)
     def _why(self, item_id: int) -> None:
-        item = self.session.item(item_id)
+        item = self.session.store.item(item_id)
         self.call_from_thread(self.say, f"Working out why {item.name}…")
         self._explain(item)
 
@@ -345,7 +346,7 @@ class ChatApp(App):
 
     def _open_eval(self) -> None:
         """Runs inside a worker: read the runs, then show them."""
-        runs = self.session.eval_runs()
+        runs = self.session.store.eval_runs()
         self.call_from_thread(self.push_screen, EvalScreen(runs))
 
     def switch_user(self, name: str) -> None:
@@ -354,15 +355,15 @@ class ChatApp(App):
     def _flush_tick(self) -> None:
         """Timer: start a flush only when changes are kept and no flush is already running (no pile-up)."""
         busy = any(w.group == "flush" and not w.is_finished for w in self.workers)
-        if self.session.pending and not busy:
+        if self.session.journal.pending and not busy:
             self.flush_pending()
 
     @work(thread=True, group="flush", exit_on_error=False)
     def flush_pending(self) -> None:
-        if not self.session.pending:
+        if not self.session.journal.pending:
             return
         try:
-            n = self.session.flush_pending()
+            n = self.session.journal.flush_pending()
         except DatabaseBusy:
             return
         if n:

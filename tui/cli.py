@@ -36,17 +36,17 @@ def chat(db_path, user_name, model_path, domain, candidates, dataset) -> None:
     """
     from db.errors import RecchatError
     from db.gguf_check import check_gguf
-    from engine.http_scorer import is_url
+    from engine.chat.session import ChatSession
+    from engine.llm.http_scorer import is_url
 
     from .app import ChatApp
-    from engine.chat.session import ChatSession
 
     try:
         if model_path is not None and not is_url(model_path):
             check_gguf(model_path)
         session = ChatSession(db_path, user_name or _default_user(), model_path, domain=domain, dataset=dataset,
                               n_candidates=candidates)
-        if not session.has_catalog():
+        if not session.store.has_catalog():
             raise RecchatError(f"the store has no {domain} items yet: run `engine data import ml-100k` first")
     except RecchatError as e:
         raise click.ClickException(str(e)) from None

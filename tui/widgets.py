@@ -13,8 +13,8 @@ from textual.widgets.option_list import Option
 
 from db.eval_runs import EvalRun
 from db.types import Interaction
-from engine.metrics import fmt
-from engine.recommend import Recommendation
+from engine.evaluation.metrics import fmt
+from engine.rank.recommend import Recommendation
 
 from .roc_plot import roc_lines
 

@@ -1,2 +1,4 @@
-"""The conversation, without a screen: reading messages (mentions, polarity, filters), the state a chat
-accumulates, and the session that plans, ranks and rates. `chat` (tui/) and `engine ask` both run it."""
+"""The conversation without a screen: reading a message, the state it builds, the rating journal, planning, the replies' words. `chat` (tui/) and `engine ask` both run it.
+
+May import: db, engine.llm, engine.collab, engine.vocab, engine.rank.
+"""

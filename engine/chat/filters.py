@@ -9,25 +9,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from engine.vocab.genres import genre
+
 DEFAULT_COUNT = 10
 MAX_COUNT = 50
 
-# Words people use → ML-100K genre names (the catalog's `genres` column).
-GENRE_WORDS: dict[str, str] = {
-    "action": "Action", "adventure": "Adventure", "adventures": "Adventure",
-    "animation": "Animation", "animated": "Animation", "cartoon": "Animation", "cartoons": "Animation",
-    "children's": "Children's", "children": "Children's", "kids": "Children's", "family": "Children's",
-    "comedy": "Comedy", "comedies": "Comedy", "funny": "Comedy", "funnier": "Comedy", "funniest": "Comedy",
-    "humor": "Comedy", "humour": "Comedy", "crime": "Crime", "gangster": "Crime", "heist": "Crime",
-    "documentary": "Documentary", "documentaries": "Documentary", "docs": "Documentary", "drama": "Drama",
-    "dramas": "Drama", "fantasy": "Fantasy", "noir": "Film-Noir", "film-noir": "Film-Noir",
-    "horror": "Horror", "scary": "Horror", "scarier": "Horror",
-    "musical": "Musical", "musicals": "Musical", "mystery": "Mystery", "mysteries": "Mystery",
-    "romance": "Romance", "romantic": "Romance", "romances": "Romance", "rom-com": "Romance", "romcom": "Romance",
-    "sci-fi": "Sci-Fi", "scifi": "Sci-Fi", "science-fiction": "Sci-Fi",
-    "thriller": "Thriller", "thrillers": "Thriller", "suspense": "Thriller",
-    "war": "War", "western": "Western", "westerns": "Western",
-}
 DECADE_WORDS = {"twenties": 1920, "thirties": 1930, "forties": 1940, "fifties": 1950, "sixties": 1960,
                 "seventies": 1970, "eighties": 1980, "nineties": 1990}
 
@@ -64,11 +50,6 @@ class Filters:
     def any(self) -> bool:
         return bool(self.genres or self.exclude_genres or self.year_min or self.year_max or self.count
                     or self.older or self.newer)
-
-
-def genre(word: str) -> str | None:
-    w = word.lower()
-    return GENRE_WORDS.get(w) or (GENRE_WORDS.get(w[:-1]) if w.endswith("s") else None)
 
 
 class _Text:

@@ -1,6 +1,6 @@
 """Reading a chat message without a big model: commands first, then what it says about taste.
 
-`parse` is pure: titles are found through a `TitleIndex` (engine.chat.mentions), taste through
+`parse` is pure: titles are found through a `TitleIndex` (engine.vocab.mentions), taste through
 engine.chat.reading, so the rules are testable without a database.
 """
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from db.types import Item
+from engine.vocab.genres import GENRE_WORDS
+from engine.vocab.mentions import TitleIndex
 
-from .filters import GENRE_WORDS
-from .mentions import TitleIndex
 from .reading import ORDINALS, Reading, read
 
 Kind = Literal["chat", "why", "undo", "user", "eval", "help", "reset", "empty", "unknown"]

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from db.types import Item
+from engine.vocab.genres import GENRE_WORDS
+from engine.vocab.mentions import Mention, TitleIndex, capitalised, words
 
-from .filters import GENRE_WORDS, Filters, read_filters
-from .mentions import Mention, TitleIndex, capitalised, words
+from .filters import Filters, read_filters
 
 Polarity = Literal["liked", "disliked", "seen", "seed"]
 

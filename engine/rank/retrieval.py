@@ -14,8 +14,7 @@ import numpy as np
 
 from db.catalog import ItemFilter
 from db.types import Item
-
-from .collab import CollabModel
+from engine.collab.model import CollabModel
 
 
 @dataclass(frozen=True)

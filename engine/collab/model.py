@@ -114,7 +114,7 @@ def plan_fit(n_items: int, n_ratings: int = 0, n_users: int = 0, budget: int | N
 def fit_state(domain: str) -> str:
     """What a fit's settings are: the domain, the file layout, the model asked for and its settings. A cached
     model with other settings is refitted; one fitted on an older store is served while a refit catches up
-    (engine.collab_cache)."""
+    (engine.collab.cache)."""
     return f"v{FORMAT_VERSION}:{domain}:{requested_kind()}:l{EASE_LAMBDA:g}:f{ALS_FACTORS}"
 
 

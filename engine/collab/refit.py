@@ -10,7 +10,7 @@ by a scorer that was killed is continued by the next scorer or the next refit ch
 Each refit holds an exclusive lock on `<cache file>.refit` (its pid inside) for as long as it runs, so
 there is never more than one per cache file, and a crashed one leaves no stale claim.
 
-The process runs `python -m engine.collab_cache DB DOMAIN DATASET OUT` (`engine.collab_cache.refit_main`).
+The process runs `python -m engine.collab.cache DB DOMAIN DATASET OUT` (`engine.collab.cache.refit_main`).
 """
 
 from __future__ import annotations
@@ -129,6 +129,6 @@ def start_refit(store: Path, domain: str, dataset: str | None, cache_file: Path)
     log = open(cache_file.with_name(cache_file.name + SUFFIX + ".log"), "w")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     with log:
-        return subprocess.Popen([sys.executable, "-m", "engine.collab_cache", str(store), domain, dataset or "",
+        return subprocess.Popen([sys.executable, "-m", "engine.collab.cache", str(store), domain, dataset or "",
                                  str(cache_file)], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 env=env, start_new_session=True, preexec_fn=lambda: os.nice(19))

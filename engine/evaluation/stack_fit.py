@@ -11,14 +11,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from db.scoring import score_samples
 from db.prompt import build_input, item_label, parse_input, sample_domain
+from db.scoring import score_samples
 from db.snapshot import DomainSnapshot
 from db.types import Sample
+from engine.collab.model import CollabModel
+from engine.rank.stack import COLLAB_FEATURES, FEATURES, Reranker, Stack, Table, concat_tables, feature_table, matrix
 
 from . import holdout
-from .collab import CollabModel
-from .stack import COLLAB_FEATURES, FEATURES, Reranker, Stack, Table, concat_tables, feature_table, matrix
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,7 @@ def fit_reranker(snap: DomainSnapshot, fit: list[Sample], exclude: list[Sample],
     the users of `fit` and `exclude` (the test split). short head: the same samples cut to each of
     `cut_lengths` ratings (the LLM scores their prompts too); the like head alone read one like as
     near certainty (docs/calibration.md). rank head: `rank_users` users of the fit half of the
-    hold-out partition (engine.holdout), features from a model without anyone's hidden ratings.
+    hold-out partition (engine.evaluation.holdout), features from a model without anyone's hidden ratings.
     """
     with_llm = logits is not None
     like_features = FEATURES if with_llm else COLLAB_FEATURES

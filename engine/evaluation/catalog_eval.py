@@ -2,7 +2,7 @@
 
 Why these baselines: popularity is what co-like retrieval used to reduce to; item-kNN (cosine) and
 ALS are `implicit`'s well-kept implementations; EASE is what retrieval serves. All fit on the same
-hidden-last-ratings split (engine.holdout) and rank the same users of the evaluation half.
+hidden-last-ratings split (engine.evaluation.holdout) and rank the same users of the evaluation half.
 """
 
 from __future__ import annotations
@@ -11,11 +11,19 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from db.snapshot import DomainSnapshot
+from engine.collab.model import (
+    EASE_LAMBDA,
+    CollabModel,
+    FitPlan,
+    als_algorithm,
+    fit_need,
+    memory_budget,
+    quiet_implicit,
+)
+from engine.rank.stack import Reranker, find_stack
 
 from . import holdout
-from .collab import EASE_LAMBDA, CollabModel, FitPlan, als_algorithm, fit_need, memory_budget, quiet_implicit
-from .ranking import Ranker
-from .stack import Reranker, find_stack
+from .sampled_ranking import Ranker
 
 CLASSIC = ("popularity", "item-knn", "als", "ease")
 
@@ -103,7 +111,7 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
     fit_half, eval_half = holdout.partition(split.users, seed)
     users = holdout.sample_users(eval_half, n_users, seed)
     split = holdout.HoldoutSplit(split.train, users, split.catalog)
-    model = CollabModel.fit(split.train)  # what serves this catalog (EASE on ML-100K; engine.collab.plan_fit)
+    model = CollabModel.fit(split.train)  # what serves this catalog (EASE on ML-100K; engine.collab.model.plan_fit)
     items = snap.items
     ease, lam = ease_if_it_fits(split.train, model, log), None
     if ease is not None and ease_lambdas:

@@ -57,7 +57,7 @@ class LlamaRunner:
                 f"llama.cpp cannot load {self.path} (architecture {info.architecture!r})" + (f": {reason}" if reason else "")
             )
         cparams = llama_cpp.llama_context_default_params()
-        settings.apply(cparams)  # the same values `engine serve` runs (engine.llama_settings)
+        settings.apply(cparams)  # the same values `engine serve` runs (engine.llm.llama_settings)
         cparams.no_perf = True
         self.ctx = llama_cpp.llama_init_from_model(self.model, cparams)
         if not self.ctx:

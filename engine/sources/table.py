@@ -3,7 +3,7 @@ the function that runs it. `engine data import NAME`'s commands, their `--help`,
 and the table in docs/data.md are all generated from `SOURCES`.
 
 Two loops serve every row: catalogs with ratings go through `db.importers.catalog_data.write_catalog`,
-a person's history through `engine.history_import.import_history`.
+a person's history through `engine.sources.history.import_history`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from db.importers import import_bookcrossing, import_ml100k, import_tallrec
 from db.importers.movielens import RELEASES, import_movielens
 from db.importers.recbole import import_recbole
 
-from .history_import import import_history
+from .history import import_history
 
 Progress = Callable[[int], None]
 

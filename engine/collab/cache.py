@@ -5,7 +5,7 @@ at request time (fold-in), and items imported after the fit are still candidates
 and filters). What a refit adds is everyone else's new ratings in the item-item weights, which move
 little until a sizeable share of the store has changed. So a cached model with the same settings is
 served at once however far the store moved on; when the rating events or new items since its fit reach
-REFIT_SHARE of what it counted, a background process refits it (engine.collab_refit: lowest priority,
+REFIT_SHARE of what it counted, a background process refits it (engine.collab.refit: lowest priority,
 stopped while a request scores) and the chat swaps the new file in when it lands. Only a store with no
 usable cache (first use, other settings, a truncated or foreign file) waits for a fit.
 """
@@ -30,8 +30,8 @@ from db.feedback import changes_since, current_ratings, store_mark
 from db.paths import cache_dir
 from db.store import open_db, store_file
 
-from .collab import CollabModel, fit_state, plan_fit
-from .collab_refit import claim, start_refit
+from .model import CollabModel, fit_state, plan_fit
+from .refit import claim, start_refit
 
 REFIT_SHARE = 0.05  # refit once events or new items since the fit reach 5 % of the ratings / items it counted
 POLL_SECONDS = 2.0  # how often a chat looks for a refitted file (one stat)
@@ -224,7 +224,7 @@ class CollabService:
 
 
 def refit_main(argv: list[str]) -> int:
-    """The background refit's process (engine.collab_refit.start_refit): STORE DOMAIN DATASET OUT."""
+    """The background refit's process (engine.collab.refit.start_refit): STORE DOMAIN DATASET OUT."""
     store, domain, dataset, out = argv
     held = claim(Path(out))
     if held is None:

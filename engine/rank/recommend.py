@@ -1,7 +1,7 @@
 """Retrieve → prompt → score → stack → rank: the one path behind `engine recommend` and the chat.
 
-Candidates come from the collaborative model (engine.retrieval); the LLM scores each with P(Yes);
-the stack (engine.stack) turns its logit and the collaborative features into P(like), which ranks.
+Candidates come from the collaborative model (engine.rank.retrieval); the LLM scores each with P(Yes);
+the stack (engine.rank.stack) turns its logit and the collaborative features into P(like), which ranks.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from db.catalog import eligible_ids, items_by_id
 from db.feedback import HISTORY_WINDOW, liked_item_ids, user_history
 from db.scoring import Score, Scorer
 from db.types import Interaction, Item
+from engine.collab.model import CollabModel
+from engine.collab.refit import refits_paused
 
-from .collab import CollabModel
-from .collab_refit import refits_paused
 from .retrieval import Candidate, Query, ranked
 from .stack import Reranker, Table, feature_table, with_logits
 

@@ -19,13 +19,13 @@ from db.feedback import Feedback
 from db.scoring import Score
 from db.snapshot import DomainSnapshot
 from db.types import Interaction, Item
+from engine.collab.model import CollabModel
+from engine.rank.recommend import candidate_table, is_cold, stack_scores
+from engine.rank.retrieval import Candidate
+from engine.rank.stack import concat_tables, with_logits
 
-from .collab import CollabModel
 from .metrics import mean_metrics, user_metrics
-from .ranking import Ranker, RankRequest
-from .recommend import candidate_table, is_cold, stack_scores
-from .retrieval import Candidate
-from .stack import concat_tables, with_logits
+from .sampled_ranking import Ranker, RankRequest
 
 LAST = 5
 K = 10

@@ -1,4 +1,4 @@
-"""The llama.cpp context settings, one object for in-process scoring (engine.llama_runner) and `engine serve`.
+"""The llama.cpp context settings, one object for in-process scoring (engine.llm.llama_runner) and `engine serve`.
 
 HTTP and in-process P(Yes) agree only while both run these same values, so they are written once here.
 """
@@ -50,7 +50,7 @@ class LlamaSettings:
         return min(self.n_ubatch, self.n_batch)
 
     def apply(self, cparams) -> None:
-        """Set these values on a `llama_cpp.llama_context_params` (engine.llama_runner)."""
+        """Set these values on a `llama_cpp.llama_context_params` (engine.llm.llama_runner)."""
         cparams.n_ctx = self.n_ctx
         cparams.n_batch = self.n_batch
         cparams.n_ubatch = self.micro_batch
@@ -59,11 +59,11 @@ class LlamaSettings:
         cparams.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED if self.flash_attn else LLAMA_FLASH_ATTN_TYPE_DISABLED
 
     def apply_model(self, mparams) -> None:
-        """Set these values on a `llama_cpp.llama_model_params` (engine.llama_runner, engine.serve)."""
+        """Set these values on a `llama_cpp.llama_model_params` (engine.llm.llama_runner, engine.serve.server)."""
         mparams.use_extra_bufts = self.extra_buffers
 
     def server_kwargs(self) -> dict:
-        """The same values as keyword arguments of `llama_cpp.server.settings.ModelSettings` (engine.serve)."""
+        """The same values as keyword arguments of `llama_cpp.server.settings.ModelSettings` (engine.serve.server)."""
         return {"n_ctx": self.n_ctx, "n_batch": self.n_batch, "n_ubatch": self.micro_batch,
                 "n_threads": self.n_threads, "n_threads_batch": self.n_threads,
                 "type_k": self.kv_type, "type_v": self.kv_type, "flash_attn": self.flash_attn}

@@ -1,6 +1,6 @@
 """`engine serve`: one GGUF behind llama-cpp-python's OpenAI-compatible server, for several clients.
 
-The server runs the in-process backend's llama.cpp context settings (one engine.llama_settings.LlamaSettings:
+The server runs the in-process backend's llama.cpp context settings (one engine.llm.llama_settings.LlamaSettings:
 F32 K/V, no flash attention, micro-batches under 64 rows), so its P(Yes) matches (tests/test_http_scorer.py).
 Requests are served one at a time (llama-cpp-python holds one context); clients queue.
 It adds GET /recchat/model: the model's sha256 (its stack is stored under it), the prompt settings
@@ -23,10 +23,10 @@ from typing import Callable
 from db.errors import RecchatError
 from db.fileio import file_sha256
 from db.gguf_check import check_gguf, model_identity
+from engine.llm.llama_settings import LlamaSettings
+from engine.llm.scorer import answer_ids, settings_for
 
-from .llama_settings import LlamaSettings
-from .serve_guard import Guard
-from .scorer import answer_ids, settings_for
+from .guard import Guard
 
 SERVER_EXTRA = "pip install 'recchat[serve]' (fastapi, uvicorn and the other llama-cpp-python[server] packages)"
 SERVER_ARENAS = 2  # glibc malloc arenas for the server process (its default is 8 per core)
@@ -106,7 +106,7 @@ def build_app(path: Path, settings: LlamaSettings = LlamaSettings(), *, cache_mb
 @contextmanager
 def model_params_of(settings: LlamaSettings):
     """llama-cpp-python's Llama takes no `use_extra_bufts`: while the server loads its model, the default
-    model parameters it starts from carry `settings`' (engine.llama_settings: AMX off)."""
+    model parameters it starts from carry `settings`' (engine.llm.llama_settings: AMX off)."""
     import llama_cpp.llama_cpp as low
 
     default = low.llama_model_default_params

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.feedback import HISTORY_WINDOW
-from db.types import Interaction, Item
-
 from db.scoring import Scorer
+from db.types import Interaction, Item
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ on ML-100K one regression cannot serve both questions (docs/results.md):
 - `like`: P(like | the user rates it), fitted on TALLRec validation samples; shown as P(like) and
   scored by AUC/GAUC. Rated items are already chosen, so popularity gets a negative weight here.
 - `rank`: P(the item is among the user's next likes | retrieved), fitted on the hidden last ratings
-  of a set of fit users (engine.holdout); it orders the list and is scored by NDCG@10.
+  of a set of fit users (engine.evaluation.holdout); it orders the list and is scored by NDCG@10.
 Both are fitted on users neither the LLM nor the collaborative model saw. Stored as JSON under the
 model's identity (db.gguf_check.model_identity: weights, tokenizer and prompt settings, not where the
 file was built) so a calibration fitted for one model is never used for another; the shipped default
@@ -23,10 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from db.fileio import write_json_atomic
-from db.samples import DEFAULT_DATASET
 from db.paths import data_dir
-
-from .collab import CollabModel
+from db.samples import DEFAULT_DATASET
+from engine.collab.model import CollabModel
 
 COLLAB_FEATURES = ("ease_liked", "ease_disliked", "like_share", "like_share_all", "item_like_rate", "log_popularity",
                    "ease_all")
@@ -159,7 +158,7 @@ class Reranker:
     domain: str = "movie"
     model_id: str | None = None  # the model identity (db.gguf_check.model_identity); None: without the LLM
     fitted_on: dict = field(default_factory=dict)  # data, users, command
-    collab: str = "ease"  # the collaborative model its features came from (engine.collab.KINDS)
+    collab: str = "ease"  # the collaborative model its features came from (engine.collab.model.KINDS)
     dataset: str | None = None  # the catalog it was fitted on (None: the domain's default, ml-100k / bookcrossing)
     short: Stack | None = None  # P(like) for histories under SHORT_BELOW ratings, fitted on cut windows
 

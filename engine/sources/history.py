@@ -21,10 +21,9 @@ from db.errors import RecchatError
 from db.feedback import rating_counts, write_history
 from db.importers.exports import ExportRow, read_goodreads, read_imdb, read_letterboxd, sniff
 from db.importers.report import ImportReport
-from db.users import get_or_create_user
 from db.types import Item
-
-from .chat.mentions import Link, TitleIndex
+from db.users import get_or_create_user
+from engine.vocab.mentions import Link, TitleIndex
 
 READERS: dict[str, tuple[str, Callable[[Path], tuple[list[ExportRow], ImportReport]]]] = {
     "letterboxd": ("movie", read_letterboxd),

@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 
 from db.types import Item
 
-from .filters import GENRE_WORDS
+from .genres import GENRE_WORDS
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|&", re.U)
 NUMBER_WORDS = {"zero": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",

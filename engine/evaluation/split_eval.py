@@ -24,12 +24,12 @@ from db.samples import read_cold_items, split_item_text
 from db.scoring import Progress, Scorer, score_samples
 from db.snapshot import DomainSnapshot
 from db.types import Sample
+from engine.rank.stack import find_stack, weights_text, with_logits
 
 from .baselines import FeatureLR
 from .hybrid import HybridLR
 from .metrics import classification_metrics, fmt
-from .ranking import build_cases, evaluate_ranking
-from .stack import find_stack, weights_text, with_logits
+from .sampled_ranking import build_cases, evaluate_ranking
 from .stack_fit import collab_without, sample_refs, sample_table
 
 
@@ -41,7 +41,7 @@ class EvalResult:
     baselines: dict[str, dict]
     seconds: float
     hybrid: dict | None = None  # metrics of the LLM-logit + features LR, when a fit split was given
-    ranking: dict | None = None  # HR@5 / NDCG@10 of the LLM and item-only rankers (engine.ranking)
+    ranking: dict | None = None  # HR@5 / NDCG@10 of the LLM and item-only rankers (engine.evaluation.sampled_ranking)
     stacks: dict[str, dict] = field(default_factory=dict)  # served stack, stack without LLM, EASE alone
     prompt_format: str = "alpaca"  # how the prompts were written (db.prompt.PROMPT_FORMATS)
     model_id: str = ""  # the scorer's identity (db.gguf_check.model_identity), also for a model served over HTTP

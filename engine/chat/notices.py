@@ -1,0 +1,85 @@
+"""The words of the chat's replies about what it understood and what the catalog holds: the "Got it"
+summary, the catalog notice and hint, titles it cannot find, and what a plan will score.
+
+Pure functions of what the session read: a reply reads the same wherever it is composed.
+"""
+
+from __future__ import annotations
+
+from db.types import Item
+
+from .planning import Plan
+from .reading import Reading
+from .state import ConversationState
+
+
+def catalog_notice(catalog_note: str) -> str:
+    """The chat's first notice: which catalog it holds."""
+    return catalog_note[:1].upper() + catalog_note[1:] + "."
+
+
+def understood(st: ConversationState, names: dict[int, str], reading: Reading | None = None) -> str:
+    """What the conversation holds now, in words, so a person can correct it."""
+    if st.empty:
+        return "" if reading is None or reading.says_something else "Nothing to go on yet, so here are popular picks."
+    bits = []
+    if st.liked:
+        bits.append("you like " + and_(names[i] for i in st.liked))
+    if st.disliked:
+        bits.append(("not " if st.liked else "you don't like ") + and_(names[i] for i in st.disliked))
+    if st.seeds or st.related:
+        bits.append("something like " + and_(names[i] for i in [*st.seeds, *st.related]))
+    if st.seen:
+        bits.append("seen " + and_(names[i] for i in st.seen))
+    if st.genres:
+        bits.append(("only " if st.only_genres else "") + "/".join(st.genres).lower())
+    if st.exclude_genres:
+        bits.append("no " + "/".join(st.exclude_genres).lower())
+    if st.year_min and st.year_max:
+        bits.append(f"{st.year_min}-{st.year_max}" if st.year_min != st.year_max else str(st.year_min))
+    elif st.year_min:
+        bits.append(f"from {st.year_min}")
+    elif st.year_max:
+        bits.append(f"up to {st.year_max}")
+    if st.author:
+        bits.append(f"by {st.author}")
+    return "Got it: " + "; ".join(bits) + "."
+
+
+def newer_catalog_hint(domain: str, info, years: tuple[int, int] | None) -> str:
+    """Which catalog the chat holds and the command that brings a newer one (said once per chat)."""
+    held = f"This chat's catalog is {info.dataset} ({info.n_items:,} items" if info else "This chat has no catalog"
+    held += f", {years[0]}-{years[1]}" if info and years else ""
+    if domain == "movie":
+        return (held + "); `engine data import movielens ml-latest-small` fetches and imports movies up to "
+                "2018 (ml-32m: up to 2023), and `chat --dataset ml-latest-small` chats on it.")
+    return held + ("); " if info else "; ") + "`engine data import recbole DIR` or `engine data import bookcrossing DIR` brings another."
+
+
+def missing_note(title: str, close: list[Item]) -> str:
+    return f"{title} (did you mean {' or '.join(i.name for i in close)}?)" if close else title
+
+
+def unknown_title(title: str, close: list[Item]) -> str:
+    if not close:
+        return f"I don't know a title like '{title}'."
+    return f"I don't know '{title}'. Did you mean: " + "; ".join(i.name for i in close) + "?"
+
+
+def describe(plan: Plan, user_name: str) -> str:
+    """What happens next with a plan: what it gave up, and how many candidates are scored."""
+    parts = [plan.note] if plan.note else []
+    if not plan.candidates:
+        parts.append("Nothing left to recommend: everything that matches is rated or mentioned, or the filter is too narrow.")
+    else:
+        parts.append(f"Scoring {len(plan.candidates)} candidates for {user_name}…")
+    return " ".join(parts)
+
+
+def saved_note(n: int) -> str:
+    return f"Saved {n} rating{'s' * (n > 1)} ('undo' takes {'them' if n > 1 else 'it'} back)." if n else ""
+
+
+def and_(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -1,0 +1,61 @@
+"""A recommendation request made from the conversation so far: the seeds, the context ratings and the
+candidates retrieval returns for them (scored later, by the session's `rank`)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+from db.types import Interaction, Item
+from engine.collab.cache import CollabService
+from engine.rank.recommend import retrieve, stored_part
+from engine.rank.retrieval import Candidate, Query
+
+from .state import ConversationState
+from .store import ChatStore
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One recommendation request, retrieved and ready for the model."""
+
+    seeds: tuple[Item, ...]
+    history: list[Interaction]
+    candidates: list[Candidate]
+    count: int = 10
+    note: str = ""  # what the plan had to give up, in words ("the catalog has nothing from 2019")
+    own: list[Interaction] = field(default_factory=list)  # the user's stored ratings (history minus this request's context)
+
+
+def plan_request(st: ConversationState, store: ChatStore, collab: CollabService, user_id: int,
+                 n_candidates: int) -> Plan:
+    """Retrieve for the conversation so far: its liked titles and seeds (else the user's likes) seed
+    EASE, disliked titles push their neighbours down, preferred genres are boosted, mentioned
+    titles never come back."""
+    now = time.time()
+    items = store.items(st.positive + st.disliked)
+    seeds = tuple(items[i] for i in st.positive if i in items)
+    context = [Interaction(s.id, s.name, True, None, now, s.genres) for s in seeds if s.id not in st.liked]
+    rated = {h.item_id for h in store.history(user_id)}
+    context += [Interaction(i, items[i].name, False, None, now, items[i].genres) for i in st.disliked
+                if i in items and i not in rated]
+    f = st.filters()
+    query = Query(None, f.year_min, f.year_max, f.genres if f.only else (), f.exclude_genres, store.domain,
+                  prefer_genres=() if f.only else f.genres, author=st.author)
+
+    def fetch(q: Query):
+        with store.lock:
+            return retrieve(store.db, collab.current(), user_id, q, n_candidates, context,
+                            seeds=tuple(s.id for s in seeds), disliked=tuple(st.disliked),
+                            exclude=tuple(st.mentioned) + tuple(st.disliked))
+
+    history, cands = fetch(query)
+    note = ""
+    if not cands and (f.year_min or f.year_max):  # "a comedy from 2019" in a catalog that ends in 1998
+        history, cands = fetch(replace(query, year_min=None, year_max=None))
+        note = f"Nothing in the catalog matches the years {_years(f.year_min, f.year_max)}, so I left them out."
+    return Plan(seeds, history, cands, st.count, note, own=stored_part(history, context))
+
+
+def _years(lo: int | None, hi: int | None) -> str:
+    return f"{lo}-{hi}" if lo and hi else f"from {lo}" if lo else f"up to {hi}"

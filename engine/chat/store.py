@@ -1,0 +1,78 @@
+"""The chat's reads of the store, under the one lock that guards its SQLite connection.
+
+The app calls the session from worker threads, so the UI never waits on SQLite; this lock keeps those
+workers (and the collaborative refresh after a rating) to one statement at a time on the connection.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from db.catalog import catalog_items, catalog_year_span, close_matches, has_items, items_by_id
+from db.chats import recent_messages
+from db.errors import RecchatError
+from db.eval_runs import EvalRun, eval_runs
+from db.feedback import current_rating, user_history
+from db.types import Interaction, Item
+from db.users import find_user, user_names
+
+
+class ChatStore:
+    def __init__(self, db, domain: str):
+        self.db = db
+        self.domain = domain
+        self.lock = threading.RLock()
+
+    def items(self, ids: list[int]) -> dict[int, Item]:
+        with self.lock:
+            return items_by_id(self.db, ids)
+
+    def item(self, item_id: int) -> Item:
+        found = self.items([item_id])
+        if item_id not in found:
+            raise RecchatError(f"no item {item_id}")
+        return found[item_id]
+
+    def names(self, ids: list[int]) -> dict[int, str]:
+        found = self.items(ids)
+        return {i: found[i].name if i in found else f"item {i}" for i in ids}
+
+    def catalog(self) -> list[Item]:
+        with self.lock:
+            return list(catalog_items(self.db, self.domain).values())
+
+    def has_catalog(self) -> bool:
+        with self.lock:
+            return has_items(self.db, self.domain)
+
+    def year_span(self) -> tuple[int, int] | None:
+        with self.lock:
+            return catalog_year_span(self.db, self.domain)
+
+    def close_matches(self, title: str, n: int | None = None) -> list[Item]:
+        with self.lock:
+            return close_matches(self.db, title, self.domain) if n is None else close_matches(self.db, title, self.domain, n=n)
+
+    def history(self, user_id: int) -> list[Interaction]:
+        with self.lock:
+            return user_history(self.db, user_id, self.domain)
+
+    def current_rating(self, user_id: int, item_id: int) -> bool | None:
+        with self.lock:
+            return current_rating(self.db, user_id, item_id)
+
+    def user_exists(self, name: str) -> bool:
+        with self.lock:
+            return find_user(self.db, name) is not None
+
+    def users(self, limit: int = 2000) -> list[str]:
+        with self.lock:
+            return user_names(self.db, limit)
+
+    def recent_messages(self, chat_id: int, n: int = 20) -> list[tuple[str, str]]:
+        with self.lock:
+            return recent_messages(self.db, chat_id, n)
+
+    def eval_runs(self, limit: int = 50) -> list[EvalRun]:
+        with self.lock:
+            return eval_runs(self.db, limit)
