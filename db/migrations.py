@@ -107,4 +107,43 @@ V2_SQL = [
     "CREATE INDEX items_domain_source ON items (domain, source, id)",
 ]
 
-MIGRATIONS = [_v1_initial, _v2_links_and_seen]
+def _v3_knowledge(db: sqlite_utils.Database) -> None:
+    for sql in V3_SQL:
+        db.execute(sql)
+
+
+V3_SQL = [
+    # What is known about a film beyond its ratings (db/knowledge.py). Tags with where they came from: a
+    # MovieLens release's tag applications (weight = how many times applied) or its tag genome (weight =
+    # relevance 0-1, kept from GENOME_MIN up). Tags are case-folded, whitespace collapsed.
+    """CREATE TABLE item_tags (
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        source TEXT NOT NULL CHECK (source IN ('tags', 'genome')),
+        tag TEXT NOT NULL,
+        weight REAL NOT NULL,
+        PRIMARY KEY (item_id, source, tag)) WITHOUT ROWID""",
+    "CREATE INDEX item_tags_tag ON item_tags (tag, source)",
+    # People by IMDb's nconst (the number after "nm"), and their roles in a film: cast in billing order.
+    """CREATE TABLE people (
+        id INTEGER PRIMARY KEY,
+        imdb INTEGER NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        birth_year INTEGER)""",
+    "CREATE INDEX people_name ON people (name COLLATE NOCASE)",
+    """CREATE TABLE item_people (
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        role TEXT NOT NULL CHECK (role IN ('director', 'writer', 'cast')),
+        person_id INTEGER NOT NULL REFERENCES people(id),
+        ordering INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (item_id, role, person_id)) WITHOUT ROWID""",
+    "CREATE INDEX item_people_person ON item_people (person_id, role)",
+    # IMDb's facts of a film: runtime, average rating and votes, and the dump they came from (its date).
+    """CREATE TABLE item_facts (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        runtime INTEGER,
+        imdb_rating REAL,
+        imdb_votes INTEGER,
+        updated TEXT NOT NULL DEFAULT '')""",
+]
+
+MIGRATIONS = [_v1_initial, _v2_links_and_seen, _v3_knowledge]

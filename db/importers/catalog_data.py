@@ -58,6 +58,8 @@ class CatalogData:
     links: dict[str, ItemLinks] = field(default_factory=dict)
     rating_range: tuple[float, float] | None = None  # ratings outside it are counted bad rows
     ratings_bytes: int = 0  # the ratings file's size: a large one is written with its indexes rebuilt at the end
+    tags: dict[str, dict[str, float]] = field(default_factory=dict)  # source item id -> tag -> times applied
+    genome: dict[str, dict[str, float]] = field(default_factory=dict)  # source item id -> tag -> relevance
 
 
 def write_catalog(db: sqlite_utils.Database, data: CatalogData, report: ImportReport,
@@ -72,6 +74,8 @@ def write_catalog(db: sqlite_utils.Database, data: CatalogData, report: ImportRe
         for sid, link in data.links.items():
             if sid in ids:
                 w.link(ids[sid], link.imdb, link.tmdb)
+        for source, by_item in (("tags", data.tags), ("genome", data.genome)):
+            w.tags(source, ((ids[sid], tags) for sid, tags in by_item.items() if sid in ids))
         blocks = _BlockWriter(w, data, ids, report, lo, hi)
         n = 0
         for r in rows:

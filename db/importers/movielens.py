@@ -3,7 +3,9 @@
 
 What each keeps: the movie's source id, its IMDb and TMDb ids (links.csv), genres normalised across
 releases (ML-100K/1M's "Children's" and the CSV releases' "Children" are one genre; "(no genres
-listed)" is none), the five most-applied tags as the item's text, half-star ratings as they are, and
+listed)" is none), the five most-applied tags as the item's text and every tag with its count in the
+store's knowledge (db/knowledge.py), the tag genome where the release has one (relevance >= GENOME_MIN),
+half-star ratings as they are, and
 liked = rating > 3 (the TALLRec movie protocol). The release name is the dataset (`items.source`,
 `users.dataset`), so `engine data split movie --dataset ml-latest-small` and the chat's catalog
 choice (db.catalogs) name it.
@@ -34,6 +36,7 @@ from .writer import ItemRecord
 
 LIKED_ABOVE = 3  # TALLRec movie protocol: rating > 3 is a like (3.5 and up on the half-star releases)
 TOP_TAGS = 5  # most-applied tags kept as an item's text
+GENOME_MIN = 0.3  # genome relevance kept in the store: about a tenth of the scores, every strong tag of a film
 CSV_RELEASES = ("ml-20m", "ml-25m", "ml-32m", "ml-latest", "ml-latest-small")
 RELEASES = ("ml-100k", "ml-1m", "ml-10m", *CSV_RELEASES)
 GENRE_ALIASES = {"Children": "Children's", "(no genres listed)": ""}  # one spelling across releases
@@ -227,22 +230,54 @@ def _csv_rows(bundle: Bundle, name: str, report: ImportReport, width: int) -> It
         yield reader.line_num, row
 
 
-def _csv_tags(bundle: Bundle, report: ImportReport, file: str, sep: str | None = None) -> dict[str, str]:
-    """Each movie's most-applied tags (case folded), most applied first: "tags: dark comedy, quirky"."""
+def _tag_counts(bundle: Bundle, report: ImportReport, file: str, sep: str | None = None) -> dict[str, Counter]:
+    """How many times each tag (case-folded, whitespace collapsed) was applied to each movie."""
     if not bundle.has(file):
         return {}
     counts: dict[str, Counter] = defaultdict(Counter)
     if sep:  # ML-10M tags.dat: user::movie::tag::ts
         for lineno, line in lines_any(bundle.label(file), bundle.read(file), report):
             f = line.split(sep)
-            if len(f) >= 3 and f[2].strip():
-                counts[f[1]][f[2].strip().lower()] += 1
+            if len(f) >= 3 and (tag := clean_tag(f[2])):
+                counts[f[1]][tag] += 1
     else:
         for _, row in _csv_rows(bundle, file, report, 3):
-            if row[2].strip():
-                counts[row[1]][row[2].strip().lower()] += 1
-    return {m: "tags: " + ", ".join(t for t, _ in sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TAGS])
-            for m, c in counts.items()}
+            if tag := clean_tag(row[2]):
+                counts[row[1]][tag] += 1
+    return counts
+
+
+def clean_tag(raw: str) -> str:
+    return " ".join(raw.split()).lower()
+
+
+def tags_text(counts: Counter) -> str:
+    """An item's text: its most-applied tags, most applied first: "tags: dark comedy, quirky"."""
+    return "tags: " + ", ".join(t for t, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TAGS])
+
+
+def _genome(bundle: Bundle, report: ImportReport) -> dict[str, dict[str, float]]:
+    """The tag genome (ML-20M, ML-25M, ml-latest): each movie's tags of relevance >= GENOME_MIN. The scores
+    file lists every tag for every scored movie (15M lines in ML-25M); it is streamed, not read whole."""
+    if not bundle.has("genome-scores.csv", "genome-tags.csv"):
+        return {}
+    names = {row[0]: clean_tag(row[1]) for _, row in _csv_rows(bundle, "genome-tags.csv", report, 2)}
+    out: dict[str, dict[str, float]] = defaultdict(dict)
+    label = bundle.label("genome-scores.csv")
+    with bundle.stream("genome-scores.csv") as f:
+        lines = io.TextIOWrapper(f, encoding="utf-8", errors="replace", newline="")
+        next(lines, None)
+        for lineno, line in enumerate(lines, 2):
+            parts = line.rstrip("\r\n").split(",")
+            try:
+                movie, tag, relevance = parts[0], names[parts[1]], float(parts[2])
+            except (IndexError, KeyError, ValueError):
+                if line.strip():
+                    report.skip(label, lineno, "expected movieId,tagId,relevance with a known tagId")
+                continue
+            if relevance >= GENOME_MIN:
+                out[movie][tag] = round(relevance, 4)
+    return out
 
 
 def _csv_links(bundle: Bundle, report: ImportReport) -> dict[str, ItemLinks]:
@@ -268,19 +303,23 @@ def _csv_ratings(bundle: Bundle, report: ImportReport) -> Callable:
 
 
 def read_movielens(bundle: Bundle, release: str, report: ImportReport) -> CatalogData:
-    """The release's items, links and tags read whole, its ratings as a stream (ML-1M/10M `.dat` or CSV)."""
+    """The release's items, links, tags and genome read whole, its ratings as a stream (ML-1M/10M `.dat` or CSV)."""
     if release in ("ml-1m", "ml-10m"):
-        tags = _csv_tags(bundle, report, "tags.dat", sep="::")
+        counts = _tag_counts(bundle, report, "tags.dat", sep="::")
+        tags = {m: tags_text(c) for m, c in counts.items()}
         return CatalogData(release, bundle.label("ratings.dat"), f"{release}-", LIKED_ABOVE,
                            _dat_items(bundle, release, report, tags), _dat_ratings(bundle, report),
-                           rating_range=(0.5, 5.0), ratings_bytes=bundle.size("ratings.dat"))
-    tags = _csv_tags(bundle, report, "tags.csv")
+                           rating_range=(0.5, 5.0), ratings_bytes=bundle.size("ratings.dat"),
+                           tags={m: dict(c) for m, c in counts.items()})
+    counts = _tag_counts(bundle, report, "tags.csv")
     items = {}
     for lineno, row in _csv_rows(bundle, "movies.csv", report, 3):
-        items[row[0]] = movie_record(release, row[0], row[1], normalise_genres(row[2]), tags.get(row[0], ""))
+        text = tags_text(counts[row[0]]) if row[0] in counts else ""
+        items[row[0]] = movie_record(release, row[0], row[1], normalise_genres(row[2]), text)
     return CatalogData(release, bundle.label("ratings.csv"), f"{release}-", LIKED_ABOVE, items,
                        _csv_ratings(bundle, report), links=_csv_links(bundle, report), rating_range=(0.5, 5.0),
-                       ratings_bytes=bundle.size("ratings.csv"))
+                       ratings_bytes=bundle.size("ratings.csv"), tags={m: dict(c) for m, c in counts.items()},
+                       genome=_genome(bundle, report))
 
 
 def import_movielens(db: sqlite_utils.Database, path: str | Path, release: str | None = None,

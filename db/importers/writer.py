@@ -63,6 +63,21 @@ class Writer:
                                 (item_id, imdb, tmdb))
         self.added["links"] = self.added.get("links", 0) + cur.rowcount
 
+    def tags(self, source: str, by_item) -> None:
+        """(item id, {tag: weight}) pairs from `source` ('tags' or 'genome'): a re-import replaces an item's
+        tags from that source with the file's, so a newer release updates counts and never duplicates;
+        `added` counts the rows that are new or changed (the same file again adds nothing)."""
+        for item_id, tags in by_item:
+            new = {tag: float(w) for tag, w in tags.items()}
+            old = dict(self.conn.execute("SELECT tag, weight FROM item_tags WHERE item_id = ? AND source = ?",
+                                         (item_id, source)).fetchall())
+            if old == new:
+                continue
+            self.conn.execute("DELETE FROM item_tags WHERE item_id = ? AND source = ?", (item_id, source))
+            self.conn.executemany("INSERT INTO item_tags (item_id, source, tag, weight) VALUES (?, ?, ?, ?)",
+                                  [(item_id, source, tag, w) for tag, w in new.items()])
+            self.added[source] = self.added.get(source, 0) + sum(old.get(t) != w for t, w in new.items())
+
     def item_by_name(self, domain: str, name: str) -> int | None:
         row = self.conn.execute(
             "SELECT id FROM items WHERE domain = ? AND name = ? ORDER BY id LIMIT 1", (domain, name)

@@ -6,6 +6,7 @@ Pure functions of what the session read: a reply reads the same wherever it is c
 
 from __future__ import annotations
 
+from db.knowledge import Knowledge
 from db.types import Item
 
 from .planning import Plan
@@ -13,9 +14,9 @@ from .reading import Reading
 from .state import ConversationState
 
 
-def catalog_notice(catalog_note: str) -> str:
-    """The chat's first notice: which catalog it holds."""
-    return catalog_note[:1].upper() + catalog_note[1:] + "."
+def opening(catalog_note: str, knows: Knowledge | None) -> list[str]:
+    """The chat's first notices: which catalog it holds, and what it knows of a film beyond its ratings."""
+    return [catalog_note[:1].upper() + catalog_note[1:] + "."] + ([knows.describe()] if knows else [])
 
 
 def understood(st: ConversationState, names: dict[int, str], reading: Reading | None = None) -> str:

@@ -89,7 +89,8 @@ class ChatSession:
         pin_catalog(self.db, self.domain, self.catalog.dataset)  # an import during the chat does not switch it
         self.catalog_note = self.catalog.describe()  # the chat's first notice says which catalog it holds
         self._told_catalog = False  # "Not in the catalog" says once per chat how to bring a newer one
-        self.notices.append(notices.catalog_notice(self.catalog_note))
+        movies = self.domain == "movie" and self.catalog.info is not None  # what it knows of a film beyond ratings
+        self.notices += notices.opening(self.catalog_note, self.store.knowledge() if movies else None)
         self.journal = RatingJournal(self.store, lambda: self.collab.refresh(self.db), self.lock_tries)
         self.journal.start(self.journal.with_retry(lambda: get_or_create_user(self.db, self.user_name)))
         self.chat_id = self.journal.with_retry(self._open_chat)

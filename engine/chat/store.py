@@ -13,6 +13,7 @@ from db.chats import recent_messages
 from db.errors import RecchatError
 from db.eval_runs import EvalRun, eval_runs
 from db.feedback import current_rating, user_history
+from db.knowledge import Knowledge, knowledge
 from db.types import Interaction, Item
 from db.users import find_user, user_names
 
@@ -44,6 +45,10 @@ class ChatStore:
     def has_catalog(self) -> bool:
         with self.lock:
             return has_items(self.db, self.domain)
+
+    def knowledge(self) -> Knowledge:
+        with self.lock:
+            return knowledge(self.db, self.domain)
 
     def year_span(self) -> tuple[int, int] | None:
         with self.lock:

@@ -148,6 +148,7 @@ def data_sources(markdown: bool) -> None:
 def data_catalogs(db_path: str | None) -> None:
     """The catalogs the store holds per domain, and which one commands use by default."""
     from db.catalogs import choice
+    from db.knowledge import knowledge
 
     db = open_db(db_path, create=False)
     for domain in DOMAINS:
@@ -157,6 +158,8 @@ def data_catalogs(db_path: str | None) -> None:
         active = choice(db, domain).dataset
         for c in found:
             click.echo(f"{domain:<6} {c.dataset:<20} {c.n_items:>9,} items{'  (default)' if c.dataset == active else ''}")
+            if domain == "movie":
+                click.echo(f"{'':<6} {knowledge(db, domain, c.dataset).describe()}")
 
 
 @data.command("split")
