@@ -68,10 +68,11 @@ def record_feedback(db: sqlite_utils.Database, user_id: int, item_id: int, liked
 
 
 def write_history(db: sqlite_utils.Database, user_id: int, ratings: list[tuple[int, bool, float | None, float]],
-                  seen: list[tuple[int, float]]) -> dict[str, int]:
-    """A person's imported history in one transaction: (item, liked, rating, ts) ratings and (item, ts) seen
-    items. Written as `import` events keyed by their own time, so importing the same file again adds nothing,
-    and a later chat rating still supersedes an imported one."""
+                  seen: list[tuple[int, float]], watchlist: list[tuple[int, float]] = (),
+                  source: str = "import") -> dict[str, int]:
+    """A person's imported history in one transaction: (item, liked, rating, ts) ratings, (item, ts) seen
+    items and (item, ts) watchlist entries. Written as `import` events keyed by their own time, so importing
+    the same file again adds nothing, and a later chat rating still supersedes an imported one."""
     with transaction(db) as conn:
         before = conn.total_changes
         conn.executemany("INSERT OR IGNORE INTO feedback (user_id, item_id, liked, rating, source, ts) "
@@ -80,7 +81,20 @@ def write_history(db: sqlite_utils.Database, user_id: int, ratings: list[tuple[i
         added = conn.total_changes - before
         conn.executemany("INSERT OR IGNORE INTO seen (user_id, item_id, ts) VALUES (?, ?, ?)",
                          [(user_id, i, ts) for i, ts in seen])
-        return {"feedback": added, "seen": conn.total_changes - before - added}
+        seen_added = conn.total_changes - before - added
+        conn.executemany("INSERT OR IGNORE INTO watchlist (user_id, item_id, ts, source) VALUES (?, ?, ?, ?)",
+                         [(user_id, i, ts, source) for i, ts in watchlist])
+        return {"feedback": added, "seen": seen_added, "watchlist": conn.total_changes - before - added - seen_added}
+
+
+def watchlist_ids(db: sqlite_utils.Database, user_id: int | None, domain: str) -> list[int]:
+    """The films on a person's watchlist in the active catalog, the most recently added first."""
+    if user_id is None:
+        return []
+    where, params = item_where(db, domain, "i")
+    return [r[0] for r in db.execute(f"SELECT w.item_id FROM watchlist w JOIN items i ON i.id = w.item_id "
+                                     f"WHERE w.user_id = ? AND {where} ORDER BY w.ts DESC, w.item_id",
+                                     [user_id, *params]).fetchall()]
 
 
 def rating_counts(db: sqlite_utils.Database, domain: str) -> dict[int, int]:

@@ -63,3 +63,41 @@ def item_tags(db: sqlite_utils.Database, item_ids, source: str) -> dict[int, dic
         for item_id, tag, weight in db.execute(sql, [source, *chunk]).fetchall():
             out.setdefault(item_id, {})[tag] = weight
     return out
+
+
+@dataclass
+class FilmFacts:
+    """Everything the store knows of one film besides its ratings: what a content model reads."""
+
+    item_id: int
+    title: str
+    year: int | None
+    genres: tuple[str, ...]
+    tags: dict[str, float]  # MovieLens applications
+    genome: dict[str, float]  # relevance
+    people: list[tuple[str, int, int]]  # (role, person id, ordering)
+    runtime: int | None = None
+    imdb_votes: int | None = None
+    imdb_rating: float | None = None
+
+
+def film_facts(db: sqlite_utils.Database, domain: str) -> list[FilmFacts]:
+    """Every film of the active catalog with its knowledge, id order: one pass per table."""
+    where, params = item_where(db, domain, "i")
+    films = {row[0]: FilmFacts(row[0], row[1], row[2], tuple(g for g in row[3].split(", ") if g), {}, {}, [])
+             for row in db.execute(f"SELECT i.id, i.title, i.year, i.genres FROM items i WHERE {where} ORDER BY i.id",
+                                   params)}
+    for item_id, source, tag, weight in db.execute(
+            f"SELECT t.item_id, t.source, t.tag, t.weight FROM item_tags t JOIN items i ON i.id = t.item_id WHERE {where}",
+            params):
+        (films[item_id].tags if source == "tags" else films[item_id].genome)[tag] = weight
+    for item_id, role, person, ordering in db.execute(
+            f"SELECT p.item_id, p.role, p.person_id, p.ordering FROM item_people p JOIN items i ON i.id = p.item_id "
+            f"WHERE {where}", params):
+        films[item_id].people.append((role, person, ordering))
+    for item_id, runtime, votes, rating in db.execute(
+            f"SELECT f.item_id, f.runtime, f.imdb_votes, f.imdb_rating FROM item_facts f JOIN items i ON i.id = f.item_id "
+            f"WHERE {where}", params):
+        film = films[item_id]
+        film.runtime, film.imdb_votes, film.imdb_rating = runtime, votes, rating
+    return list(films.values())

@@ -144,6 +144,14 @@ V3_SQL = [
         imdb_rating REAL,
         imdb_votes INTEGER,
         updated TEXT NOT NULL DEFAULT '')""",
+    # A person's watchlist (Letterboxd watchlist.csv, IMDb's watchlist export): films they mean to see. A list
+    # of its own: "from my watchlist" ranks only these; elsewhere they are not hidden.
+    """CREATE TABLE watchlist (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        ts REAL NOT NULL,
+        source TEXT NOT NULL,
+        PRIMARY KEY (user_id, item_id)) WITHOUT ROWID""",
 ]
 
 MIGRATIONS = [_v1_initial, _v2_links_and_seen, _v3_knowledge]

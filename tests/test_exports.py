@@ -139,8 +139,14 @@ def test_letterboxd_zip_merges_ratings_and_watched(tmp_path):
         ExportRow(2, "Heat", 1995, 4.0, True, day(2024, 2, 1)),
         ExportRow(3, "Alien", 1979, 2.5, False, day(2024, 2, 2)),
         ExportRow(4, "Brazil", 1985, None, None, day(2024, 1, 5)),
+        ExportRow(2, "Not Seen", 2020, None, None, day(2024, 1, 1), watchlist=True),  # a list of its own
     ]
-    assert (report.source, report.read, report.bad) == ("letterboxd (ratings.csv + watched.csv)", 5, [])
+    assert (report.source, report.read, report.bad) == ("letterboxd (ratings.csv + watched.csv + watchlist.csv)", 6, [])
+    assert report.files == [  # every file of the export is named: read, or not read and why
+        f"read {top}/ratings.csv", f"read {top}/watched.csv", f"read {top}/watchlist.csv",
+        f"not read: {top}/deleted/ratings.csv (deleted or orphaned entries)",
+        f"not read: {top}/diary.csv (your diary: the same films as watched.csv, by date)",
+        f"not read: {top}/profile.csv (your profile)", f"not read: {top}/reviews.csv (review texts)"]
     assert sniff(z) == "letterboxd"
     # The same export unzipped into a folder reads the same.
     with zipfile.ZipFile(z) as zf:
@@ -149,14 +155,15 @@ def test_letterboxd_zip_merges_ratings_and_watched(tmp_path):
     assert sniff(tmp_path / "unzipped") == "letterboxd"
 
 
-def test_letterboxd_watched_csv_alone_and_watchlist_refused(tmp_path):
+def test_letterboxd_watched_csv_alone_and_watchlist_alone(tmp_path):
     f = write(tmp_path / "watched.csv", LB_WATCHED, "2023-07-01,Oppenheimer,2023,https://boxd.it/opp", crlf=False)
     rows, report = read_letterboxd(f)
     assert rows == [ExportRow(2, "Oppenheimer", 2023, None, None, day(2023, 7, 1))]
     assert report.source == "letterboxd (watched.csv)"
     w = write(tmp_path / "watchlist.csv", LB_WATCHED, "2023-07-01,Dune,2021,https://boxd.it/dune")
-    with pytest.raises(RecchatError, match="watchlist"):
-        read_letterboxd(w)
+    rows, report = read_letterboxd(w)
+    assert rows == [ExportRow(2, "Dune", 2021, None, None, day(2023, 7, 1), watchlist=True)]
+    assert report.files == ["read watchlist.csv"]
 
 
 def test_letterboxd_zip_without_ratings_or_damaged(tmp_path):

@@ -57,6 +57,7 @@ class ExportRow:
     imdb_id: int | None = None  # "tt0111161" -> 111161
     isbn: str = ""  # ISBN-13 or ISBN-10 digits (X allowed last in an ISBN-10), "" when absent
     author: str = ""
+    watchlist: bool = False  # on the person's watchlist (not seen): a list of its own, never a rating
 
 
 class _Bad(Exception):
@@ -280,44 +281,73 @@ def _shallowest(names: list[str], base: str) -> str | None:
     return min(found, key=lambda n: (n.count("/"), n), default=None)
 
 
+LETTERBOXD_READ = ("ratings.csv", "watched.csv", "watchlist.csv")
+# What else a Letterboxd export holds, and why it is not read (the report names every file).
+LETTERBOXD_NOT_READ = {
+    "diary.csv": "your diary: the same films as watched.csv, by date", "reviews.csv": "review texts",
+    "profile.csv": "your profile", "comments.csv": "comments", "likes/films.csv": "films you hearted (not a rating)",
+    "likes/lists.csv": "lists you liked", "likes/reviews.csv": "reviews you liked",
+}
+
+
 def _export_members(path: Path, names: list[str], what: str) -> list[str]:
-    """ratings.csv then watched.csv of an unpacked or zipped export (either may be absent, not both)."""
-    members = [m for m in (_shallowest(names, "ratings.csv"), _shallowest(names, "watched.csv")) if m]
-    if not members:
+    """ratings.csv, watched.csv and watchlist.csv of an unpacked or zipped export (some may be absent, not the
+    first two together)."""
+    members = [m for m in (_shallowest(names, base) for base in LETTERBOXD_READ) if m]
+    if not [m for m in members if not m.endswith("watchlist.csv")]:
         raise RecchatError(f"{path}: no ratings.csv or watched.csv in the {what}; expected a Letterboxd export")
     return members
 
 
-def _letterboxd_files(path: Path) -> list[tuple[str, str, bytes]]:
-    """(where, file name, bytes) of ratings.csv then watched.csv from a zip or folder, or the one CSV given."""
+def _not_read(names: list[str], read: list[str]) -> list[str]:
+    """Every other file of the export, and why it is not read."""
+    out = []
+    for n in sorted(names):
+        if n in read or n.endswith("/") or n.startswith("__MACOSX/"):
+            continue
+        base = n.split("/", 1)[-1] if "/" in n and not n.startswith(("likes/", "lists/", "deleted/", "orphaned/")) else n
+        why = LETTERBOXD_NOT_READ.get(base) or ("a list of yours" if base.startswith("lists/") else
+                                                "deleted or orphaned entries" if base.startswith(("deleted/", "orphaned/"))
+                                                else "not a ratings file")
+        out.append(f"{n} ({why})")
+    return out
+
+
+def _letterboxd_files(path: Path, report: ImportReport) -> list[tuple[str, str, bytes]]:
+    """(where, file name, bytes) of ratings.csv, watched.csv, watchlist.csv from a zip or folder, or the one CSV
+    given; the report lists what else the export holds."""
     if path.is_dir():
-        members = _export_members(path, [p.relative_to(path).as_posix() for p in path.rglob("*.csv")], "folder")
+        names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
+        members = _export_members(path, [n for n in names if n.endswith(".csv")], "folder")
+        report.files = [f"read {m}" for m in members] + [f"not read: {n}" for n in _not_read(names, members)]
         return [(str(path / m), m.rsplit("/", 1)[-1], read_bytes(path / m)) for m in members]
-    if path.name == "watchlist.csv":  # same header as watched.csv, but films not seen yet
-        raise RecchatError(f"{path}: a watchlist, not films seen; give ratings.csv, watched.csv or the export zip")
     data = read_bytes(path)
     if not data.startswith(b"PK\x03\x04"):
+        report.files = [f"read {path.name}"]
         return [(str(path), path.name, data)]
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            members = _export_members(path, zf.namelist(), "zip")
+            names = zf.namelist()
+            members = _export_members(path, names, "zip")
+            report.files = [f"read {m}" for m in members] + [f"not read: {n}" for n in _not_read(names, members)]
             return [(f"{path}:{m}", m.rsplit("/", 1)[-1], zf.read(m)) for m in members]
     except _ZIP_ERRORS as e:
         raise RecchatError(f"{path}: cannot read the zip: {e}") from None
 
 
 def read_letterboxd(path: Path) -> tuple[list[ExportRow], ImportReport]:
-    """Letterboxd's export zip (ratings.csv + watched.csv), its folder, or ratings.csv / watched.csv alone.
+    """Letterboxd's export zip (ratings.csv + watched.csv + watchlist.csv), its folder, or one of those files.
 
-    From both files a film appears once: its rated row, else its watched row (rating None, seen). The
-    files overlap by design (every rated film is watched), so that merge is not a skip."""
-    files = _letterboxd_files(Path(path))
+    From the files a film appears once: its rated row, else its watched row (rating None, seen), else its
+    watchlist row. The files overlap by design (every rated film is watched), so that merge is not a skip."""
     report = ImportReport("letterboxd")
+    files = _letterboxd_files(Path(path), report)
     rows: list[ExportRow] = []
     seen: set[Hashable] = set()
     cp1252 = []
     for where, name, data in files:
-        keyed, fallback = _parse(where, name, data, "letterboxd", _LETTERBOXD_EXPECTED, report, _letterboxd_row)
+        parse_row = _letterboxd_watchlist_row if name == "watchlist.csv" else _letterboxd_row
+        keyed, fallback = _parse(where, name, data, "letterboxd", _LETTERBOXD_EXPECTED, report, parse_row)
         if fallback:
             cp1252.append(name)
         # Across files either the URI or the (Name, Year) matches (within one, _latest matched the URI).
@@ -326,6 +356,11 @@ def read_letterboxd(path: Path) -> tuple[list[ExportRow], ImportReport]:
         seen.update(*film_keys)
     report.source = _source("letterboxd", [name for _, name, _ in files], cp1252)
     return rows, report
+
+
+def _letterboxd_watchlist_row(line: int, f: dict[str, str]) -> tuple[Hashable, ExportRow]:
+    key, row = _letterboxd_row(line, {**f, LETTERBOXD_RATING: ""} if LETTERBOXD_RATING in f else f)
+    return key, ExportRow(row.line, row.title, row.year, None, None, row.ts, watchlist=True)
 
 
 # --- IMDb ----------------------------------------------------------------------------------------
@@ -340,9 +375,12 @@ def _imdb_row(line: int, f: dict[str, str]) -> tuple[Hashable, ExportRow]:
         raise _Bad(f"not a film: {kind}" if kind else "empty Title Type")
     title, year, ts = _text(f, "Title"), _year(f, "Year"), _ts(f, "Date Rated")
     rating = _number(f, "Your Rating", 1, 10, 1)
-    if rating is None:  # a watchlist export has the same columns, with Your Rating empty for films not seen
-        raise _Bad("not rated (empty Your Rating)")
     imdb_id = int(const[2:])
+    if rating is None and "Position" in f:  # the watchlist export: the ratings columns, plus its order
+        return imdb_id, ExportRow(line, title, year, None, None, _ts(f, "Created") if "Created" in f else ts,
+                                  imdb_id=imdb_id, watchlist=True)
+    if rating is None:
+        raise _Bad("not rated (empty Your Rating)")
     return imdb_id, ExportRow(line, title, year, rating, _liked(rating, IMDB_LIKED_ABOVE), ts, imdb_id=imdb_id)
 
 
@@ -354,6 +392,7 @@ def read_imdb(path: Path) -> tuple[list[ExportRow], ImportReport]:
     report = ImportReport("imdb")
     keyed, fallback = _parse(str(path), path.name, data, "imdb", ", ".join(IMDB_COLUMNS), report, _imdb_row)
     report.source = _source("imdb", [path.name], [path.name] if fallback else [])
+    report.files = [f"read {path.name}" + (" (a watchlist)" if keyed and all(r.watchlist for _, r in keyed) else "")]
     return [row for _, row in keyed], report
 
 
@@ -408,7 +447,7 @@ def sniff(path: Path) -> str | None:
     if not (path.is_dir() or data.startswith(b"PK\x03\x04")):
         return _service_of_data(data)
     try:
-        files = _letterboxd_files(path)
+        files = _letterboxd_files(path, ImportReport("letterboxd"))
     except RecchatError:  # not a Letterboxd zip or folder
         return None
     return "letterboxd" if all(_service_of_data(d) == "letterboxd" for _, _, d in files) else None

@@ -22,6 +22,7 @@ class ImportReport:
     read: int = 0
     added: dict[str, int] = field(default_factory=dict)
     bad: list[BadRow] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # what an export held and whether it was read, in words
 
     def skip(self, file: str | Path, line: int, reason: str) -> None:
         self.bad.append(BadRow(Path(file).name, line, reason))

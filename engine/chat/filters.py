@@ -33,6 +33,9 @@ _ONLY = re.compile(r"\b(?:only|strictly|nothing\s+but|exclusively)\s+((?:[\w'-]+
 _OLDER = re.compile(r"\b(?:older|earlier|classic|classics|old|vintage)\b", re.I)
 _NEWER = re.compile(r"\b(?:newer|more\s+recent|recent|latest|modern)\b", re.I)
 _WORD = re.compile(r"[\w'-]+")
+_NOT_WATCHLIST = re.compile(r"\b(?:not|never|beyond|outside|forget|anything\s+but|besides)\s+(?:from\s+|on\s+|in\s+)?"
+                            r"(?:my|the)\s+watch\s*-?\s*list\b", re.I)
+_WATCHLIST = re.compile(r"\b(?:from|on|in|off|of|through)\s+(?:my|the)\s+watch\s*-?\s*list\b|\bmy\s+watch\s*-?\s*list\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,12 @@ class Filters:
     count: int | None = None
     older: bool = False  # "something older": earlier than what was shown
     newer: bool = False
+    watchlist: bool | None = None  # "from my watchlist": only those; "not from my watchlist": the whole catalog again
 
     @property
     def any(self) -> bool:
         return bool(self.genres or self.exclude_genres or self.year_min or self.year_max or self.count
-                    or self.older or self.newer)
+                    or self.older or self.newer or self.watchlist is not None)
 
 
 class _Text:
@@ -67,6 +71,7 @@ class _Text:
 
 def read_filters(text: str, domain: str = "movie") -> Filters:
     t = _Text(text.replace("science fiction", "science-fiction").replace("Science Fiction", "science-fiction"))
+    watchlist = False if t.take(_NOT_WATCHLIST) else True if t.take(_WATCHLIST) else None
     year_min = year_max = None
     for m in t.take(_NOT_BEFORE):  # "nothing before 1980": from 1980 on
         if m.group(1).lower() in ("before", "older than", "earlier than"):
@@ -100,4 +105,4 @@ def read_filters(text: str, domain: str = "movie") -> Filters:
         if g and g not in genres and g not in exclude:
             genres.append(g)
     return Filters(tuple(genres), tuple(dict.fromkeys(exclude)), bool(only), year_min, year_max, count,
-                   older and not newer, newer and not older)
+                   older and not newer, newer and not older, watchlist)

@@ -44,6 +44,8 @@ def understood(st: ConversationState, names: dict[int, str], reading: Reading | 
         bits.append(f"up to {st.year_max}")
     if st.author:
         bits.append(f"by {st.author}")
+    if st.watchlist:
+        bits.append("from your watchlist")
     return "Got it: " + "; ".join(bits) + "."
 
 

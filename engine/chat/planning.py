@@ -40,8 +40,9 @@ def plan_request(st: ConversationState, store: ChatStore, collab: CollabService,
     context += [Interaction(i, items[i].name, False, None, now, items[i].genres) for i in st.disliked
                 if i in items and i not in rated]
     f = st.filters()
+    among = tuple(store.watchlist(user_id)) if st.watchlist else None
     query = Query(None, f.year_min, f.year_max, f.genres if f.only else (), f.exclude_genres, store.domain,
-                  prefer_genres=() if f.only else f.genres, author=st.author)
+                  prefer_genres=() if f.only else f.genres, author=st.author, among=among)
 
     def fetch(q: Query):
         with store.lock:
@@ -51,6 +52,9 @@ def plan_request(st: ConversationState, store: ChatStore, collab: CollabService,
 
     history, cands = fetch(query)
     note = ""
+    if among is not None and not among:
+        note = ("Your watchlist is empty here: `engine data import letterboxd EXPORT --user NAME` reads "
+                "watchlist.csv (IMDb: `engine data import imdb WATCHLIST.csv --user NAME`).")
     if not cands and (f.year_min or f.year_max):  # "a comedy from 2019" in a catalog that ends in 1998
         history, cands = fetch(replace(query, year_min=None, year_max=None))
         note = f"Nothing in the catalog matches the years {_years(f.year_min, f.year_max)}, so I left them out."

@@ -33,6 +33,7 @@ class ConversationState:
     year_max: int | None = None
     count: int = DEFAULT_COUNT
     author: str | None = None
+    watchlist: bool = False  # "from my watchlist": rank only the person's watchlist
 
     # ------------------------------------------------------------- reading
     def mention(self, item_id: int, polarity: Polarity | Literal["related"]) -> None:
@@ -81,6 +82,8 @@ class ConversationState:
             self.count = f.count
         if reading.author:
             self.author = reading.author
+        if f.watchlist is not None:
+            self.watchlist = f.watchlist
 
     # -------------------------------------------------------------- using
     @property

@@ -12,7 +12,7 @@ from db.catalog import catalog_items, catalog_year_span, close_matches, has_item
 from db.chats import recent_messages
 from db.errors import RecchatError
 from db.eval_runs import EvalRun, eval_runs
-from db.feedback import current_rating, user_history
+from db.feedback import current_rating, user_history, watchlist_ids
 from db.knowledge import Knowledge, knowledge
 from db.types import Interaction, Item
 from db.users import find_user, user_names
@@ -61,6 +61,10 @@ class ChatStore:
     def history(self, user_id: int) -> list[Interaction]:
         with self.lock:
             return user_history(self.db, user_id, self.domain)
+
+    def watchlist(self, user_id: int) -> list[int]:
+        with self.lock:
+            return watchlist_ids(self.db, user_id, self.domain)
 
     def current_rating(self, user_id: int, item_id: int) -> bool | None:
         with self.lock:

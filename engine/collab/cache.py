@@ -27,9 +27,11 @@ import sqlite_utils
 from db.catalogs import pin_catalog, scope
 from db.errors import RecchatError
 from db.feedback import changes_since, current_ratings, store_mark
+from db.knowledge import film_facts
 from db.paths import cache_dir
 from db.store import open_db, store_file
 
+from .content import fit_cold_map
 from .model import CollabModel, fit_state, plan_fit
 from .refit import claim, start_refit
 
@@ -101,7 +103,9 @@ def fit_from_store(db: sqlite_utils.Database, domain: str, log: Log = _stderr, r
     ratings = current_ratings(db, domain)
     plan = plan_fit(ratings.n_items, ratings.n_ratings, ratings.n_users)
     model = CollabModel.fit(ratings, state=fit_state(domain), plan=plan, mark=mark)
-    log(f"collaborative model: {plan.kind.upper()} ({plan.why}) fitted on {ratings.n_ratings:,} ratings"
+    model = model.with_cold(fit_cold_map(film_facts(db, domain), model.item_ids, model.popularity(model.item_ids)))
+    cold = f"; {len(model.cold):,} films without ratings placed by their content" if len(model.cold) else ""
+    log(f"collaborative model: {plan.kind.upper()} ({plan.why}) fitted on {ratings.n_ratings:,} ratings{cold}"
         + (f" ({reason})" if reason else ""))
     return model
 

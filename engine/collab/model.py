@@ -28,6 +28,8 @@ from db.fileio import atomic_path
 from db.item_stats import smoothed_rate
 from db.types import Interaction
 
+from .content import ColdMap
+
 EASE_BYTES_PER_CELL = 36  # measured peak bytes per items² cell of a fit (Gram, inverse, LAPACK's copy, weights)
 EASE_LAMBDA = 250.0  # L2 on the item-item weights; 250 is the issue's measured setting on ML-100K liked
 EASE_MAX_ITEMS = 10_000  # beyond this EASE's n³ inverse takes minutes (15,000 items: 111 s, 7.6 GB): ALS serves
@@ -41,7 +43,7 @@ ALS_BYTES_PER_RATING = 100
 ALS_BYTES_PER_ROW = 4 * ALS_FACTORS * 4  # 1 KiB: factors of a user or item, with the solver's copies
 KINDS = ("ease", "als")
 TIE_BREAK = 1e-6  # popularity's weight beside a collaborative score
-FORMAT_VERSION = 3  # bump when the cached file layout or the fit changes
+FORMAT_VERSION = 4  # bump when the cached file layout or the fit changes (4: films without ratings, ColdMap)
 
 
 def memory_budget() -> int:
@@ -126,8 +128,8 @@ class DenseWeights:
     def __init__(self, B: np.ndarray):
         self.B = B
 
-    def row_sum(self, rows: np.ndarray) -> np.ndarray:
-        return self.B[rows].sum(axis=0)
+    def row_sum(self, rows: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return self.B[rows].sum(axis=0) if weights is None else weights.astype(np.float32) @ self.B[rows]
 
     def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return self.B[np.ix_(rows, cols)]
@@ -146,8 +148,9 @@ class LowRankWeights:
     def __init__(self, left: np.ndarray, right: np.ndarray):
         self.left, self.right = left, right
 
-    def row_sum(self, rows: np.ndarray) -> np.ndarray:
-        return self.right @ self.left[rows].sum(axis=0)
+    def row_sum(self, rows: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        left = self.left[rows].sum(axis=0) if weights is None else weights.astype(np.float32) @ self.left[rows]
+        return self.right @ left
 
     def block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return self.left[rows] @ self.right[cols].T
@@ -224,12 +227,18 @@ class CollabModel:
     seen: np.ndarray  # per item: current ratings
     state: str = ""  # fit_state: the settings it was fitted with
     mark: StoreMark = StoreMark()  # where the store stood at the fit: what a refit check counts from
+    cold: ColdMap = field(default_factory=ColdMap.empty)  # films without ratings, placed by their content
     _order: np.ndarray = field(init=False, repr=False, compare=False)  # columns() searches the ids sorted
     _sorted_ids: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._order = np.argsort(self.item_ids, kind="stable")
-        self._sorted_ids = np.asarray(self.item_ids, dtype=np.int64)[self._order]
+        ids = np.concatenate([np.asarray(self.item_ids, dtype=np.int64), self.cold.item_ids])
+        self._order = np.argsort(ids, kind="stable")
+        self._sorted_ids = ids[self._order]
+
+    def with_cold(self, cold: ColdMap) -> "CollabModel":
+        """The same fit with films without ratings given columns past the rated ones (engine.collab.content)."""
+        return CollabModel(self.item_ids, self.weights, self.likes, self.seen, self.state, self.mark, cold)
 
     @property
     def kind(self) -> str:
@@ -261,21 +270,35 @@ class CollabModel:
 
     # --------------------------------------------------------------- scores
     def columns(self, item_ids) -> np.ndarray:
-        """Column of each store id; -1 for items the fit never saw (added later, or unrated). A binary search
-        over all ids at once: a request looks up every eligible item (340,000 on a BookCrossing-sized catalog)."""
+        """Column of each store id; a film without ratings in the cold map has one past the rated columns; -1 for
+        items neither covers (added after the fit). A binary search over all ids at once: a request looks up
+        every eligible item (340,000 on a BookCrossing-sized catalog)."""
         ids = np.asarray(item_ids, dtype=np.int64).reshape(-1)
         if not len(self._sorted_ids):
             return np.full(len(ids), -1, dtype=np.int64)
         pos = np.minimum(np.searchsorted(self._sorted_ids, ids), len(self._sorted_ids) - 1)
         return np.where(self._sorted_ids[pos] == ids, self._order[pos], -1)
 
-    def user_scores(self, liked_ids) -> np.ndarray:
-        """Score of every column for a user who liked `liked_ids` (fold-in: no refit needed), EASE or ALS."""
-        cols = self.columns(liked_ids)
+    def _rated_rows(self, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rated rows and their weights standing for these columns: a cold film is its neighbours, weighted."""
+        n = len(self.item_ids)
         cols = cols[cols >= 0]
-        if not len(cols):
-            return np.zeros(len(self.item_ids), dtype=np.float32)
-        return self.weights.row_sum(cols)
+        rated, cold = cols[cols < n], cols[cols >= n] - n
+        rows = np.concatenate([rated, self.cold.neighbours[cold].ravel()])
+        weights = np.concatenate([np.ones(len(rated), np.float32), self.cold.weights[cold].ravel()])
+        return rows, weights
+
+    def user_scores(self, liked_ids) -> np.ndarray:
+        """Score of every column for a user who liked `liked_ids` (fold-in: no refit needed), EASE or ALS; a
+        film without ratings scores the weighted mean of its neighbours' scores, and liking one counts as
+        liking its neighbours by their weights."""
+        rows, weights = self._rated_rows(self.columns(liked_ids))
+        if not len(rows):
+            return np.zeros(len(self.item_ids) + len(self.cold), dtype=np.float32)
+        rated = self.weights.row_sum(rows) if len(self.cold) == 0 else self.weights.row_sum(rows, weights)
+        if not len(self.cold):
+            return rated
+        return np.concatenate([rated, (self.cold.weights * rated[self.cold.neighbours]).sum(axis=1)])
 
     def ease_scores(self, from_ids, item_ids, unknown: float = 0.0) -> np.ndarray:
         """Collaborative score (EASE, or ALS in the same form) of each of `item_ids` from the liked `from_ids`;
@@ -287,7 +310,8 @@ class CollabModel:
         return scores + TIE_BREAK * self.popularity(item_ids)
 
     def affinity(self, history_ids, target_ids) -> np.ndarray:
-        """Mean item-item weight from `history_ids` to each target: a history-length-free collaborative feature."""
+        """Mean item-item weight from `history_ids` to each target: a history-length-free collaborative feature
+        (a film without ratings stands in as its weighted neighbours, on either side)."""
         cols = self.columns(history_ids)
         cols = cols[cols >= 0]
         out = np.zeros(len(target_ids), dtype=np.float64)
@@ -295,7 +319,19 @@ class CollabModel:
             return out
         tcols = self.columns(target_ids)
         known = tcols >= 0
-        out[known] = self.weights.block(cols, tcols[known]).mean(axis=0)
+        n = len(self.item_ids)
+        if not len(self.cold) or (cols.max() < n and (not known.any() or tcols[known].max() < n)):
+            out[known] = self.weights.block(cols, tcols[known]).mean(axis=0)
+            return out
+        rows, weights = self._rated_rows(cols)
+        from_history = self.weights.row_sum(rows, weights) / len(cols)  # mean weight from the history, per rated column
+        kc = tcols[known]
+        rated = kc < n
+        vals = np.zeros(len(kc))
+        vals[rated] = from_history[kc[rated]]
+        cold = kc[~rated] - n
+        vals[~rated] = (self.cold.weights[cold] * from_history[self.cold.neighbours[cold]]).sum(axis=1)
+        out[known] = vals
         return out
 
     def like_rate(self, item_ids, without: Sequence[Interaction] = ()) -> np.ndarray:
@@ -307,10 +343,12 @@ class CollabModel:
         leave the item counts and the global rate. (A rating made after the fit is not in the counts
         yet; the background refit catches up.)"""
         cols = self.columns(item_ids)
+        cols = np.where(cols < len(self.item_ids), cols, -1)  # no ratings: the global rate
         likes, seen = _gather(self.likes, cols), _gather(self.seen, cols)
         if not without:
             return smoothed_rate(likes, seen, self.global_rate)
-        known = self.columns([h.item_id for h in without]) >= 0
+        known = (self.columns([h.item_id for h in without]) >= 0) & (
+            self.columns([h.item_id for h in without]) < len(self.item_ids))
         own = {h.item_id: float(h.liked) for h, k in zip(without, known) if k}
         for k, i in enumerate(item_ids):
             if int(i) in own:
@@ -321,8 +359,13 @@ class CollabModel:
         return smoothed_rate(np.maximum(likes, 0.0), np.maximum(seen, 0.0), g)
 
     def popularity(self, item_ids) -> np.ndarray:
-        """log(1 + ratings): what the no-history fallback orders by."""
-        return np.log1p(_gather(self.seen, self.columns(item_ids)))
+        """log(1 + ratings): what the no-history fallback orders by; a film without ratings gets the estimate
+        its cold map holds (from IMDb votes, else its neighbours'), not zero."""
+        cols = self.columns(item_ids)
+        out = np.log1p(_gather(self.seen, np.where(cols < len(self.item_ids), cols, -1)))
+        cold = cols >= len(self.item_ids)
+        out[cold] = self.cold.popularity[cols[cold] - len(self.item_ids)]
+        return out
 
     # ---------------------------------------------------------------- files
     def save(self, path) -> None:
@@ -330,7 +373,8 @@ class CollabModel:
             with open(tmp, "wb") as f:
                 np.savez(f, item_ids=self.item_ids, likes=self.likes, seen=self.seen, state=np.array(self.state),
                          mark=np.array([self.mark.feedback_id, self.mark.items, self.mark.item_id], dtype=np.int64),
-                         kind=np.array(self.kind), **self.weights.arrays())
+                         kind=np.array(self.kind), cold_ids=self.cold.item_ids, cold_neighbours=self.cold.neighbours,
+                         cold_weights=self.cold.weights, cold_popularity=self.cold.popularity, **self.weights.arrays())
 
     @classmethod
     def load(cls, path) -> "CollabModel":
@@ -338,11 +382,15 @@ class CollabModel:
         with np.load(path, allow_pickle=False) as z:
             kind = str(z["kind"])
             weights = DenseWeights(z["weights"]) if kind == "ease" else LowRankWeights(z["left"], z["right"])
+            cold = ColdMap(z["cold_ids"], z["cold_neighbours"], z["cold_weights"], z["cold_popularity"])
             model = cls(z["item_ids"], weights, z["likes"], z["seen"], str(z["state"]),
-                        StoreMark(*(int(v) for v in z["mark"])))
+                        StoreMark(*(int(v) for v in z["mark"])), cold)
         n = len(model.item_ids)
         shapes = [a.shape[0] for a in weights.arrays().values()]
         square = kind != "ease" or weights.B.shape == (n, n)
-        if not square or shapes != [n] * len(shapes) or model.likes.shape != (n,) or model.seen.shape != (n,):
+        c = len(cold.item_ids)
+        cold_ok = (cold.neighbours.shape[0] == c and cold.weights.shape == cold.neighbours.shape
+                   and cold.popularity.shape == (c,) and (not cold.neighbours.size or cold.neighbours.max() < n))
+        if not square or shapes != [n] * len(shapes) or model.likes.shape != (n,) or model.seen.shape != (n,) or not cold_ok:
             raise ValueError("arrays do not match")
         return model

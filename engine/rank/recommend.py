@@ -64,8 +64,13 @@ def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None
     disliked = disliked if disliked is not None else tuple(h.item_id for h in context or [] if not h.liked)
     eligible = eligible_ids(db, user_id, query.item_filter(), exclude=tuple(liked) + tuple(disliked) + tuple(exclude),
                             with_genres=bool(query.prefer_genres))
+    ids, genres = eligible.ids, eligible.genres
+    if query.among is not None:  # the limit a person or a benchmark set: their watchlist, a list of films
+        among = set(query.among)
+        keep = [k for k, i in enumerate(ids) if i in among]
+        ids, genres = [ids[k] for k in keep], [genres[k] for k in keep]
     from_ids = list(liked) if liked else liked_item_ids(db, user_id)
-    top = ranked(collab, eligible.ids, eligible.genres, from_ids, query, n_candidates, disliked=disliked)
+    top = ranked(collab, ids, genres, from_ids, query, n_candidates, disliked=disliked)
     items = items_by_id(db, [i for i, _ in top])
     return history, [Candidate(items[i], prior) for i, prior in top]
 

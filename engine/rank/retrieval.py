@@ -29,6 +29,7 @@ class Query:
     domain: str = "movie"
     prefer_genres: tuple[str, ...] = field(default_factory=tuple)  # a boost, not a filter ("sci-fi please")
     author: str | None = None  # books: only this author's
+    among: tuple[int, ...] | None = None  # only these items (a watchlist, `--among FILE`); None: the whole catalog
 
     def item_filter(self) -> ItemFilter:
         """The part of the query the store narrows by (everything but the genre boost)."""

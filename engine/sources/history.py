@@ -50,7 +50,7 @@ class HistoryReport:
         return [r for r in self.rows if r.link.status == status]
 
     def summary_lines(self, max_rows: int = 20) -> list[str]:
-        lines = [str(b) for b in self.parsed.bad[:max_rows]]
+        lines = list(self.parsed.files) + [str(b) for b in self.parsed.bad[:max_rows]]
         for r in self.of("ambiguous")[:max_rows]:
             lines.append(f"line {r.row.line}: {_shown(r.row)} is ambiguous: "
                          + "; ".join(f"{i.name} [id {i.id}]" for i in r.link.candidates))
@@ -117,6 +117,7 @@ def import_history(db: sqlite_utils.Database, service: str, path: Path, user: st
     uid = get_or_create_user(db, user)
     linked = report.of("linked")
     ratings = [(r.link.item.id, r.row.liked, r.row.rating, r.row.ts) for r in linked if r.row.liked is not None]
-    seen = [(r.link.item.id, r.row.ts) for r in linked if r.row.liked is None]
-    report.added = write_history(db, uid, ratings, seen)
+    seen = [(r.link.item.id, r.row.ts) for r in linked if r.row.liked is None and not r.row.watchlist]
+    watchlist = [(r.link.item.id, r.row.ts) for r in linked if r.row.watchlist]
+    report.added = write_history(db, uid, ratings, seen, watchlist, source=service)
     return report
