@@ -73,7 +73,7 @@ def test_ratings_in_the_chat_never_refit_and_a_reopened_chat_serves_the_cached_m
     for title in ("Pulp Fiction", "Fargo", "Heat", "Alien", "Babe"):
         reply = session.handle(f"I loved {title}")
         assert "Got it" in reply.text, reply.text
-    list(session.rank(session.replan()))
+    list(session.rank(session.plan()))
     assert fits == [1] and starts == []  # 5 events of 100,000: far below REFIT_SHARE
     session.close()
     again = ChatSession(ml100k_copy, "newbie", scorer_factory=lambda: FakeScorer())

@@ -286,7 +286,7 @@ class ChatApp(App):
     def _after_rating(self) -> None:
         """Runs inside a worker: refresh the history panel, then re-rank the last request."""
         self._refresh_side()
-        self._score(self.session.replan())
+        self._score(self.session.plan())
 
     def _user_switched(self, messages: list[tuple[str, str]]) -> None:
         self.sub_title = self.session.user_name

@@ -28,10 +28,11 @@ class Plan:
 
 
 def plan_request(st: ConversationState, store: ChatStore, collab: CollabService, user_id: int,
-                 n_candidates: int) -> Plan:
+                 n_candidates: int, among: tuple[int, ...] | None = None) -> Plan:
     """Retrieve for the conversation so far: its liked titles and seeds (else the user's likes) seed
     EASE, disliked titles push their neighbours down, preferred genres are boosted, mentioned
-    titles never come back."""
+    titles never come back. `among`: the candidates a caller limits every answer to (`engine ask --among`);
+    "from my watchlist" narrows it to the person's watchlist."""
     now = time.time()
     items = store.items(st.positive + st.disliked)
     seeds = tuple(items[i] for i in st.positive if i in items)
@@ -40,7 +41,9 @@ def plan_request(st: ConversationState, store: ChatStore, collab: CollabService,
     context += [Interaction(i, items[i].name, False, None, now, items[i].genres) for i in st.disliked
                 if i in items and i not in rated]
     f = st.filters()
-    among = tuple(store.watchlist(user_id)) if st.watchlist else None
+    if st.watchlist:
+        listed = store.watchlist(user_id)
+        among = tuple(i for i in listed if among is None or i in set(among))
     query = Query(None, f.year_min, f.year_max, f.genres if f.only else (), f.exclude_genres, store.domain,
                   prefer_genres=() if f.only else f.genres, author=st.author, among=among)
 

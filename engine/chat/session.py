@@ -67,6 +67,7 @@ class ChatSession:
     domain: str = "movie"
     dataset: str | None = None  # the catalog when the store holds several (db.catalogs: default the largest)
     n_candidates: int = 50
+    among: tuple[int, ...] | None = None  # every answer ranks only these items (engine ask --among); None: all
     lock_wait: float = 1.0  # seconds SQLite waits on another writer, per try
     lock_tries: int = 3
     scorer_factory: Callable[[], Scorer] | None = None  # tests share one loaded scorer (or a fake) through this
@@ -224,11 +225,8 @@ class ChatSession:
 
     # ------------------------------------------------------------ retrieval
     def plan(self) -> Plan:
-        return plan_request(self.state, self.store, self.collab, self.user_id, self.n_candidates)
-
-    def replan(self) -> Plan:
-        """The conversation's request again, after the history changed (a rating drops out, the rest re-score)."""
-        return self.plan()
+        """The conversation's request, retrieved; again after the history changed (a rating drops out)."""
+        return plan_request(self.state, self.store, self.collab, self.user_id, self.n_candidates, self.among)
 
     def titles(self) -> TitleIndex:
         """The catalog's title index, built on first use (load_model builds it ahead); ties go to the item
