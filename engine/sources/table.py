@@ -14,13 +14,16 @@ from typing import Callable
 
 import sqlite_utils
 
+from db.catalogs import use_catalog
 from db.importers import import_bookcrossing, import_ml100k, import_tallrec
+from db.importers.imdb_datasets import DEFAULT_MIN_VOTES, import_imdb_datasets
 from db.importers.movielens import RELEASES, import_movielens
 from db.importers.recbole import import_recbole
 
 from .history import import_history
 
 Progress = Callable[[int], None]
+OnFile = Callable[[str, int], None]
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class ImportArgs:
     domain: str | None = None
     release: str | None = None
     liked_above: float | None = None
+    min_votes: int | None = None
+    on_file: OnFile | None = None  # a source reading several large files names each as it starts (a bar per file)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,12 @@ class Source:
 
 def _movielens(a: ImportArgs):
     return import_movielens(a.db, a.path, release=a.release, progress=a.progress)
+
+
+def _imdb_datasets(a: ImportArgs):
+    use_catalog(a.db, "movie", a.dataset)  # the catalog to enrich and add to: --dataset, else the active one
+    return import_imdb_datasets(a.db, a.path, DEFAULT_MIN_VOTES if a.min_votes is None else a.min_votes,
+                                progress=a.progress, on_file=a.on_file)
 
 
 SOURCES: tuple[Source, ...] = (
@@ -70,6 +81,14 @@ SOURCES: tuple[Source, ...] = (
     Source("bookcrossing", "catalog", "BookCrossing: the folder with BX-Books.csv and BX-Book-Ratings.csv",
            "BX-Books.csv + BX-Book-Ratings.csv (;-separated, ISO-8859-1)", "rating > 5, the TALLRec book protocol",
            (), lambda a: import_bookcrossing(a.db, a.path)),
+    Source("imdb-datasets", "catalog",
+           "the folder holding IMDb's non-commercial datasets (title.basics, title.ratings, title.crew, "
+           "title.principals, name.basics; .tsv.gz or .tsv), as `engine data fetch imdb-datasets` downloads them",
+           "the five file names and their headers (tab-separated, \\N for missing); films linked by IMDb id "
+           "through the active catalog's links",
+           f"- (no ratings: the catalog's films get runtime, IMDb rating and votes, directors, writers and cast; "
+           f"films it lacks are added from --min-votes votes up, default {DEFAULT_MIN_VOTES:,})",
+           ("dataset", "min_votes"), _imdb_datasets),
     Source("tallrec", "items", "a TALLRec JSON split (its samples carry no user ids: only the items they name join)",
            "a JSON list of {instruction, input, output}", "-", ("domain",),
            lambda a: import_tallrec(a.db, a.path, a.domain or "movie")),
