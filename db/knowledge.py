@@ -21,6 +21,7 @@ class Knowledge:
     genome: int  # tag genome relevance
     people: int  # a director, writer or cast member
     facts: int  # runtime or IMDb votes
+    linked: int | None = None  # films with an IMDb id (None: not counted)
 
     def describe(self) -> str:
         """One line: what the catalog knows, and the one command that adds what it lacks."""
@@ -29,7 +30,9 @@ class Knowledge:
                   ("IMDb votes and runtime", self.facts)) if n]
         lacks = "people" if not self.people else "IMDb votes" if not self.facts else ""
         text = "The catalog knows " + (", ".join(known) if known else "titles, years and genres only")
-        if lacks:
+        if lacks and self.linked == 0:
+            text += f"; no {lacks}, and no IMDb ids to add them by (ml-latest-small and newer releases have them)"
+        elif lacks:
             text += f"; no {lacks}: `engine data import imdb-datasets DIR` adds them"
         return text + "."
 
@@ -50,6 +53,7 @@ def knowledge(db: sqlite_utils.Database, domain: str, dataset: str | None = None
         count("SELECT 1 FROM item_tags t WHERE t.item_id = i.id AND t.source = ?", ("genome",)),
         count("SELECT 1 FROM item_people p WHERE p.item_id = i.id"),
         count("SELECT 1 FROM item_facts f WHERE f.item_id = i.id AND (f.imdb_votes IS NOT NULL OR f.runtime IS NOT NULL)"),
+        count("SELECT 1 FROM item_links l WHERE l.item_id = i.id AND l.imdb IS NOT NULL"),
     )
 
 
@@ -101,3 +105,38 @@ def film_facts(db: sqlite_utils.Database, domain: str) -> list[FilmFacts]:
         film = films[item_id]
         film.runtime, film.imdb_votes, film.imdb_rating = runtime, votes, rating
     return list(films.values())
+
+
+def tag_relevance(db: sqlite_utils.Database, domain: str) -> dict[str, dict[int, float]]:
+    """Every tag of the active catalog -> item -> relevance 0-1: the genome's relevance where the release has one,
+    else from how many times it was applied (once 0.5, twice 0.75, three times 0.875...)."""
+    where, params = item_where(db, domain, "i")
+    out: dict[str, dict[int, float]] = {}
+    for tag, item_id, source, weight in db.execute(
+            f"SELECT t.tag, t.item_id, t.source, t.weight FROM item_tags t JOIN items i ON i.id = t.item_id "
+            f"WHERE {where}", params):
+        r = weight if source == "genome" else 1.0 - 0.5 ** weight
+        items = out.setdefault(tag, {})
+        items[item_id] = max(r, items.get(item_id, 0.0))
+    return out
+
+
+def people_films(db: sqlite_utils.Database, domain: str) -> dict[str, dict[int, float]]:
+    """Each person's name (case-folded) -> the active catalog's films with them -> how central they are
+    (director 1.0, writer 0.8, cast 1.0 for the top three billed, then less)."""
+    where, params = item_where(db, domain, "i")
+    out: dict[str, dict[int, float]] = {}
+    for name, item_id, role, ordering in db.execute(
+            f"SELECT p.name, ip.item_id, ip.role, ip.ordering FROM item_people ip JOIN people p ON p.id = ip.person_id "
+            f"JOIN items i ON i.id = ip.item_id WHERE {where}", params):
+        r = 1.0 if role == "director" else 0.8 if role == "writer" else (1.0 if ordering <= 3 else 0.7)
+        films = out.setdefault(name.casefold(), {})
+        films[item_id] = max(r, films.get(item_id, 0.0))
+    return out
+
+
+def runtimes(db: sqlite_utils.Database, domain: str) -> dict[int, int]:
+    """Runtime in minutes of the active catalog's films that have one (IMDb's datasets)."""
+    where, params = item_where(db, domain, "i")
+    return dict(db.execute(f"SELECT f.item_id, f.runtime FROM item_facts f JOIN items i ON i.id = f.item_id "
+                           f"WHERE {where} AND f.runtime IS NOT NULL", params).fetchall())

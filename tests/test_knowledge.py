@@ -87,6 +87,9 @@ def test_knowledge_in_words():
     assert Knowledge(10, 4, 3, 9, 9).describe() == ("The catalog knows tags for 4 films, the tag genome for 3 films, "
                                                     "people for 9 films, IMDb votes and runtime for 9 films.")
     assert Knowledge(10, 4, 0, 9, 0).describe().endswith("no IMDb votes: `engine data import imdb-datasets DIR` adds them.")
+    assert Knowledge(10, 0, 0, 0, 0, linked=0).describe() == (  # ML-100K: nothing to link IMDb's data by
+        "The catalog knows titles, years and genres only; no people, and no IMDb ids to add them by "
+        "(ml-latest-small and newer releases have them).")
 
 
 @needs_shared

@@ -24,7 +24,8 @@ from textual.worker import Worker, WorkerState
 from db.errors import RecchatError
 from engine.chat.journal import DatabaseBusy
 from engine.chat.planning import Plan
-from engine.chat.session import ChatSession, Reply, SidePanel
+from engine.chat.replies import Reply, SidePanel
+from engine.chat.session import ChatSession
 from engine.chat.text import clean_message
 from engine.evaluation.metrics import fmt
 from engine.rank.recommend import Ranking

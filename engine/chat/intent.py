@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from db.types import Item
+from engine.vocab.describe import Vocabulary
 from engine.vocab.genres import GENRE_WORDS
 from engine.vocab.mentions import TitleIndex
 
@@ -52,7 +53,7 @@ def _strip_title(s: str) -> str:
     return s.strip().strip("\"'“”‘’").strip().rstrip("?.!").strip()
 
 
-def parse(message: str, index: TitleIndex, domain: str = "movie") -> Intent:
+def parse(message: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary | None = None) -> Intent:
     text = message.strip()
     low = text.lower().rstrip("!. ")
     if not text:
@@ -75,7 +76,7 @@ def parse(message: str, index: TitleIndex, domain: str = "movie") -> Intent:
             pos = ORDINALS[row.group(1).lower()] if row.group(1) else int(row.group(2)) - 1
             return Intent("why", title=title, position=pos)
         return Intent("why", item=index.lookup(title), title=title)
-    reading = read(text, index, domain)
+    reading = read(text, index, domain, vocab)
     if reading.says_something or looks_like_request(text):
         return Intent("chat", reading)
     return Intent("unknown", reading)

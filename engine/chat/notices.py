@@ -6,6 +6,8 @@ Pure functions of what the session read: a reply reads the same wherever it is c
 
 from __future__ import annotations
 
+import re
+
 from db.knowledge import Knowledge
 from db.types import Item
 
@@ -46,7 +48,26 @@ def understood(st: ConversationState, names: dict[int, str], reading: Reading | 
         bits.append(f"by {st.author}")
     if st.watchlist:
         bits.append("from your watchlist")
+    if st.words:
+        bits.insert(0, ("only " if st.only_words else "") + ", ".join(st.words))
+    if st.avoid_words:
+        bits.append("not " + ", ".join(st.avoid_words))
     return "Got it: " + "; ".join(bits) + "."
+
+
+def unknown_words(words: list[str], has_runtimes: bool) -> str:
+    """Describing words the catalog cannot read, said back rather than dropped."""
+    if not words:
+        return ""
+    runtime = [w for w in words if re.search(r"\d|hour|min|short|long", w, re.I)]
+    other = [w for w in words if w not in runtime]
+    parts = []
+    if other:
+        parts.append("I don't know " + and_(f"'{w}'" for w in other) + " here (not a tag or person this catalog has)")
+    if runtime and not has_runtimes:
+        parts.append("I don't know runtimes in this catalog, so I left '" + runtime[0] + "' out "
+                     "(`engine data import imdb-datasets DIR` adds them)")
+    return "; ".join(parts) + "." if parts else ""
 
 
 def newer_catalog_hint(domain: str, info, years: tuple[int, int] | None) -> str:

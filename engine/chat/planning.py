@@ -8,8 +8,9 @@ from dataclasses import dataclass, field, replace
 
 from db.types import Interaction, Item
 from engine.collab.cache import CollabService
-from engine.rank.recommend import retrieve, stored_part
+from engine.rank.recommend import Relevance, retrieve, stored_part
 from engine.rank.retrieval import Candidate, Query
+from engine.vocab.describe import Vocabulary
 
 from .state import ConversationState
 from .store import ChatStore
@@ -28,7 +29,7 @@ class Plan:
 
 
 def plan_request(st: ConversationState, store: ChatStore, collab: CollabService, user_id: int,
-                 n_candidates: int, among: tuple[int, ...] | None = None) -> Plan:
+                 n_candidates: int, among: tuple[int, ...] | None = None, vocab: Vocabulary | None = None) -> Plan:
     """Retrieve for the conversation so far: its liked titles and seeds (else the user's likes) seed
     EASE, disliked titles push their neighbours down, preferred genres are boosted, mentioned
     titles never come back. `among`: the candidates a caller limits every answer to (`engine ask --among`);
@@ -47,11 +48,13 @@ def plan_request(st: ConversationState, store: ChatStore, collab: CollabService,
     query = Query(None, f.year_min, f.year_max, f.genres if f.only else (), f.exclude_genres, store.domain,
                   prefer_genres=() if f.only else f.genres, author=st.author, among=among)
 
+    relevance = words_relevance(st, vocab)
+
     def fetch(q: Query):
         with store.lock:
             return retrieve(store.db, collab.current(), user_id, q, n_candidates, context,
                             seeds=tuple(s.id for s in seeds), disliked=tuple(st.disliked),
-                            exclude=tuple(st.mentioned) + tuple(st.disliked))
+                            exclude=tuple(st.mentioned) + tuple(st.disliked), relevance=relevance)
 
     history, cands = fetch(query)
     note = ""
@@ -62,6 +65,17 @@ def plan_request(st: ConversationState, store: ChatStore, collab: CollabService,
         history, cands = fetch(replace(query, year_min=None, year_max=None))
         note = f"Nothing in the catalog matches the years {_years(f.year_min, f.year_max)}, so I left them out."
     return Plan(seeds, history, cands, st.count, note, own=stored_part(history, context))
+
+
+def words_relevance(st: ConversationState, vocab: Vocabulary | None) -> Relevance | None:
+    """What the conversation's describing words ask of each item, or None when it has none the catalog reads."""
+    if vocab is None or not (st.words or st.avoid_words):
+        return None
+    wanted = [w for w in (vocab.want(label) for label in st.words) if w]
+    avoided = [w for w in (vocab.want(label) for label in st.avoid_words) if w]
+    if not wanted and not avoided:
+        return None
+    return Relevance(lambda ids: vocab.score(wanted, avoided, ids), only=st.only_words and bool(wanted))
 
 
 def _years(lo: int | None, hi: int | None) -> str:

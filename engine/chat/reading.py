@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from db.types import Item
+from engine.vocab.describe import Vocabulary, WordsReading
 from engine.vocab.genres import GENRE_WORDS
 from engine.vocab.mentions import Mention, TitleIndex, capitalised, words
 
@@ -96,13 +97,14 @@ class Reading:
     references: list[Reference] = field(default_factory=list)
     filters: Filters = field(default_factory=Filters)
     author: str | None = None  # "books by X"
+    words: WordsReading = field(default_factory=WordsReading)  # describing words: tags, people, runtime
 
     def items(self, polarity: Polarity) -> list[Item]:
         return [m.item for m in self.mentions if m.polarity == polarity and m.item is not None]
 
     @property
     def says_something(self) -> bool:
-        return bool(self.mentions or self.missing or self.references or self.author or self.filters.any)
+        return bool(self.mentions or self.missing or self.references or self.author or self.filters.any or self.words.any)
 
 
 def clauses(text: str) -> list[tuple[int, int]]:
@@ -131,8 +133,9 @@ def polarity_of(text: str, mention: Mention, clause: tuple[int, int], next_start
     return best[2] if best else "seed"
 
 
-def read(text: str, index: TitleIndex, domain: str = "movie") -> Reading:
-    """Read a message: mentions with polarity, missing titles, references to the shown list, filters."""
+def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary | None = None) -> Reading:
+    """Read a message: mentions with polarity, missing titles, references to the shown list, filters, and
+    describing words against the catalog's vocabulary (`vocab`, when the catalog has one)."""
     found = index.find(text)
     cl = clauses(text)
     read_mentions = []
@@ -151,7 +154,8 @@ def read(text: str, index: TitleIndex, domain: str = "movie") -> Reading:
     author = None
     if domain == "book" and (m := re.search(r"\b(?:books?|novels?|anything|something|stuff)\s+(?:\w+\s+)?(?:by|from)\s+(.+)", blanked, re.I)):
         author = index.find_author(m.group(1))
-    return Reading(read_mentions, missing, refs, read_filters(blanked, domain), author)
+    described = vocab.read(blanked) if vocab is not None else WordsReading()
+    return Reading(read_mentions, missing, refs, read_filters(blanked, domain), author, described)
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:

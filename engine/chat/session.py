@@ -15,7 +15,6 @@ from typing import Callable, Iterator
 from db import open_db
 from db.catalogs import pin_catalog, use_catalog
 from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat
-from db.eval_runs import EvalRun
 from db.scoring import Scorer
 from db.types import Interaction, Item
 from db.users import get_or_create_user
@@ -24,39 +23,20 @@ from engine.llm.backends import open_scorer
 from engine.llm.explain import Explanation, explain
 from engine.rank.recommend import Ranking, iter_rank, with_like_rates
 from engine.rank.stack import Reranker, choose_stack
-from engine.vocab.mentions import TitleIndex, keys, title_forms
+from engine.vocab.describe import Vocabulary
+from engine.vocab.mentions import TitleIndex
 
 from . import notices
 from .intent import HELP, Intent, parse
 from .journal import DatabaseBusy, RatingJournal
 from .planning import Plan, plan_request
 from .reading import Reading
+from .replies import Reply, SidePanel, why_reply
 from .state import ConversationState
 from .store import ChatStore
 from .text import MAX_MESSAGE, clean_message
 
 RANK_CHUNK = 8  # candidates scored between checks for a newer request (about a second on 2 cores)
-
-
-@dataclass(frozen=True)
-class SidePanel:
-    """What the app's side panel shows, read in one go by a worker."""
-
-    history: list[Interaction]
-    latest_run: EvalRun | None
-
-
-@dataclass
-class Reply:
-    """What the app shows after a message: text, and a plan to score when the message asked for items."""
-
-    text: str
-    plan: Plan | None = None
-    explain_item: Item | None = None
-    open_eval: bool = False
-    user_changed: bool = False
-    rated: bool = False  # ratings changed outside a plan (undo): refresh the history and re-rank
-    history_changed: bool = False  # ratings written with this reply's plan: refresh the history panel
 
 
 @dataclass
@@ -96,6 +76,7 @@ class ChatSession:
         self.journal.start(self.journal.with_retry(lambda: get_or_create_user(self.db, self.user_name)))
         self.chat_id = self.journal.with_retry(self._open_chat)
         self._index: TitleIndex | None = None
+        self._vocab: Vocabulary | None = None
         self.collab = CollabService(self._open_db, self.domain, log=self.notices.append)
 
     @property
@@ -114,6 +95,7 @@ class ChatSession:
         use: a minute, then cached; the collaborative fit takes about a second on ML-100K)."""
         self.collab.load()
         self.titles()  # the title index, before the first message needs it (about 2 s on ML-100K)
+        self.vocabulary()
         with self.model_lock:
             if self.scorer is None:
                 scorer = self.scorer_factory() if self.scorer_factory else open_scorer(self.model_path)
@@ -157,7 +139,7 @@ class ChatSession:
         if not cleaned.text:
             return Reply("Type a request, e.g. 'something like Alien but funnier', or 'help'.")
         self.log("user", cleaned.text)
-        reply = self._act(parse(cleaned.text, self.titles(), self.domain))
+        reply = self._act(parse(cleaned.text, self.titles(), self.domain, self.vocabulary()))
         if cleaned.cut:
             reply.text = f"(I read the first {MAX_MESSAGE} characters of that.) {reply.text}"
         self.log("assistant", reply.text, {"state": self.state.to_json()})
@@ -178,7 +160,7 @@ class ChatSession:
             return Reply("Starting over: I forgot what this chat said (your saved ratings stay). "
                          + notices.describe(plan, self.user_name), plan=plan)
         if intent.kind == "why":
-            return self._why_reply(intent)
+            return why_reply(intent, self.shown, self.store)
         return self._converse(intent.reading or Reading())
 
     def _converse(self, reading: Reading) -> Reply:
@@ -189,7 +171,8 @@ class ChatSession:
         if saved or self.state.to_json() != before:
             self.journal.step(saved, before)
         plan = self.plan()
-        parts = [self.understood(reading), notices.saved_note(len(saved))]
+        parts = [self.understood(reading), notices.unknown_words(reading.words.unknown, bool(self.vocabulary().runtimes)),
+                 notices.saved_note(len(saved))]
         if reading.missing:
             parts.append("Not in the catalog: " + "; ".join(
                 notices.missing_note(t, self.store.close_matches(t, n=2)) for t in reading.missing) + ".")
@@ -199,25 +182,6 @@ class ChatSession:
         parts.append(notices.describe(plan, self.user_name))
         return Reply(" ".join(p for p in parts if p), plan=plan, history_changed=bool(saved))
 
-    def _why_reply(self, intent: Intent) -> Reply:
-        if intent.position is not None and not -len(self.shown) <= intent.position < len(self.shown):
-            row = intent.title[4:] if intent.title.lower().startswith("the ") else intent.title
-            return Reply(f"There is no {row} on screen: the list shows {len(self.shown)} rows."
-                         if self.shown else "There is no list on screen yet: ask for something first.")
-        item = self.shown[intent.position] if intent.position is not None else self._why_target(intent)
-        if item is None:
-            return Reply(notices.unknown_title(intent.title, self.store.close_matches(intent.title)) if intent.title
-                         else "Why what? Select a result and press w, or type 'why <title>'.")
-        return Reply(f"Working out why {item.name}…", explain_item=item)
-
-    def _why_target(self, intent: Intent) -> Item | None:
-        if intent.title:
-            key = keys(intent.title)
-            for item in self.shown:  # prefer what is on screen: "why Alien" means the Alien shown
-                if keys(item.name) == key or any(form == key for form, _ in title_forms(item.title)):
-                    return item
-        return intent.item
-
     def understood(self, reading: Reading | None = None) -> str:
         """What the conversation holds now, in words, so a person can correct it."""
         st = self.state
@@ -226,7 +190,8 @@ class ChatSession:
     # ------------------------------------------------------------ retrieval
     def plan(self) -> Plan:
         """The conversation's request, retrieved; again after the history changed (a rating drops out)."""
-        return plan_request(self.state, self.store, self.collab, self.user_id, self.n_candidates, self.among)
+        return plan_request(self.state, self.store, self.collab, self.user_id, self.n_candidates, self.among,
+                            self.vocabulary())
 
     def titles(self) -> TitleIndex:
         """The catalog's title index, built on first use (load_model builds it ahead); ties go to the item
@@ -236,6 +201,12 @@ class ChatSession:
             popularity = self.collab.current().popularity([i.id for i in items])
             self._index = TitleIndex.build(items, {i.id: float(p) for i, p in zip(items, popularity)})
         return self._index
+
+    def vocabulary(self) -> Vocabulary:
+        """The catalog's describing words (its tags, people, runtimes), read once per chat."""
+        if self._vocab is None:
+            self._vocab = self.store.vocabulary()
+        return self._vocab
 
     def find_title(self, text: str) -> Item | None:
         """The catalog item a whole string names ("Heat", "Godfather, The", "twelve monkeys 1995")."""

@@ -34,6 +34,9 @@ class ConversationState:
     count: int = DEFAULT_COUNT
     author: str | None = None
     watchlist: bool = False  # "from my watchlist": rank only the person's watchlist
+    words: list[str] = field(default_factory=list)  # describing words the list answers to ("mind-bending")
+    avoid_words: list[str] = field(default_factory=list)  # "not dark": pushed down
+    only_words: bool = False  # "only heist movies": the words are a filter
 
     # ------------------------------------------------------------- reading
     def mention(self, item_id: int, polarity: Polarity | Literal["related"]) -> None:
@@ -84,6 +87,21 @@ class ConversationState:
             self.author = reading.author
         if f.watchlist is not None:
             self.watchlist = f.watchlist
+        self._apply_words(reading)
+
+    def _apply_words(self, reading: Reading) -> None:
+        """A describing word joins the wanted ones; "not X" moves it to the avoided ones (a correction)."""
+        said = reading.words
+        for want in said.wanted:
+            self.avoid_words = [w for w in self.avoid_words if w.lower() != want.label.lower()]
+            if want.label.lower() not in (w.lower() for w in self.words):
+                self.words.append(want.label)
+        for want in said.avoided:
+            self.words = [w for w in self.words if w.lower() != want.label.lower()]
+            if want.label.lower() not in (w.lower() for w in self.avoid_words):
+                self.avoid_words.append(want.label)
+        if said.wanted and said.only:
+            self.only_words = True
 
     # -------------------------------------------------------------- using
     @property

@@ -13,9 +13,10 @@ from db.chats import recent_messages
 from db.errors import RecchatError
 from db.eval_runs import EvalRun, eval_runs
 from db.feedback import current_rating, user_history, watchlist_ids
-from db.knowledge import Knowledge, knowledge
+from db.knowledge import Knowledge, knowledge, people_films, runtimes, tag_relevance
 from db.types import Interaction, Item
 from db.users import find_user, user_names
+from engine.vocab.describe import Vocabulary
 
 
 class ChatStore:
@@ -45,6 +46,12 @@ class ChatStore:
     def has_catalog(self) -> bool:
         with self.lock:
             return has_items(self.db, self.domain)
+
+    def vocabulary(self) -> Vocabulary:
+        """The catalog's describing words: its tags, the people and runtimes the store knows."""
+        with self.lock:
+            return Vocabulary(tag_relevance(self.db, self.domain), people_films(self.db, self.domain),
+                              runtimes(self.db, self.domain))
 
     def knowledge(self) -> Knowledge:
         with self.lock:

@@ -19,7 +19,7 @@ from db.types import Interaction, Item
 from engine.collab.model import CollabModel
 from engine.collab.refit import refits_paused
 
-from .retrieval import Candidate, Query, ranked
+from .retrieval import WORD_BOOST, Candidate, Query, ranked
 from .stack import Reranker, Table, feature_table, with_logits
 
 FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
@@ -33,6 +33,14 @@ class Recommendation:
     p_yes: float  # the LLM's own P(Yes), one input of the stack
     prior: float  # the retrieval score
     match: float  # what orders the list: the rank head's P(among your next likes), else the retrieval score
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """What a request's describing words ask of each item (engine.vocab.describe.Vocabulary.score)."""
+
+    score: Callable[[list[int]], np.ndarray]
+    only: bool = False  # "only heist movies": items that answer nothing are left out
 
 
 @dataclass(frozen=True)
@@ -50,15 +58,16 @@ class Ranking:
 
 def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None, query: Query, n_candidates: int,
              context: list[Interaction] | None = None, *, seeds: tuple[int, ...] | None = None,
-             disliked: tuple[int, ...] | None = None, exclude: tuple[int, ...] = ()
-             ) -> tuple[list[Interaction], list[Candidate]]:
+             disliked: tuple[int, ...] | None = None, exclude: tuple[int, ...] = (),
+             relevance: Relevance | None = None) -> tuple[list[Interaction], list[Candidate]]:
     """The store half of a recommendation (fast; the chat runs it apart from the model): the history a
     prompt shows (the stored ratings, then this request's `context`, e.g. "more like Alien", in that
     order: `stored_part` splits them) and the candidates.
 
     Retrieval's seeds are `seeds` if given, else the context's likes, else the user's stored likes;
     `disliked` (else the context's dislikes) push their neighbours down; neither they nor `exclude`
-    come back."""
+    come back. `relevance`: how well each item answers the request's describing words; with `only`
+    those that answer nothing are left out."""
     history = user_history(db, user_id, query.domain) + list(context or [])
     liked = seeds if seeds is not None else tuple(h.item_id for h in context or [] if h.liked)
     disliked = disliked if disliked is not None else tuple(h.item_id for h in context or [] if not h.liked)
@@ -69,10 +78,17 @@ def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None
         among = set(query.among)
         keep = [k for k, i in enumerate(ids) if i in among]
         ids, genres = [ids[k] for k in keep], [genres[k] for k in keep]
+    rel = None
+    if relevance is not None:
+        rel = relevance.score(ids)
+        if relevance.only:
+            keep = [k for k, r in enumerate(rel) if r > 0]
+            ids, genres, rel = [ids[k] for k in keep], [genres[k] for k in keep], rel[keep]
     from_ids = list(liked) if liked else liked_item_ids(db, user_id)
-    top = ranked(collab, ids, genres, from_ids, query, n_candidates, disliked=disliked)
+    top = ranked(collab, ids, genres, from_ids, query, n_candidates, disliked=disliked, relevance=rel)
     items = items_by_id(db, [i for i, _ in top])
-    return history, [Candidate(items[i], prior) for i, prior in top]
+    by_id = dict(zip(ids, rel.tolist())) if rel is not None else {}
+    return history, [Candidate(items[i], prior, relevance=by_id.get(i, 0.0)) for i, prior in top]
 
 
 def stored_part(history: list[Interaction], context: list[Interaction] | None) -> list[Interaction]:
@@ -154,8 +170,18 @@ def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domai
             scores += scorer.score(prompts[start:end])
         start = end
         like, key = stack_scores(stack, table, scores, priors, cold)
+        key = answering(key, [c.relevance for c in cands[:end]])
         ranked = sorted(zip(cands, like, key, scores), key=lambda c: (-c[2], -c[0].prior))
         yield Ranking([Recommendation(c.item, p, s.p_yes, c.prior, k) for c, p, k, s in ranked[:top]], end, len(cands))
+
+
+def answering(key: list[float], relevance: list[float]) -> list[float]:
+    """The order answers the request's describing words: a full answer adds WORD_BOOST × the best key (as
+    retrieval does), so the stack orders within what was asked for rather than undoing it."""
+    if not any(relevance):
+        return key
+    top = max((abs(k) for k in key), default=0.0) or 1.0
+    return [k + WORD_BOOST * top * r for k, r in zip(key, relevance)]
 
 
 def recommend(db: sqlite_utils.Database, scorer: Scorer, collab: CollabModel, stack: Reranker | None,

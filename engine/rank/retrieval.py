@@ -42,14 +42,16 @@ class Candidate:
     item: Item
     prior: float  # retrieval score: EASE from the liked items (or the seeds), popularity as tie-break
     like_rate: float | None = None  # smoothed share of other users who liked it (for models trained with notes)
+    relevance: float = 0.0  # how well it answers the request's describing words (-1..1; engine.vocab.describe)
 
 
 DISLIKE_WEIGHT = 0.5  # EASE from disliked titles, subtracted at this weight: their neighbours move down
 GENRE_BOOST = 1.0  # a preferred genre adds this share of the best EASE score (or wins outright with no seeds)
+WORD_BOOST = 2.0  # a describing word answered fully adds this share of the best score: it outranks a genre
 
 
 def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int, *, disliked: list[int] = (),
-             boost: np.ndarray | None = None) -> list[tuple[int, float]]:
+             boost: np.ndarray | None = None, relevance: np.ndarray | None = None) -> list[tuple[int, float]]:
     """The top `n` of `ids` by EASE from `seeds` (popularity breaks ties; unknown items score 0).
 
     `disliked`: EASE from these is subtracted (DISLIKE_WEIGHT). `boost`: 1 for items of a preferred
@@ -60,9 +62,11 @@ def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int, *, di
     s = model.ease_scores(seeds, ids)
     if len(disliked):
         s = s - DISLIKE_WEIGHT * model.ease_scores(disliked, ids)
+    top = float(s.max()) if len(s) else 0.0
     if boost is not None and boost.any():
-        top = float(s.max()) if len(s) else 0.0
         s = s + GENRE_BOOST * (top if top > 0 else 1.0) * boost
+    if relevance is not None and relevance.any():  # the request's describing words (engine.vocab.describe)
+        s = s + WORD_BOOST * (top if top > 0 else 1.0) * relevance
     key = model.tie_break(s, ids)
     order = np.lexsort((np.asarray(ids), -key))[:n]
     return [(ids[k], float(key[k])) for k in order]
@@ -76,11 +80,12 @@ def genre_boost(genres: list[str], prefer: tuple[str, ...]) -> np.ndarray | None
 
 
 def ranked(model: CollabModel, ids: list[int], genres: list[str], seeds: list[int], query: Query = Query(),
-           n: int = 50, disliked: tuple[int, ...] = ()) -> list[tuple[int, float]]:
+           n: int = 50, disliked: tuple[int, ...] = (), relevance: np.ndarray | None = None) -> list[tuple[int, float]]:
     """The top-n (id, retrieval score) of the eligible `ids` by EASE from `seeds`; `disliked` push their
     neighbours down; preferred genres are boosted. Ids and genres only: the request path reads whole
     items for the n it keeps."""
-    return rank_ids(model, ids, seeds, n, disliked=list(disliked), boost=genre_boost(genres, query.prefer_genres))
+    return rank_ids(model, ids, seeds, n, disliked=list(disliked), boost=genre_boost(genres, query.prefer_genres),
+                    relevance=relevance)
 
 
 def candidates(model: CollabModel, eligible: list[Item], seeds: list[int], query: Query = Query(), n: int = 50,

@@ -1,0 +1,58 @@
+"""What the session answers with: a `Reply` to a message, the side panel's contents, and the reply to
+"why X" (which row or title it means, before the model explains it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db.eval_runs import EvalRun
+from db.types import Interaction, Item
+from engine.vocab.mentions import keys, title_forms
+
+from . import notices
+from .intent import Intent
+from .planning import Plan
+from .store import ChatStore
+
+
+@dataclass(frozen=True)
+class SidePanel:
+    """What the app's side panel shows, read in one go by a worker."""
+
+    history: list[Interaction]
+    latest_run: EvalRun | None
+
+
+@dataclass
+class Reply:
+    """What the app shows after a message: text, and a plan to score when the message asked for items."""
+
+    text: str
+    plan: Plan | None = None
+    explain_item: Item | None = None
+    open_eval: bool = False
+    user_changed: bool = False
+    rated: bool = False  # ratings changed outside a plan (undo): refresh the history and re-rank
+    history_changed: bool = False  # ratings written with this reply's plan: refresh the history panel
+
+
+def why_reply(intent: Intent, shown: list[Item], store: ChatStore) -> Reply:
+    """ "why the first one", "why Alien": the item meant, or a reply saying why there is none."""
+    if intent.position is not None and not -len(shown) <= intent.position < len(shown):
+        row = intent.title[4:] if intent.title.lower().startswith("the ") else intent.title
+        return Reply(f"There is no {row} on screen: the list shows {len(shown)} rows."
+                     if shown else "There is no list on screen yet: ask for something first.")
+    item = shown[intent.position] if intent.position is not None else why_target(intent, shown)
+    if item is None:
+        return Reply(notices.unknown_title(intent.title, store.close_matches(intent.title)) if intent.title
+                     else "Why what? Select a result and press w, or type 'why <title>'.")
+    return Reply(f"Working out why {item.name}…", explain_item=item)
+
+
+def why_target(intent: Intent, shown: list[Item]) -> Item | None:
+    if intent.title:
+        key = keys(intent.title)
+        for item in shown:  # prefer what is on screen: "why Alien" means the Alien shown
+            if keys(item.name) == key or any(form == key for form, _ in title_forms(item.title)):
+                return item
+    return intent.item
