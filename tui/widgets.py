@@ -21,15 +21,6 @@ from .roc_plot import roc_lines
 BAR_WIDTH = 10
 
 
-def p_bar(p: float, width: int = BAR_WIDTH) -> Text:
-    """P(Yes) as a bar and a number: '██████▌    0.65'."""
-    eighths = round(max(0.0, min(1.0, p)) * width * 8)
-    full, part = divmod(eighths, 8)
-    bar = "█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else "")
-    style = "green" if p >= 0.5 else "yellow" if p >= 0.3 else "red"
-    return Text.assemble((bar.ljust(width), style), f" {p:.2f}")
-
-
 class TypingGoesToInput:
     """For the lists: a printable key that is none of their commands is typing, so it goes to the input box.
 
@@ -50,8 +41,20 @@ class TypingGoesToInput:
         box.insert_text_at_cursor(event.character)
 
 
+def match_bar(match: float, top: float, width: int = BAR_WIDTH) -> Text:
+    """How strongly the list puts the row first, as a bar relative to the first row (which fills it): the
+    number the order comes from, so it never rises down the list."""
+    share = max(0.0, min(1.0, match / top)) if top > 0 else 0.0
+    eighths = round(share * width * 8)
+    full, part = divmod(eighths, 8)
+    return Text("█" * full + ("▏▎▍▌▋▊▉"[part - 1] if part else ""), "cyan")
+
+
 class ResultsTable(TypingGoesToInput, DataTable):
-    """Ranked items (in the stack's order) with P(like) and the LLM's own P(Yes); l / d rate the selected row, w explains it."""
+    """Ranked items with two numbers, each under a heading a person reads: Match (what orders the list:
+    how strongly the model puts it among your next likes, relative to the first row) and P(like) (the
+    probability you like it once watched, the stack's like head); the LLM's own P(Yes) dim beside.
+    l / d rate the selected row, w explains it."""
 
     BINDINGS = [
         Binding("l", "app.rate(True)", "Like"),
@@ -65,17 +68,21 @@ class ResultsTable(TypingGoesToInput, DataTable):
         self.add_column("#", key="rank", width=3)
         self.add_column("Title", key="title", width=32)
         self.add_column("Year", key="year", width=4)
-        self.add_column("Genres", key="genres", width=20)
-        self.add_column("P(like)", key="p", width=BAR_WIDTH + 6)
+        self.add_column("Genres", key="genres", width=16)
+        self.add_column("Match", key="match", width=BAR_WIDTH)  # what orders the list
+        self.add_column("P(like)", key="p", width=7)  # if you watch it: the probability you like it
         self.add_column("LLM", key="llm", width=5)  # the raw P(Yes): one input of P(like)
 
     def show(self, recs: list[Recommendation]) -> None:
         """Replace the rows, keeping the cursor on the same item when it is still listed."""
         keep = self.selected_item_id()
         self.clear()
+        top = max((r.match for r in recs), default=0.0)
         for rank, r in enumerate(recs, 1):
+            style = "green" if r.p_like >= 0.5 else "yellow" if r.p_like >= 0.3 else "red"
             self.add_row(str(rank), Text(r.item.title), str(r.item.year or ""), Text(r.item.genres or r.item.creators),
-                         p_bar(r.p_like), Text(f"{r.p_yes:.2f}", "dim"), key=str(r.item.id))
+                         match_bar(r.match, top), Text(f"{r.p_like:.2f}", style), Text(f"{r.p_yes:.2f}", "dim"),
+                         key=str(r.item.id))
         if keep is not None and str(keep) in {str(r.item.id) for r in recs}:
             self.move_cursor(row=self.get_row_index(str(keep)))
 

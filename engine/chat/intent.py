@@ -24,10 +24,14 @@ ASK_WORDS = {"recommend", "recommendation", "recommendations", "suggest", "sugge
              "surprise", "another", "others", "else", "next", "picks", "give", "ideas", "options", "what", "any"}
 
 HELP = ("Tell me what you like, as you would a friend: 'I loved Fargo and Pulp Fiction but hated Titanic', "
-        "'something like Alien but funnier', 'my favorite movie is Mr. Holland's Opus'. Then refine: 'no horror', "
-        "'only comedies', 'something older', '80s', 'more like the second one', 'show me 20'; 'start over' "
-        "clears it. Also: 'why Fargo?', 'undo', '/user NAME', 'eval'. Keys: l/d like or dislike the selected "
-        "row, u undo, w why, e evaluation runs, / back to typing.")
+        "'something like Alien but funnier', 'my favorite movie is Mr. Holland's Opus'. Describe it: 'mind-bending "
+        "and dark', 'heist movies', 'anything with Tom Hanks', 'from my watchlist' ('not dark' takes a word back). "
+        "Then refine: 'no horror', 'only comedies', 'something older', '80s', 'more like the second one', "
+        "'show me 20'; 'start over' "
+        "clears it. The list: Match is what orders it (how strongly the model puts it among your next likes, "
+        "the first row full); P(like) is the chance you like it once watched. Also: 'why Fargo?' (what put it "
+        "there), 'undo', '/user NAME', 'eval'. Keys: l/d like or dislike the selected row, u undo, w why, "
+        "e evaluation runs, / back to typing.")
 
 _WHY = re.compile(r"^why\s+(?:did\s+you\s+(?:recommend|suggest|pick)\s+|is\s+|this\s+|recommend\s+)?(.+?)\??$", re.I)
 _USER = re.compile(r"^/?(?:user|switch\s+to|login|log\s+in\s+as|i\s+am)\s+(\S.*)$", re.I)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from db.eval_runs import EvalRun
 from db.types import Interaction, Item
+from engine.llm.explain import Explanation
+from engine.rank.reasons import Why
 from engine.vocab.mentions import keys, title_forms
 
 from . import notices
@@ -34,6 +36,25 @@ class Reply:
     user_changed: bool = False
     rated: bool = False  # ratings changed outside a plan (undo): refresh the history and re-rank
     history_changed: bool = False  # ratings written with this reply's plan: refresh the history panel
+
+
+@dataclass(frozen=True)
+class WhyAnswer:
+    """"why X": what ordered it (the stack's parts, the films and words behind them), then the LLM's own
+    leave-one-out over the ratings its prompt showed, as one line of it."""
+
+    why: Why
+    llm: Explanation | None = None
+
+    def sentence(self) -> str:
+        text = self.why.sentence()
+        if self.llm is not None and self.llm.influences:
+            inf = self.llm.influences[0]
+            verb = "liked" if inf.rating.liked else "disliked"
+            way = "raises" if inf.delta > 0 else "lowers"
+            text += (f" The LLM alone (P(Yes) {self.llm.p_yes:.2f}): that you {verb} {inf.rating.name} {way} "
+                     f"its P(Yes) by {abs(inf.delta):.2f}.")
+        return text
 
 
 def why_reply(intent: Intent, shown: list[Item], store: ChatStore) -> Reply:

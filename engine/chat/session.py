@@ -7,6 +7,7 @@ calls it from worker threads, so the UI never waits on SQLite or the model (one 
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,8 @@ from db.types import Interaction, Item
 from db.users import get_or_create_user
 from engine.collab.cache import CollabService
 from engine.llm.backends import open_scorer
-from engine.llm.explain import Explanation, explain
+from engine.llm.explain import explain
+from engine.rank.reasons import reasons_for
 from engine.rank.recommend import Ranking, iter_rank, with_like_rates
 from engine.rank.stack import Reranker, choose_stack
 from engine.vocab.describe import Vocabulary
@@ -31,7 +33,7 @@ from .intent import HELP, Intent, parse
 from .journal import DatabaseBusy, RatingJournal
 from .planning import Plan, plan_request
 from .reading import Reading
-from .replies import Reply, SidePanel, why_reply
+from .replies import Reply, SidePanel, WhyAnswer, why_reply
 from .state import ConversationState
 from .store import ChatStore
 from .text import MAX_MESSAGE, clean_message
@@ -122,15 +124,24 @@ class ChatSession:
                 self.shown = [r.item for r in ranking.items]
                 yield ranking
 
-    def why(self, item: Item) -> Explanation:
-        """Explain with the prompt that ranked the item: the shown list's history includes "more like" seeds."""
+    def why(self, item: Item) -> WhyAnswer:
+        """What ordered the item in the list on screen (the stack's parts, with the prompt's history and the
+        request's seeds and words), and the LLM's own leave-one-out as one line of it."""
         self.load_model()
         plan = self.last_plan
         on_screen = plan is not None and any(i.id == item.id for i in self.shown)
         history = plan.history if on_screen else self.history()
         rate = float(self.collab.current().like_rate([item.id], without=self.history())[0])
         with self.model_lock:
-            return explain(self.scorer, self.domain, history, item, like_rate=rate)
+            llm = explain(self.scorer, self.domain, history, item, like_rate=rate)
+        cand = next((c for c in plan.candidates if c.item.id == item.id), None) if on_screen else None
+        p = min(max(llm.p_yes, 1e-6), 1 - 1e-6)
+        why = reasons_for(item, self.collab.current(), self.stack, history, llm_logit=math.log(p / (1 - p)),
+                          seeds=tuple(s.id for s in plan.seeds) if on_screen else (),
+                          relevance=cand.relevance if cand else 0.0, words=self.state.words,
+                          names={**{h.item_id: h.name for h in history},
+                                 **({s.id: s.name for s in plan.seeds} if on_screen else {})})
+        return WhyAnswer(why, llm)
 
     # ------------------------------------------------------------- messages
     def handle(self, raw: str) -> Reply:

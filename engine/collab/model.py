@@ -334,6 +334,17 @@ class CollabModel:
         out[known] = vals
         return out
 
+    def pair_weights(self, from_ids, target_id: int) -> np.ndarray:
+        """The item-item weight from each of `from_ids` to one target (0 where either has no column): the
+        parts a collaborative score is the sum of, so "why" can name the films that put it there."""
+        out = np.zeros(len(from_ids), dtype=np.float64)
+        t = self.columns([target_id])[0]
+        if t < 0:
+            return out
+        for k, i in enumerate(from_ids):
+            out[k] = self.affinity([i], [target_id])[0]
+        return out
+
     def like_rate(self, item_ids, without: Sequence[Interaction] = ()) -> np.ndarray:
         """The one like-rate: the smoothed share of likes among the domain's current ratings (the training
         statistics' formula); unknown items sit at the global rate. The stack's item_like_rate reads it.
