@@ -102,3 +102,4 @@ def no_background_refits(monkeypatch):
     stores every rating would be past REFIT_SHARE and start one, competing with the next test for the
     two cores. Tests of the refit path lower the share themselves (tests/test_collab.py)."""
     monkeypatch.setenv("RECCHAT_REFIT_SHARE", "1")
+    monkeypatch.setenv("RECCHAT_FIT_AFTER_IMPORT", "0")  # the fit after an import: tests/test_knowledge.py

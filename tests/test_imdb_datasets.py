@@ -656,3 +656,32 @@ def test_progress_is_bytes_per_file(store, tmp_path):
     names = [f"{d}.tsv" if d == "title.crew" else f"{d}.tsv.gz" for d in DATASETS]
     assert started == [(n, (folder / n).stat().st_size) for n in names]
     assert read == dict(started), "each file's bar ends at its size on disk"
+
+
+def test_the_chat_says_what_it_cannot_know_then_links_and_places_the_new_films(store, tmp_path, monkeypatch):
+    """Before IMDb's data: the films are named missing with the one command that adds them; after: linked,
+    rated, and placed by their content (no ratings) so they can be recommended."""
+    from engine.chat.session import ChatSession
+    from tests.fakes import FakeScorer
+
+    before = ChatSession(store, "fan", scorer_factory=FakeScorer)
+    try:
+        reply = before.handle("I loved Oppenheimer and Dune: Part Two, what else would I like?")
+        assert "Not in the catalog: Oppenheimer" in reply.text and "engine data import imdb-datasets DIR" in reply.text
+    finally:
+        before.close()
+    monkeypatch.setenv("RECCHAT_FIT_AFTER_IMPORT", "1")  # as a person's import does: the model is ready after it
+    r = engine("data", "import", "imdb-datasets", write_dump(tmp_path / "imdb"), "--db", store)
+    assert r.exit_code == 0 and "ready:" in r.stderr, r.output
+    after = ChatSession(store, "fan2", scorer_factory=FakeScorer)
+    try:
+        reply = after.handle("I loved Oppenheimer and Dune: Part Two")
+        assert "you like Oppenheimer (2023) and Dune: Part Two (2024)" in reply.text and "Saved 2 ratings" in reply.text
+        cold = set(after.collab.current().cold.item_ids.tolist())
+        ids = {i.name: i.id for i in catalog_items(open_db(store), "movie").values()}
+        assert ids["Parasite (2019)"] in cold  # added without ratings: placed by its content
+        again = after.handle("something else")
+        assert ids["Parasite (2019)"] in {c.item.id for c in again.plan.candidates}
+        assert "I don't know" not in again.text
+    finally:
+        after.close()

@@ -100,3 +100,18 @@ def test_ml_latest_small_tags(tmp_path):
     assert (k.items, k.tagged) == (9742, 1572)  # 1,572 of 9,742 films carry a tag (shared/README.md)
     heist = [i for i, tags in item_tags(db, catalog_items(db, "movie"), "tags").items() if "heist" in tags]
     assert len(heist) == 13
+
+
+def test_a_catalog_import_fits_what_the_first_answer_needs(tmp_path, monkeypatch):
+    from engine.collab.cache import cache_path, load_cached
+
+    monkeypatch.setenv("RECCHAT_FIT_AFTER_IMPORT", "1")
+    monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
+    src = write_csv_release(tmp_path / "ml-latest-small")
+    db_path = tmp_path / "s.db"
+    r = engine("data", "import", "movielens", src, "--db", db_path)
+    assert r.exit_code == 0 and "preparing the first answer" in r.stderr and "ready:" in r.stderr
+    model, why = load_cached(cache_path(open_db(db_path), "movie"), "movie")
+    assert model is not None, why  # the first request loads it instead of fitting
+    again = engine("data", "import", "movielens", src, "--db", db_path)
+    assert "preparing the first answer" not in again.stderr  # nothing changed: nothing to fit

@@ -70,10 +70,13 @@ def unknown_words(words: list[str], has_runtimes: bool) -> str:
     return "; ".join(parts) + "." if parts else ""
 
 
-def newer_catalog_hint(domain: str, info, years: tuple[int, int] | None) -> str:
-    """Which catalog the chat holds and the command that brings a newer one (said once per chat)."""
+def newer_catalog_hint(domain: str, info, years: tuple[int, int] | None, imdb_linked: bool = False) -> str:
+    """Which catalog the chat holds and the command that brings the films it lacks (said once per chat)."""
     held = f"This chat's catalog is {info.dataset} ({info.n_items:,} items" if info else "This chat has no catalog"
     held += f", {years[0]}-{years[1]}" if info and years else ""
+    if domain == "movie" and imdb_linked:
+        return (held + "); `engine data fetch imdb-datasets` then `engine data import imdb-datasets DIR` adds every "
+                "film to date with enough IMDb votes, linked to this catalog.")
     if domain == "movie":
         return (held + "); `engine data import movielens ml-latest-small` fetches and imports movies up to "
                 "2018 (ml-32m: up to 2023), and `chat --dataset ml-latest-small` chats on it.")

@@ -189,7 +189,8 @@ class ChatSession:
                 notices.missing_note(t, self.store.close_matches(t, n=2)) for t in reading.missing) + ".")
             if not self._told_catalog:
                 self._told_catalog = True
-                parts.append(notices.newer_catalog_hint(self.domain, self.catalog.info, self.store.year_span()))
+                parts.append(notices.newer_catalog_hint(self.domain, self.catalog.info, self.store.year_span(),
+                                                        bool(self.store.knowledge().linked)))
         parts.append(notices.describe(plan, self.user_name))
         return Reply(" ".join(p for p in parts if p), plan=plan, history_changed=bool(saved))
 

@@ -122,6 +122,8 @@ def _import_command(src) -> click.Command:
                       delay=1) as bar:  # shown only for an import that takes a while
                 report = src.run(ImportArgs(db, path, progress=bar.update, **opts))
         _print_report(report)
+        if src.kind == "catalog":
+            prepare_first_answer(db, report, opts.get("domain") or ("book" if src.name == "bookcrossing" else "movie"))
 
     help_text = (f"{src.reads[:1].upper()}{src.reads[1:]}.\n\nRecognised by: {src.detect}.\n\nLiked: {src.liked}. "
                  "Idempotent (importing the same file again adds nothing) and all-or-nothing; bad rows are "
@@ -131,6 +133,25 @@ def _import_command(src) -> click.Command:
         cmd = IMPORT_OPTIONS[name](cmd)
     cmd = db_option(cmd)
     return click.argument("path", required=not optional_path, type=click.Path(path_type=Path))(cmd)
+
+
+def prepare_first_answer(db, report, domain: str) -> None:
+    """An import that changed a catalog fits what the first answer needs (the collaborative model and the
+    places of films without ratings) and caches it, so a new store's first chat answer does not wait for it.
+    RECCHAT_FIT_AFTER_IMPORT=0 leaves it to the first request (the tests' small stores)."""
+    import os
+    import time
+
+    from db.catalogs import catalogs
+    from engine.collab.cache import load_or_fit
+
+    changed = report.added.get("items", 0) or report.added.get("feedback", 0)
+    if not changed or os.environ.get("RECCHAT_FIT_AFTER_IMPORT", "1") == "0" or not catalogs(db, domain):
+        return
+    t0 = time.perf_counter()
+    click.echo("preparing the first answer: fitting the collaborative model…", err=True)
+    load_or_fit(db, domain, log=lambda m: click.echo(m, err=True), background=False)
+    click.echo(f"ready: the collaborative model is fitted and cached ({time.perf_counter() - t0:.1f} s)", err=True)
 
 
 IMPORT_OPTIONS = {

@@ -215,6 +215,8 @@ class Vocabulary:
                 w = word.lower()
                 if w in _CHAT_WORDS or w in GENRE_WORDS or norm(w) in GENRE_WORDS or w.endswith("er") and w[:-2] in GENRE_WORDS:
                     continue
+                if _common(w):  # "else", "different", "interesting": conversation, not a description
+                    continue
                 out.unknown.append(word)
         out.wanted = _unique(out.wanted)
         out.avoided = _unique(out.avoided)
@@ -272,6 +274,13 @@ class Vocabulary:
         pos = np.mean([self.relevance(w, item_ids) for w in wanted], axis=0) if wanted else np.zeros(n)
         neg = np.max([self.relevance(w, item_ids) for w in avoided], axis=0) if avoided else np.zeros(n)
         return pos - neg
+
+
+def _common(word: str) -> bool:
+    """An everyday word (Zipf frequency >= 5: "else", "different") rather than a describing one ("cozy")."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en") >= 5.0
 
 
 def _take(taken: list[bool], start: int, end: int) -> None:
