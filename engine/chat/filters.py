@@ -35,6 +35,12 @@ _NEWER = re.compile(r"\b(?:newer|more\s+recent|recent|latest|modern)\b", re.I)
 _WORD = re.compile(r"[\w'-]+")
 _NOT_WATCHLIST = re.compile(r"\b(?:not|never|beyond|outside|forget|anything\s+but|besides)\s+(?:from\s+|on\s+|in\s+)?"
                             r"(?:my|the)\s+watch\s*-?\s*list\b", re.I)
+_LOW_POP = re.compile(r"\b(?:hidden\s+gems?|less(?:er)?[\s-]+known|little[\s-]+known|under[\s-]*(?:rated|the[\s-]+radar|seen)|"
+                      r"obscure|not\s+(?:so\s+|too\s+)?(?:popular|mainstream|famous)|off\s+the\s+beaten\s+path|"
+                      r"niche|cult\s+classics?|deep\s+cuts?|nothing\s+(?:too\s+)?(?:popular|mainstream))\b", re.I)
+_HIGH_POP = re.compile(r"\b(?:popular\s+(?:picks?|ones?|films?|movies?)|something\s+popular|crowd[\s-]*pleasers?|"
+                       r"blockbusters?|mainstream|well[\s-]+known|everyone\s+(?:has\s+seen|knows))\b", re.I)
+_MIN_RATINGS = re.compile(r"\bat\s+least\s+(\d[\d,]*)\s+(?:ratings|votes|reviews)\b", re.I)
 _WATCHLIST = re.compile(r"\b(?:from|on|in|off|of|through)\s+(?:my|the)\s+watch\s*-?\s*list\b|\bmy\s+watch\s*-?\s*list\b", re.I)
 
 
@@ -49,11 +55,14 @@ class Filters:
     older: bool = False  # "something older": earlier than what was shown
     newer: bool = False
     watchlist: bool | None = None  # "from my watchlist": only those; "not from my watchlist": the whole catalog again
+    popularity: str | None = None  # "hidden gems": low; "popular picks": high (engine.rank.retrieval.POPULARITY)
+    min_ratings: int | None = None  # "at least 100 ratings"
 
     @property
     def any(self) -> bool:
         return bool(self.genres or self.exclude_genres or self.year_min or self.year_max or self.count
-                    or self.older or self.newer or self.watchlist is not None)
+                    or self.older or self.newer or self.watchlist is not None or self.popularity is not None
+                    or self.min_ratings is not None)
 
 
 class _Text:
@@ -72,6 +81,9 @@ class _Text:
 def read_filters(text: str, domain: str = "movie") -> Filters:
     t = _Text(text.replace("science fiction", "science-fiction").replace("Science Fiction", "science-fiction"))
     watchlist = False if t.take(_NOT_WATCHLIST) else True if t.take(_WATCHLIST) else None
+    popularity = "low" if t.take(_LOW_POP) else "high" if t.take(_HIGH_POP) else None
+    floor = t.take(_MIN_RATINGS)
+    min_ratings = int(floor[-1].group(1).replace(",", "")) if floor else None
     year_min = year_max = None
     for m in t.take(_NOT_BEFORE):  # "nothing before 1980": from 1980 on
         if m.group(1).lower() in ("before", "older than", "earlier than"):
@@ -105,4 +117,4 @@ def read_filters(text: str, domain: str = "movie") -> Filters:
         if g and g not in genres and g not in exclude:
             genres.append(g)
     return Filters(tuple(genres), tuple(dict.fromkeys(exclude)), bool(only), year_min, year_max, count,
-                   older and not newer, newer and not older, watchlist)
+                   older and not newer, newer and not older, watchlist, popularity, min_ratings)

@@ -50,6 +50,10 @@ def understood(st: ConversationState, names: dict[int, str], reading: Reading | 
         bits.append("from your watchlist")
     if st.words:
         bits.insert(0, ("only " if st.only_words else "") + ", ".join(st.words))
+    if st.popularity != "any":
+        bits.append("less known films first" if st.popularity == "low" else "popular picks first")
+    if st.min_ratings:
+        bits.append(f"at least {st.min_ratings:,} ratings")
     if st.avoid_words:
         bits.append("not " + ", ".join(st.avoid_words))
     return "Got it: " + "; ".join(bits) + "."

@@ -46,7 +46,8 @@ def plan_request(st: ConversationState, store: ChatStore, collab: CollabService,
         listed = store.watchlist(user_id)
         among = tuple(i for i in listed if among is None or i in set(among))
     query = Query(None, f.year_min, f.year_max, f.genres if f.only else (), f.exclude_genres, store.domain,
-                  prefer_genres=() if f.only else f.genres, author=st.author, among=among)
+                  prefer_genres=() if f.only else f.genres, author=st.author, among=among,
+                  popularity=st.popularity, min_ratings=st.min_ratings)
 
     relevance = words_relevance(st, vocab)
 

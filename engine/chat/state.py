@@ -37,6 +37,8 @@ class ConversationState:
     words: list[str] = field(default_factory=list)  # describing words the list answers to ("mind-bending")
     avoid_words: list[str] = field(default_factory=list)  # "not dark": pushed down
     only_words: bool = False  # "only heist movies": the words are a filter
+    popularity: str = "any"  # "hidden gems": low; "popular picks": high
+    min_ratings: int = 0  # "at least 100 ratings"
 
     # ------------------------------------------------------------- reading
     def mention(self, item_id: int, polarity: Polarity | Literal["related"]) -> None:
@@ -87,6 +89,10 @@ class ConversationState:
             self.author = reading.author
         if f.watchlist is not None:
             self.watchlist = f.watchlist
+        if f.popularity is not None:
+            self.popularity = f.popularity
+        if f.min_ratings is not None:
+            self.min_ratings = f.min_ratings
         self._apply_words(reading)
 
     def _apply_words(self, reading: Reading) -> None:

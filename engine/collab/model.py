@@ -369,6 +369,11 @@ class CollabModel:
         g = (float(self.likes.sum()) - sum(own.values())) / total if total > 0 else 0.5
         return smoothed_rate(np.maximum(likes, 0.0), np.maximum(seen, 0.0), g)
 
+    def rating_counts(self, item_ids) -> np.ndarray:
+        """Current ratings per item in the fit (0 for films without ratings): what a "--min-ratings" floor reads."""
+        cols = self.columns(item_ids)
+        return _gather(self.seen, np.where(cols < len(self.item_ids), cols, -1))
+
     def popularity(self, item_ids) -> np.ndarray:
         """log(1 + ratings): what the no-history fallback orders by; a film without ratings gets the estimate
         its cold map holds (from IMDb votes, else its neighbours'), not zero."""

@@ -19,7 +19,7 @@ from db.types import Interaction, Item
 from engine.collab.model import CollabModel
 from engine.collab.refit import refits_paused
 
-from .retrieval import WORD_BOOST, Candidate, Query, ranked
+from .retrieval import WORD_BOOST, Candidate, Query, popularity_preference, ranked
 from .stack import Reranker, Table, feature_table, with_logits
 
 FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
@@ -78,12 +78,17 @@ def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None
         among = set(query.among)
         keep = [k for k, i in enumerate(ids) if i in among]
         ids, genres = [ids[k] for k in keep], [genres[k] for k in keep]
+    if query.min_ratings:  # "at least 100 ratings": a floor, the store's own counts
+        keep = [k for k, n in enumerate(collab.rating_counts(ids)) if n >= query.min_ratings]
+        ids, genres = [ids[k] for k in keep], [genres[k] for k in keep]
     rel = None
     if relevance is not None:
         rel = relevance.score(ids)
         if relevance.only:
             keep = [k for k, r in enumerate(rel) if r > 0]
             ids, genres, rel = [ids[k] for k in keep], [genres[k] for k in keep], rel[keep]
+    if query.popularity != "any":
+        rel = (rel if rel is not None else np.zeros(len(ids))) + popularity_preference(collab, ids, query.popularity)
     from_ids = list(liked) if liked else liked_item_ids(db, user_id)
     top = ranked(collab, ids, genres, from_ids, query, n_candidates, disliked=disliked, relevance=rel)
     items = items_by_id(db, [i for i, _ in top])

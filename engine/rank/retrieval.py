@@ -30,6 +30,8 @@ class Query:
     prefer_genres: tuple[str, ...] = field(default_factory=tuple)  # a boost, not a filter ("sci-fi please")
     author: str | None = None  # books: only this author's
     among: tuple[int, ...] | None = None  # only these items (a watchlist, `--among FILE`); None: the whole catalog
+    popularity: str = "any"  # "low": hidden gems preferred, "high": popular picks preferred (a preference, not a filter)
+    min_ratings: int = 0  # a floor: only items with at least this many ratings in the store
 
     def item_filter(self) -> ItemFilter:
         """The part of the query the store narrows by (everything but the genre boost)."""
@@ -48,6 +50,19 @@ class Candidate:
 DISLIKE_WEIGHT = 0.5  # EASE from disliked titles, subtracted at this weight: their neighbours move down
 GENRE_BOOST = 1.0  # a preferred genre adds this share of the best EASE score (or wins outright with no seeds)
 WORD_BOOST = 2.0  # a describing word answered fully adds this share of the best score: it outranks a genre
+POPULARITY_PREFERENCE = 0.2  # "hidden gems": the least rated film gains this much relevance (0.3: 41 % obscure rows at 0.54x NDCG; docs/results.md)
+POPULARITY = ("low", "any", "high")
+
+
+def popularity_preference(model: CollabModel, ids: list[int], wanted: str) -> np.ndarray:
+    """A relevance (the words' channel) for "hidden gems" (low) or "popular picks" (high): the film's rank by
+    ratings among the eligible ones, 0..POPULARITY_PREFERENCE. The support term of the order stays, so a
+    film with one rating still cannot lead (engine.rank.recommend.support)."""
+    if wanted == "any" or not ids:
+        return np.zeros(len(ids))
+    pop = model.popularity(ids)
+    pct = np.argsort(np.argsort(pop, kind="stable"), kind="stable") / max(1, len(ids) - 1)
+    return POPULARITY_PREFERENCE * ((1.0 - pct) if wanted == "low" else pct)
 
 
 def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int, *, disliked: list[int] = (),

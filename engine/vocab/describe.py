@@ -49,8 +49,6 @@ MOODS: dict[str, tuple[str, ...]] = {
     "space": ("space", "space travel", "outer space", "astronauts", "space opera"),
     "date night": ("romantic", "feel-good", "romance", "love story", "chick flick", "date movie"),
     "romantic": ("romantic", "romance", "love story"),
-    "hidden gem": ("underrated", "hidden gem", "overlooked"),
-    "underrated": ("underrated", "hidden gem", "overlooked"),
     "classic": ("classic", "imdb top 250", "afi 100"),
     "atmospheric": ("atmospheric", "moody", "visually appealing", "cinematography"),
     "quirky": ("quirky", "offbeat", "weird", "eccentric", "whimsical"),
