@@ -186,3 +186,10 @@ def items_by_source_id(db: sqlite_utils.Database, domain: str, source_ids: list[
 def items_by_id(db: sqlite_utils.Database, ids: list[int]) -> dict[int, Item]:
     rows = db.query("SELECT * FROM items WHERE id IN (SELECT value FROM json_each(?))", [json.dumps([int(i) for i in ids])])
     return {r["id"]: item_from_row(dict(r)) for r in rows}
+
+
+def imdb_ids_of(db: sqlite_utils.Database, item_ids) -> dict[int, int]:
+    """item id -> its IMDb id (the number after "tt"), for the items that have one."""
+    ids = [int(i) for i in item_ids]
+    return dict(db.execute("SELECT item_id, imdb FROM item_links WHERE imdb IS NOT NULL AND item_id IN "
+                           "(SELECT value FROM json_each(?))", [json.dumps(ids)]).fetchall())

@@ -38,8 +38,12 @@ GOODREADS_COLUMNS = (
     "Book Id", "Title", "Author", "ISBN", "ISBN13", "My Rating", "Year Published",
     "Original Publication Year", "Date Read", "Date Added", "Exclusive Shelf",
 )
-LABELS = {"letterboxd": "Letterboxd", "imdb": "IMDb", "goodreads": "Goodreads"}
-_REQUIRED = {"letterboxd": LETTERBOXD_WATCHED, "imdb": IMDB_COLUMNS, "goodreads": GOODREADS_COLUMNS}
+# Letterboxd's import format (what people write by hand or export from other tools, and what
+# engine.sources.export writes): Title, Year, imdbID, and for ratings Rating and WatchedDate.
+LETTERBOXD_IMPORT = ("Title", "Year", "imdbID")
+LABELS = {"letterboxd": "Letterboxd", "letterboxd-import": "Letterboxd", "imdb": "IMDb", "goodreads": "Goodreads"}
+_REQUIRED = {"letterboxd": LETTERBOXD_WATCHED, "imdb": IMDB_COLUMNS, "goodreads": GOODREADS_COLUMNS,
+             "letterboxd-import": LETTERBOXD_IMPORT}
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError, OSError)
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?")
 _YEAR = re.compile(r"-?[0-9]{1,4}")  # Goodreads dates ancient books BC: the Odyssey is -800
@@ -347,7 +351,10 @@ def read_letterboxd(path: Path) -> tuple[list[ExportRow], ImportReport]:
     cp1252 = []
     for where, name, data in files:
         parse_row = _letterboxd_watchlist_row if name == "watchlist.csv" else _letterboxd_row
-        keyed, fallback = _parse(where, name, data, "letterboxd", _LETTERBOXD_EXPECTED, report, parse_row)
+        service = "letterboxd"
+        if _is_import_format(data):  # Title, Year, imdbID(, Rating): a list, or ratings, to import
+            service, parse_row = "letterboxd-import", _letterboxd_import_row
+        keyed, fallback = _parse(where, name, data, service, _LETTERBOXD_EXPECTED, report, parse_row)
         if fallback:
             cp1252.append(name)
         # Across files either the URI or the (Name, Year) matches (within one, _latest matched the URI).
@@ -356,6 +363,27 @@ def read_letterboxd(path: Path) -> tuple[list[ExportRow], ImportReport]:
         seen.update(*film_keys)
     report.source = _source("letterboxd", [name for _, name, _ in files], cp1252)
     return rows, report
+
+
+def _is_import_format(data: bytes) -> bool:
+    first = next(_records(_decode(data)[0]), None)
+    header = set(_header_cells(first[2])) if first else set()
+    return set(LETTERBOXD_IMPORT) <= header and "Letterboxd URI" not in header
+
+
+def _letterboxd_import_row(line: int, f: dict[str, str]) -> tuple[Hashable, ExportRow]:
+    """Letterboxd's import format: a rated row is a rating (on its 0.5-5 scale), a row without one a film
+    to watch (a list read back lands on the watchlist)."""
+    title, year = _text(f, "Title"), _year(f, "Year")
+    raw = f.get("imdbID", "").strip()
+    if raw and not re.fullmatch(r"(?:tt)?[0-9]+", raw):
+        raise _Bad(f"bad imdbID {raw!r}")
+    imdb_id = int(raw.removeprefix("tt")) if raw else None
+    rating = _number(f, "Rating", 0.5, 5, 0.5) if f.get("Rating", "").strip() else None
+    ts = _ts(f, "WatchedDate") if f.get("WatchedDate", "").strip() else 0.0
+    key = ("imdb", imdb_id) if imdb_id else ("name", title.casefold(), year)
+    return key, ExportRow(line, title, year, rating, _liked(rating, LETTERBOXD_LIKED_ABOVE), ts, imdb_id=imdb_id,
+                          watchlist=rating is None)
 
 
 def _letterboxd_watchlist_row(line: int, f: dict[str, str]) -> tuple[Hashable, ExportRow]:
@@ -435,7 +463,8 @@ def read_goodreads(path: Path) -> tuple[list[ExportRow], ImportReport]:
 
 def _service_of_data(data: bytes) -> str | None:
     first = next(_records(_decode(data)[0]), None)
-    return _service_of(_header_cells(first[2])) if first else None
+    found = _service_of(_header_cells(first[2])) if first else None
+    return "letterboxd" if found == "letterboxd-import" else found
 
 
 def sniff(path: Path) -> str | None:

@@ -17,7 +17,7 @@ from engine.vocab.mentions import TitleIndex
 
 from .reading import ORDINALS, Reading, read
 
-Kind = Literal["chat", "why", "undo", "user", "eval", "help", "reset", "empty", "unknown"]
+Kind = Literal["chat", "why", "undo", "user", "eval", "help", "reset", "export", "empty", "unknown"]
 
 ASK_WORDS = {"recommend", "recommendation", "recommendations", "suggest", "suggestion", "suggestions", "something",
              "anything", "movie", "movies", "film", "films", "book", "books", "watch", "read", "more", "show",
@@ -28,7 +28,7 @@ HELP = ("Tell me what you like, as you would a friend: 'I loved Fargo and Pulp F
         "and dark', 'heist movies', 'anything with Tom Hanks', 'from my watchlist' ('not dark' takes a word back). "
         "Then refine: 'no horror', 'only comedies', 'something older', '80s', 'more like the second one', "
         "'show me 20'; 'start over' "
-        "clears it. The list: Match is what orders it (how strongly the model puts it among your next likes, "
+        "clears it. 'export this list' (to FILE.csv / .json / .md) writes it for Letterboxd's import. The list: Match is what orders it (how strongly the model puts it among your next likes, "
         "the first row full); P(like) is the chance you like it once watched. Also: 'why Fargo?' (what put it "
         "there), 'undo', '/user NAME', 'eval'. Keys: l/d like or dislike the selected row, u undo, w why, "
         "e evaluation runs, / back to typing.")
@@ -38,6 +38,8 @@ _USER = re.compile(r"^/?(?:user|switch\s+to|login|log\s+in\s+as|i\s+am)\s+(\S.*)
 _RESET = re.compile(r"^(?:let'?s\s+)?(?:start\s+(?:over|again|afresh)|reset|restart|clear|forget\s+(?:it|that|"
                     r"everything|all\s+that)|new\s+(?:search|chat|conversation))\b", re.I)
 _WORD = re.compile(r"[\w'-]+")
+_EXPORT = re.compile(r"^(?:please\s+)?(?:/?export|save)(?:\s+(?:this|the|that|my|these))?(?:\s+(?:list|results|picks|"
+                     r"films|movies|ones|it))?(?:\s+(?:to|as|into)\s+(\S+))?\s*[.!]?$", re.I)
 # "the first one", "the 2nd", "number 3", "#3", "the last movie": a row of the list, as "more like the second one"
 _POSITION = re.compile(r"^(?:the\s+)?(?:(" + "|".join(ORDINALS) + r")(?:\s+(?:one|movie|film|book|pick|title|row))?"
                        r"|(?:#|number\s+|no\.\s*)(\d{1,2}))$", re.I)
@@ -70,6 +72,8 @@ def parse(message: str, index: TitleIndex, domain: str = "movie", vocab: Vocabul
         return Intent("eval")
     if _RESET.match(low):
         return Intent("reset")
+    if m := _EXPORT.match(text):  # "export this list", "export to movies.csv": the path, if given, in `title`
+        return Intent("export", title=m.group(1) or "")
     if m := _USER.match(text):
         return Intent("user", user=_strip_title(m.group(1)))
     if low in {"why", "why this", "why that", "why this one"}:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -16,6 +17,7 @@ from typing import Callable, Iterator
 from db import open_db
 from db.catalogs import pin_catalog, use_catalog
 from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat
+from db.errors import RecchatError
 from db.scoring import Scorer
 from db.types import Interaction, Item
 from db.users import get_or_create_user
@@ -25,6 +27,7 @@ from engine.llm.explain import explain
 from engine.rank.reasons import reasons_for
 from engine.rank.recommend import Ranking, iter_rank, with_like_rates
 from engine.rank.stack import Reranker, choose_stack
+from engine.sources.export import list_rows, write_list
 from engine.vocab.describe import Vocabulary
 from engine.vocab.mentions import TitleIndex
 
@@ -62,6 +65,7 @@ class ChatSession:
     state: ConversationState = field(default_factory=ConversationState, init=False)
     last_plan: Plan | None = field(default=None, init=False)
     shown: list[Item] = field(default_factory=list, init=False)  # items in the results table, in order
+    shown_p_like: list[float] = field(default_factory=list, init=False)  # their P(like), for an export
 
     def __post_init__(self) -> None:
         self.model_lock = threading.Lock()
@@ -85,8 +89,7 @@ class ChatSession:
     def user_id(self) -> int:
         return self.journal.user_id
 
-    def _open_db(self):
-        """A connection of its own (the collaborative refit's thread), on this chat's catalog."""
+    def _open_db(self):  # a connection of its own (the collaborative refit's thread), on this chat's catalog
         db = open_db(self.db_path, timeout=self.lock_wait)
         pin_catalog(db, self.domain, self.catalog.dataset)
         return db
@@ -122,6 +125,7 @@ class ChatSession:
                                      cancelled=lambda: self._generation != mine,
                                      seeds=tuple(s.id for s in plan.seeds)):
                 self.shown = [r.item for r in ranking.items]
+                self.shown_p_like = [r.p_like for r in ranking.items]
                 yield ranking
 
     def why(self, item: Item) -> WhyAnswer:
@@ -163,6 +167,8 @@ class ChatSession:
             return Reply(self.undo(), rated=True)
         if intent.kind == "eval":
             return Reply("Evaluation runs:", open_eval=True)
+        if intent.kind == "export":
+            return Reply(self.export_list(intent.title))
         if intent.kind == "user":
             return Reply(self.switch_user(intent.user), user_changed=True)
         if intent.kind == "reset":
@@ -236,6 +242,19 @@ class ChatSession:
 
     def history(self) -> list[Interaction]:
         return self.store.history(self.user_id)
+
+    def export_list(self, path: str = "") -> str:
+        """The list on screen as a file to import elsewhere (Letterboxd's list import for .csv)."""
+        if not self.shown:
+            return "There is no list on screen yet: ask for something first."
+        target = Path(path or time.strftime("recchat-list-%Y%m%d-%H%M.csv")).expanduser()
+        rows = list_rows(self.shown, self.store.imdb_ids([i.id for i in self.shown]), self.shown_p_like)
+        try:
+            write_list(target, rows)
+        except RecchatError as e:
+            return f"Not exported: {e}"
+        note = " (Letterboxd's list import: Title, Year, imdbID)" if target.suffix.lower() == ".csv" else ""
+        return f"Wrote {len(rows)} films to {target}{note}."
 
     # ---------------------------------------------------------------- users
     def switch_user(self, name: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from db.catalog import catalog_items, catalog_year_span, close_matches, has_items, items_by_id
+from db.catalog import catalog_items, catalog_year_span, close_matches, has_items, imdb_ids_of, items_by_id
 from db.chats import recent_messages
 from db.errors import RecchatError
 from db.eval_runs import EvalRun, eval_runs
@@ -28,6 +28,10 @@ class ChatStore:
     def items(self, ids: list[int]) -> dict[int, Item]:
         with self.lock:
             return items_by_id(self.db, ids)
+
+    def imdb_ids(self, item_ids: list[int]) -> dict[int, int]:
+        with self.lock:
+            return imdb_ids_of(self.db, item_ids)
 
     def item(self, item_id: int) -> Item:
         found = self.items([item_id])

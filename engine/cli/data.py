@@ -235,6 +235,30 @@ def data_catalogs(db_path: str | None) -> None:
                 click.echo(f"{'':<6} {knowledge(db, domain, c.dataset).describe()}")
 
 
+@data.command("export-ratings")
+@click.option("--user", "user_name", required=True, help="Whose ratings (an existing user).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV to write (default: recchat-ratings-USER.csv in the current folder).")
+@click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
+@db_option
+def data_export_ratings(user_name: str, out: Path | None, domain: str, db_path: str | None) -> None:
+    """Write a person's ratings in Letterboxd's ratings import (Title, Year, imdbID, Rating, WatchedDate), so
+    what they rated here goes back where they keep it; `engine data import letterboxd FILE` reads it back.
+    A like or dislike made without stars is written as 4 or 2 stars."""
+    from db.catalog import imdb_ids_of, items_by_id
+    from db.feedback import user_history
+    from db.users import require_user
+    from engine.sources.export import write_ratings
+
+    db = open_db(db_path, create=False)
+    uid = require_user(db, user_name)
+    history = user_history(db, uid, domain)
+    ids = [h.item_id for h in history]
+    path = out or Path(f"recchat-ratings-{user_name.strip()}.csv")
+    n = write_ratings(path, history, items_by_id(db, ids), imdb_ids_of(db, ids))
+    click.echo(f"wrote {n} ratings to {path}")
+
+
 @data.command("split")
 @click.argument("domain", type=click.Choice(DOMAINS))
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
