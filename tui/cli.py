@@ -26,8 +26,11 @@ def _default_user() -> str:
 @click.option("--domain", type=click.Choice(["movie", "book"]), default="movie", show_default=True)
 @click.option("--candidates", type=click.IntRange(1, 500), default=50, show_default=True,
               help="Retrieved items the model scores per request.")
+@click.option("--with", "with_users", multiple=True, metavar="NAME",
+              help="Someone watching with you (repeat for more): one list for the people present, each row "
+                   "with every member's P(like); '/with NAME' and 'just me' change it in the chat.")
 @catalog_option
-def chat(db_path, user_name, model_path, domain, candidates, dataset) -> None:
+def chat(db_path, user_name, model_path, domain, candidates, with_users, dataset) -> None:
     """Chat with the recommender in the terminal.
 
     Ask ("something like Alien but funnier", "80s comedies, no horror", "show me 10"), rate the
@@ -45,7 +48,7 @@ def chat(db_path, user_name, model_path, domain, candidates, dataset) -> None:
         if model_path is not None and not is_url(model_path):
             check_gguf(model_path)
         session = ChatSession(db_path, user_name or _default_user(), model_path, domain=domain, dataset=dataset,
-                              n_candidates=candidates)
+                              n_candidates=candidates, with_users=tuple(with_users))
         if not session.store.has_catalog():
             raise RecchatError(f"the store has no {domain} items yet: run `engine data import ml-100k` first")
     except RecchatError as e:

@@ -70,7 +70,7 @@ class ResultsTable(TypingGoesToInput, DataTable):
         self.add_column("Year", key="year", width=4)
         self.add_column("Genres", key="genres", width=16)
         self.add_column("Match", key="match", width=BAR_WIDTH)  # what orders the list
-        self.add_column("P(like)", key="p", width=7)  # if you watch it: the probability you like it
+        self.add_column("P(like)", key="p", width=9)  # if you watch it: the probability you like it (each member's)
         self.add_column("LLM", key="llm", width=5)  # the raw P(Yes): one input of P(like)
 
     def show(self, recs: list[Recommendation]) -> None:
@@ -80,9 +80,9 @@ class ResultsTable(TypingGoesToInput, DataTable):
         top = max((r.match for r in recs), default=0.0)
         for rank, r in enumerate(recs, 1):
             style = "green" if r.p_like >= 0.5 else "yellow" if r.p_like >= 0.3 else "red"
+            p_like = Text(" ".join(f"{p:.2f}" for _, p in r.members), style) if r.members else Text(f"{r.p_like:.2f}", style)
             self.add_row(str(rank), Text(r.item.title), str(r.item.year or ""), Text(r.item.genres or r.item.creators),
-                         match_bar(r.match, top), Text(f"{r.p_like:.2f}", style), Text(f"{r.p_yes:.2f}", "dim"),
-                         key=str(r.item.id))
+                         match_bar(r.match, top), p_like, Text(f"{r.p_yes:.2f}", "dim"), key=str(r.item.id))
         if keep is not None and str(keep) in {str(r.item.id) for r in recs}:
             self.move_cursor(row=self.get_row_index(str(keep)))
 

@@ -17,7 +17,7 @@ from engine.vocab.mentions import TitleIndex
 
 from .reading import ORDINALS, Reading, read
 
-Kind = Literal["chat", "why", "undo", "user", "eval", "help", "reset", "export", "empty", "unknown"]
+Kind = Literal["chat", "why", "undo", "user", "with", "alone", "eval", "help", "reset", "export", "empty", "unknown"]
 
 ASK_WORDS = {"recommend", "recommendation", "recommendations", "suggest", "suggestion", "suggestions", "something",
              "anything", "movie", "movies", "film", "films", "book", "books", "watch", "read", "more", "show",
@@ -30,11 +30,13 @@ HELP = ("Tell me what you like, as you would a friend: 'I loved Fargo and Pulp F
         "'show me 20'; 'start over' "
         "clears it. 'export this list' (to FILE.csv / .json / .md) writes it for Letterboxd's import. The list: Match is what orders it (how strongly the model puts it among your next likes, "
         "the first row full); P(like) is the chance you like it once watched. Also: 'why Fargo?' (what put it "
-        "there), 'undo', '/user NAME', 'eval'. Keys: l/d like or dislike the selected row, u undo, w why, "
+        "there), 'undo', '/user NAME', '/with alex' (one list for the people present; 'just me' ends it), 'eval'. Keys: l/d like or dislike the selected row, u undo, w why, "
         "e evaluation runs, / back to typing.")
 
 _WHY = re.compile(r"^why\s+(?:did\s+you\s+(?:recommend|suggest|pick)\s+|is\s+|this\s+|recommend\s+)?(.+?)\??$", re.I)
 _USER = re.compile(r"^/?(?:user|switch\s+to|login|log\s+in\s+as|i\s+am)\s+(\S.*)$", re.I)
+_WITH = re.compile(r"^(?:/with|(?:i'?m\s+|we'?re\s+)?watching\s+with|movie\s+night\s+with)\s+(\S.*?)[.!]?$", re.I)
+_ALONE = re.compile(r"^(?:/alone|just\s+me|only\s+me|by\s+myself|alone(?:\s+now)?)[.!]?$", re.I)
 _RESET = re.compile(r"^(?:let'?s\s+)?(?:start\s+(?:over|again|afresh)|reset|restart|clear|forget\s+(?:it|that|"
                     r"everything|all\s+that)|new\s+(?:search|chat|conversation))\b", re.I)
 _WORD = re.compile(r"[\w'-]+")
@@ -74,6 +76,10 @@ def parse(message: str, index: TitleIndex, domain: str = "movie", vocab: Vocabul
         return Intent("reset")
     if m := _EXPORT.match(text):  # "export this list", "export to movies.csv": the path, if given, in `title`
         return Intent("export", title=m.group(1) or "")
+    if m := _WITH.match(text):  # "/with alex", "watching with alex and sam": one list for the people present
+        return Intent("with", user=_strip_title(m.group(1)))
+    if _ALONE.match(low):
+        return Intent("alone")
     if m := _USER.match(text):
         return Intent("user", user=_strip_title(m.group(1)))
     if low in {"why", "why this", "why that", "why this one"}:

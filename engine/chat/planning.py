@@ -4,10 +4,12 @@ candidates retrieval returns for them (scored later, by the session's `rank`).""
 from __future__ import annotations
 
 import time
+from itertools import zip_longest
 from dataclasses import dataclass, field, replace
 
 from db.types import Interaction, Item
 from engine.collab.cache import CollabService
+from engine.rank.group import Member
 from engine.rank.recommend import Relevance, retrieve, stored_part
 from engine.rank.retrieval import Candidate, Query
 from engine.vocab.describe import Vocabulary
@@ -26,10 +28,12 @@ class Plan:
     count: int = 10
     note: str = ""  # what the plan had to give up, in words ("the catalog has nothing from 2019")
     own: list[Interaction] = field(default_factory=list)  # the user's stored ratings (history minus this request's context)
+    members: tuple[Member, ...] = ()  # a group's list: everyone present, with their histories (engine.rank.group)
 
 
 def plan_request(st: ConversationState, store: ChatStore, collab: CollabService, user_id: int,
-                 n_candidates: int, among: tuple[int, ...] | None = None, vocab: Vocabulary | None = None) -> Plan:
+                 n_candidates: int, among: tuple[int, ...] | None = None, vocab: Vocabulary | None = None,
+                 members: list[tuple[str, int]] | None = None) -> Plan:
     """Retrieve for the conversation so far: its liked titles and seeds (else the user's likes) seed
     EASE, disliked titles push their neighbours down, preferred genres are boosted, mentioned
     titles never come back. `among`: the candidates a caller limits every answer to (`engine ask --among`);
@@ -51,11 +55,14 @@ def plan_request(st: ConversationState, store: ChatStore, collab: CollabService,
 
     relevance = words_relevance(st, vocab)
 
-    def fetch(q: Query):
+    def fetch(q: Query, exclude: tuple[int, ...] = (), user: int | None = None):
+        """Retrieval for the asking user (or, in a group, another member: their own likes seed it)."""
+        mine = user is None or user == user_id
         with store.lock:
-            return retrieve(store.db, collab.current(), user_id, q, n_candidates, context,
-                            seeds=tuple(s.id for s in seeds), disliked=tuple(st.disliked),
-                            exclude=tuple(st.mentioned) + tuple(st.disliked), relevance=relevance)
+            return retrieve(store.db, collab.current(), user_id if mine else user, q, n_candidates,
+                            context if mine else None, seeds=tuple(s.id for s in seeds) if mine or seeds else None,
+                            disliked=tuple(st.disliked), exclude=tuple(st.mentioned) + tuple(st.disliked) + exclude,
+                            relevance=relevance)
 
     history, cands = fetch(query)
     note = ""
@@ -65,7 +72,27 @@ def plan_request(st: ConversationState, store: ChatStore, collab: CollabService,
     if not cands and (f.year_min or f.year_max):  # "a comedy from 2019" in a catalog that ends in 1998
         history, cands = fetch(replace(query, year_min=None, year_max=None))
         note = f"Nothing in the catalog matches the years {_years(f.year_min, f.year_max)}, so I left them out."
+    if members:
+        return group_plan(Plan(seeds, history, cands, st.count, note, own=stored_part(history, context)),
+                          members, fetch, query, store, context)
     return Plan(seeds, history, cands, st.count, note, own=stored_part(history, context))
+
+
+def group_plan(mine: Plan, members: list[tuple[str, int]], fetch, query: Query, store: ChatStore,
+               context: list[Interaction]) -> Plan:
+    """The group's candidates: every member's own retrieval, none that any member rated or saw, interleaved
+    so each member's best come early; each member's history goes with the plan (their prompts, features)."""
+    histories = {uid: store.history(uid) for _, uid in members}
+    rated = tuple({h.item_id for hs in histories.values() for h in hs})
+    pools = [[c for c in fetch(query, exclude=rated, user=uid)[1]] for _, uid in members]
+    pool, seen = [], set()
+    for row in zip_longest(*pools):
+        for c in row:
+            if c is not None and c.item.id not in seen:
+                seen.add(c.item.id)
+                pool.append(c)
+    crew = tuple(Member(name, tuple(histories[uid] + (context if k == 0 else []))) for k, (name, uid) in enumerate(members))
+    return replace(mine, candidates=pool, members=crew)
 
 
 def words_relevance(st: ConversationState, vocab: Vocabulary | None) -> Relevance | None:

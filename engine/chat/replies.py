@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from db.errors import RecchatError
 from db.eval_runs import EvalRun
 from db.types import Interaction, Item
 from engine.llm.explain import Explanation
 from engine.rank.reasons import Why
+from engine.sources.export import list_rows, write_list
 from engine.vocab.mentions import keys, title_forms
 
 from . import notices
@@ -55,6 +59,20 @@ class WhyAnswer:
             text += (f" The LLM alone (P(Yes) {self.llm.p_yes:.2f}): that you {verb} {inf.rating.name} {way} "
                      f"its P(Yes) by {abs(inf.delta):.2f}.")
         return text
+
+
+def export_list(path: str, shown: list[Item], p_like: list[float], store: ChatStore) -> str:
+    """The list on screen as a file to import elsewhere (Letterboxd's list import for .csv)."""
+    if not shown:
+        return "There is no list on screen yet: ask for something first."
+    target = Path(path or time.strftime("recchat-list-%Y%m%d-%H%M.csv")).expanduser()
+    rows = list_rows(shown, store.imdb_ids([i.id for i in shown]), p_like)
+    try:
+        write_list(target, rows)
+    except RecchatError as e:
+        return f"Not exported: {e}"
+    note = " (Letterboxd's list import: Title, Year, imdbID)" if target.suffix.lower() == ".csv" else ""
+    return f"Wrote {len(rows)} films to {target}{note}."
 
 
 def why_reply(intent: Intent, shown: list[Item], store: ChatStore) -> Reply:

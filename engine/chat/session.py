@@ -8,8 +8,8 @@ calls it from worker threads, so the UI never waits on SQLite or the model (one 
 from __future__ import annotations
 
 import math
+import re
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -17,17 +17,16 @@ from typing import Callable, Iterator
 from db import open_db
 from db.catalogs import pin_catalog, use_catalog
 from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat
-from db.errors import RecchatError
 from db.scoring import Scorer
 from db.types import Interaction, Item
 from db.users import get_or_create_user
 from engine.collab.cache import CollabService
 from engine.llm.backends import open_scorer
 from engine.llm.explain import explain
+from engine.rank.group import rank_group
 from engine.rank.reasons import reasons_for
 from engine.rank.recommend import Ranking, iter_rank, with_like_rates
 from engine.rank.stack import Reranker, choose_stack
-from engine.sources.export import list_rows, write_list
 from engine.vocab.describe import Vocabulary
 from engine.vocab.mentions import TitleIndex
 
@@ -36,7 +35,7 @@ from .intent import HELP, Intent, parse
 from .journal import DatabaseBusy, RatingJournal
 from .planning import Plan, plan_request
 from .reading import Reading
-from .replies import Reply, SidePanel, WhyAnswer, why_reply
+from .replies import Reply, SidePanel, WhyAnswer, export_list, why_reply
 from .state import ConversationState
 from .store import ChatStore
 from .text import MAX_MESSAGE, clean_message
@@ -53,6 +52,7 @@ class ChatSession:
     dataset: str | None = None  # the catalog when the store holds several (db.catalogs: default the largest)
     n_candidates: int = 50
     among: tuple[int, ...] | None = None  # every answer ranks only these items (engine ask --among); None: all
+    with_users: tuple[str, ...] = ()  # others present (chat --with alex): one list for the group
     lock_wait: float = 1.0  # seconds SQLite waits on another writer, per try
     lock_tries: int = 3
     scorer_factory: Callable[[], Scorer] | None = None  # tests share one loaded scorer (or a fake) through this
@@ -119,6 +119,12 @@ class ChatSession:
         self.last_plan = plan
         collab = self.collab.current()  # a model rec-tuned with notes reads each candidate's like-rate
         cands = with_like_rates(collab, plan.own, list(plan.candidates))
+        if plan.members:  # one list for the people present: each member scored, then aggregated
+            with self.model_lock:
+                ranking = rank_group(self.scorer, self.stack, collab, self.domain, list(plan.members), cands, top=plan.count)
+            self.shown, self.shown_p_like = [r.item for r in ranking.items], [r.p_like for r in ranking.items]
+            yield ranking
+            return
         with self.model_lock:
             for ranking in iter_rank(self.scorer, self.stack, collab, self.domain, plan.history, cands,
                                      top=plan.count, chunk=RANK_CHUNK,
@@ -168,7 +174,13 @@ class ChatSession:
         if intent.kind == "eval":
             return Reply("Evaluation runs:", open_eval=True)
         if intent.kind == "export":
-            return Reply(self.export_list(intent.title))
+            return Reply(export_list(intent.title, self.shown, self.shown_p_like, self.store))
+        if intent.kind in ("with", "alone"):
+            self.with_users = tuple(n for n in re.split(r"\s*(?:,|\band\b|&)\s*", intent.user) if n) if intent.user else ()
+            plan = self.plan()
+            who = " and ".join((self.user_name, *self.with_users))
+            return Reply(("One list for " + who + ": " if self.with_users else "Just you again: ")
+                         + notices.describe(plan, who), plan=plan)
         if intent.kind == "user":
             return Reply(self.switch_user(intent.user), user_changed=True)
         if intent.kind == "reset":
@@ -208,8 +220,9 @@ class ChatSession:
     # ------------------------------------------------------------ retrieval
     def plan(self) -> Plan:
         """The conversation's request, retrieved; again after the history changed (a rating drops out)."""
+        others = [(n, self.journal.with_retry(lambda n=n: get_or_create_user(self.db, n))) for n in self.with_users]
         return plan_request(self.state, self.store, self.collab, self.user_id, self.n_candidates, self.among,
-                            self.vocabulary())
+                            self.vocabulary(), [(self.user_name, self.user_id), *others] if others else None)
 
     def titles(self) -> TitleIndex:
         """The catalog's title index, built on first use (load_model builds it ahead); ties go to the item
@@ -242,19 +255,6 @@ class ChatSession:
 
     def history(self) -> list[Interaction]:
         return self.store.history(self.user_id)
-
-    def export_list(self, path: str = "") -> str:
-        """The list on screen as a file to import elsewhere (Letterboxd's list import for .csv)."""
-        if not self.shown:
-            return "There is no list on screen yet: ask for something first."
-        target = Path(path or time.strftime("recchat-list-%Y%m%d-%H%M.csv")).expanduser()
-        rows = list_rows(self.shown, self.store.imdb_ids([i.id for i in self.shown]), self.shown_p_like)
-        try:
-            write_list(target, rows)
-        except RecchatError as e:
-            return f"Not exported: {e}"
-        note = " (Letterboxd's list import: Title, Year, imdbID)" if target.suffix.lower() == ".csv" else ""
-        return f"Wrote {len(rows)} films to {target}{note}."
 
     # ---------------------------------------------------------------- users
     def switch_user(self, name: str) -> str:

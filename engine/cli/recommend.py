@@ -9,7 +9,11 @@ from db.catalogs import scope, use_catalog
 from db.clikit import catalog_option, db_option
 from db.types import DOMAINS
 
+from .among import AMONG_HELP
 from .options import model_option, say_catalog
+
+among_option = click.option("--among", "among_file", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+                            help=AMONG_HELP)
 
 
 @click.command("recommend")
@@ -23,11 +27,12 @@ from .options import model_option, say_catalog
 @click.option("--top", type=click.IntRange(1, 500), default=5, show_default=True, help="How many to show.")
 @click.option("--candidates", type=click.IntRange(1, 2000), default=50, show_default=True,
               help="How many retrieved items the LLM scores.")
+@among_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @model_option
 @catalog_option
-def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, candidates, as_json, model_path,
-                  dataset) -> None:
+def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, candidates, among_file, as_json,
+                  model_path, dataset) -> None:
     """Rank unrated items for a user by P(like): the model's stack of its P(Yes) and collaborative signals.
 
     Candidates come from the collaborative model (EASE over the store). A cached one is used at once; when
@@ -42,10 +47,13 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     from engine.rank.retrieval import Query
     from engine.rank.stack import choose_stack
 
+    from .among import read_among
+
     if year_min is not None and year_max is not None and year_min > year_max:
         raise click.UsageError(f"--year-min {year_min} is after --year-max {year_max}: the range is empty")
     db = open_db(db_path, create=False)
     say_catalog(db, domain, dataset)
+    among = read_among(db, among_file, domain) if among_file else None  # before the model: a bad line costs nothing
     uid = find_user(db, clean_name(user_name))
     scorer = open_scorer(model_path)
     if uid is None:
@@ -53,8 +61,8 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     collab = load_or_fit(db, domain, log=lambda m: click.echo(m, err=True))
     choice = choose_stack(scorer.identity, scorer.name, domain, collab.kind, scope(db, domain))
     click.echo(choice.note, err=True)
-    recs = recommend(db, scorer, collab, choice.stack, uid, query=Query(query, year_min, year_max, domain=domain),
-                     top=top, n_candidates=candidates)
+    query = Query(query, year_min, year_max, domain=domain, among=among)
+    recs = recommend(db, scorer, collab, choice.stack, uid, query=query, top=top, n_candidates=candidates)
     if as_json:
         click.echo(json.dumps([{"id": r.item.id, "name": r.item.name, "p_like": round(r.p_like, 6),
                                 "p_yes": round(r.p_yes, 6), "match": round(r.match, 6), "prior": r.prior}
@@ -78,11 +86,13 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
 @click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
 @click.option("--candidates", type=click.IntRange(1, 2000), default=50, show_default=True,
               help="How many retrieved items the LLM scores.")
+@among_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message instead of text.")
 @model_option
 @catalog_option
 @click.argument("messages", nargs=-1, required=True)
-def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path, dataset, messages) -> None:
+def ask_cmd(db_path, user_name, chat_id, domain, candidates, among_file, as_json, model_path, dataset,
+            messages) -> None:
     """Say MESSAGES to the chat, in order, without the screen: each reply and its ranked list.
 
     The same code as `chat` (engine.chat): titles found in what you type, liked or not, genres,
@@ -99,7 +109,8 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path
     if not name:
         raise click.ClickException("--user is empty")
     try:
-        session = ChatSession(db_path, name, model_path, domain, dataset, candidates, chat=chat_id,
+        among = among_ids(db_path, among_file, domain, dataset) if among_file else None
+        session = ChatSession(db_path, name, model_path, domain, dataset, candidates, among=among, chat=chat_id,
                               new_chat=chat_id is None)
     except RecchatError as e:
         raise click.ClickException(str(e)) from None
@@ -131,6 +142,18 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, as_json, model_path
     finally:
         session.journal.flush_pending()
         session.close()
+
+
+def among_ids(db_path, among_file: str, domain: str, dataset: str | None) -> tuple[int, ...]:
+    """The --among file read on the chat's catalog before the chat opens: a bad line creates no user or chat."""
+    from .among import read_among
+
+    db = open_db(db_path, create=False)
+    try:
+        use_catalog(db, domain, dataset)
+        return read_among(db, among_file, domain)
+    finally:
+        db.conn.close()
 
 
 @click.command("rate")

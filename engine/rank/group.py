@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .recommend import Ranking, Recommendation, candidate_table, is_cold, stack_scores
+
 STRATEGIES = ("average", "fair", "least-misery")
 DEFAULT_STRATEGY = "average"  # best on the validation groups' mean and minimum (docs/results.md)
 FAIR_SPREAD = 0.3  # chosen against 1.0 on validation groups (bench/groups.py --seed 1)
@@ -48,3 +50,32 @@ class GroupRow:
     item_id: int
     members: tuple[MemberScore, ...]
     match: float
+
+
+@dataclass(frozen=True)
+class Member:
+    """One person present: their name and the history their prompts and features read."""
+
+    name: str
+    history: tuple
+
+
+def rank_group(scorer, stack, collab, domain: str, members: list[Member], cands: list, *, top: int,
+               strategy: str = DEFAULT_STRATEGY):
+    """Each member's P(like) and ordering key for the same candidates (their own prompts and collaborative
+    features), aggregated by `strategy` into the group's order; every row keeps each member's P(like)."""
+    likes, keys, p_yes = [], [], []
+    for m in members:
+        history = list(m.history)
+        scores = scorer.score([scorer.prompts.for_user(domain, history, c.item, c.like_rate) for c in cands])
+        like, key = stack_scores(stack, candidate_table(collab, history, cands), scores, [c.prior for c in cands],
+                                 is_cold(history))
+        likes.append(like)
+        keys.append(key)
+        p_yes.append([s.p_yes for s in scores])
+    group = aggregate([np.asarray(k) for k in keys], strategy)
+    order = np.argsort(-group, kind="stable")[:top]
+    rows = [Recommendation(cands[k].item, float(np.mean([lk[k] for lk in likes])), float(np.mean([p[k] for p in p_yes])),
+                           cands[k].prior, float(group[k]),
+                           tuple((m.name, float(lk[k])) for m, lk in zip(members, likes))) for k in order]
+    return Ranking(rows, len(cands), len(cands))

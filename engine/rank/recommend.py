@@ -33,6 +33,7 @@ class Recommendation:
     p_yes: float  # the LLM's own P(Yes), one input of the stack
     prior: float  # the retrieval score
     match: float  # what orders the list: the rank head's P(among your next likes), else the retrieval score
+    members: tuple[tuple[str, float], ...] = ()  # a group's list: each member's P(like) (engine.rank.group)
 
 
 @dataclass(frozen=True)
