@@ -4,12 +4,11 @@ candidates retrieval returns for them (scored later, by the session's `rank`).""
 from __future__ import annotations
 
 import time
-from itertools import zip_longest
 from dataclasses import dataclass, field, replace
 
 from db.types import Interaction, Item
 from engine.collab.cache import CollabService
-from engine.rank.group import Member
+from engine.rank.group import Member, interleave
 from engine.rank.recommend import Relevance, retrieve, stored_part
 from engine.rank.retrieval import Candidate, Query
 from engine.vocab.describe import Vocabulary
@@ -84,13 +83,7 @@ def group_plan(mine: Plan, members: list[tuple[str, int]], fetch, query: Query, 
     so each member's best come early; each member's history goes with the plan (their prompts, features)."""
     histories = {uid: store.history(uid) for _, uid in members}
     rated = tuple({h.item_id for hs in histories.values() for h in hs})
-    pools = [[c for c in fetch(query, exclude=rated, user=uid)[1]] for _, uid in members]
-    pool, seen = [], set()
-    for row in zip_longest(*pools):
-        for c in row:
-            if c is not None and c.item.id not in seen:
-                seen.add(c.item.id)
-                pool.append(c)
+    pool = interleave([fetch(query, exclude=rated, user=uid)[1] for _, uid in members])
     crew = tuple(Member(name, tuple(histories[uid] + (context if k == 0 else []))) for k, (name, uid) in enumerate(members))
     return replace(mine, candidates=pool, members=crew)
 

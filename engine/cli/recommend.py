@@ -28,12 +28,23 @@ among_option = click.option("--among", "among_file", type=click.Path(dir_okay=Fa
 @click.option("--candidates", type=click.IntRange(1, 2000), default=50, show_default=True,
               help="How many retrieved items the LLM scores.")
 @among_option
+@click.option("--with", "with_users", multiple=True, metavar="NAME",
+              help="Someone watching too (repeat for more): one list for everyone, each row with every member's P(like).")
+@click.option("--strategy", type=click.Choice(["average", "fair", "least-misery"]), default="average", show_default=True,
+              help="How a group's scores combine (bench/groups.py chose the average).")
+@click.option("--popularity", type=click.Choice(["low", "any", "high"]), default="any", show_default=True,
+              help="low: hidden gems preferred; high: popular picks preferred (a preference, not a filter).")
+@click.option("--min-ratings", type=click.IntRange(0), default=0, show_default=True,
+              help="Only items with at least this many ratings in the store.")
+@click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Also write the list: .csv (Letterboxd's list import: Title, Year, imdbID), .json or .md.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @model_option
 @catalog_option
-def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, candidates, among_file, as_json,
-                  model_path, dataset) -> None:
-    """Rank unrated items for a user by P(like): the model's stack of its P(Yes) and collaborative signals.
+def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, candidates, among_file, with_users,
+                  strategy, popularity, min_ratings, export_path, as_json, model_path, dataset) -> None:
+    """Rank unrated items for a user (or a group, --with): Match orders the list (the stack's rank head, the
+    first row full); P(like) is the probability they like it once watched; P(Yes) the LLM's own.
 
     Candidates come from the collaborative model (EASE over the store). A cached one is used at once; when
     5 % of the store changed since its fit (RECCHAT_REFIT_SHARE) a background process refits it for next time.
@@ -45,7 +56,12 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     from engine.llm.backends import open_scorer
     from engine.rank.recommend import recommend
     from engine.rank.retrieval import Query
+    from pathlib import Path
+
+    from db.catalog import imdb_ids_of
+    from engine.rank.group import recommend_group
     from engine.rank.stack import choose_stack
+    from engine.sources.export import list_rows, write_list
 
     from .among import read_among
 
@@ -61,21 +77,34 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     collab = load_or_fit(db, domain, log=lambda m: click.echo(m, err=True))
     choice = choose_stack(scorer.identity, scorer.name, domain, collab.kind, scope(db, domain))
     click.echo(choice.note, err=True)
-    query = Query(query, year_min, year_max, domain=domain, among=among)
-    recs = recommend(db, scorer, collab, choice.stack, uid, query=query, top=top, n_candidates=candidates)
+    query = Query(query, year_min, year_max, domain=domain, among=among, popularity=popularity, min_ratings=min_ratings)
+    if with_users:
+        people = [(user_name.strip(), uid)] + [(n, find_user(db, clean_name(n))) for n in with_users]
+        recs = recommend_group(db, scorer, choice.stack, collab, people, query, top=top, n_candidates=candidates,
+                               strategy=strategy)
+    else:
+        recs = recommend(db, scorer, collab, choice.stack, uid, query=query, top=top, n_candidates=candidates)
+    if export_path:
+        target = write_list(Path(export_path), list_rows([r.item for r in recs], imdb_ids_of(db, [r.item.id for r in recs]),
+                                                         [r.p_like for r in recs]))
+        click.echo(f"wrote {len(recs)} films to {target}", err=True)
     if as_json:
         click.echo(json.dumps([{"id": r.item.id, "name": r.item.name, "p_like": round(r.p_like, 6),
-                                "p_yes": round(r.p_yes, 6), "match": round(r.match, 6), "prior": r.prior}
+                                "p_yes": round(r.p_yes, 6), "match": round(r.match, 6), "prior": r.prior,
+                                **({"members": {n: round(p, 6) for n, p in r.members}} if r.members else {})}
                                for r in recs], indent=1, ensure_ascii=False))
         return
     if not recs:
         click.echo("no candidates match (everything matching is rated, or the filter is too narrow)")
         return
     width = max(len(r.item.name) for r in recs)
-    click.echo(f"{'':>3} {'':<{width}}  P(like)                P(Yes)")
+    top_match = max(r.match for r in recs) or 1.0
+    members = "  " + " ".join(f"{n[:10]:>10}" for n, _ in recs[0].members) if recs[0].members else ""
+    click.echo(f"{'':>3} {'':<{width}}  Match       P(like)  P(Yes){members}")
     for rank, r in enumerate(recs, 1):
-        bar = "#" * round(r.p_like * 20)
-        click.echo(f"{rank:>2}. {r.item.name:<{width}}  {r.p_like:.3f} {bar:<20}  {r.p_yes:.3f}")
+        bar = "#" * round(max(0.0, r.match / top_match) * 10)
+        each = "  " + " ".join(f"{p:>10.3f}" for _, p in r.members) if r.members else ""
+        click.echo(f"{rank:>2}. {r.item.name:<{width}}  {bar:<10}  {r.p_like:.3f}    {r.p_yes:.3f}{each}")
 
 
 @click.command("ask")

@@ -15,10 +15,14 @@ bench/groups.py compares them):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import zip_longest
 
 import numpy as np
 
-from .recommend import Ranking, Recommendation, candidate_table, is_cold, stack_scores
+from db.feedback import user_history
+
+from .recommend import (Ranking, Recommendation, candidate_table, is_cold, retrieve, stack_scores,
+                        with_like_rates)
 
 STRATEGIES = ("average", "fair", "least-misery")
 DEFAULT_STRATEGY = "average"  # best on the validation groups' mean and minimum (docs/results.md)
@@ -79,3 +83,27 @@ def rank_group(scorer, stack, collab, domain: str, members: list[Member], cands:
                            cands[k].prior, float(group[k]),
                            tuple((m.name, float(lk[k])) for m, lk in zip(members, likes))) for k in order]
     return Ranking(rows, len(cands), len(cands))
+
+
+def interleave(pools: list[list]) -> list:
+    """The members' own candidates in turn (first of each, then second of each...), each film once: every
+    member's best come early in the group's pool."""
+    out, seen = [], set()
+    for row in zip_longest(*pools):
+        for c in row:
+            if c is not None and c.item.id not in seen:
+                seen.add(c.item.id)
+                out.append(c)
+    return out
+
+
+def recommend_group(db, scorer, stack, collab, people: list[tuple[str, int | None]], query, *, top: int = 5,
+                    n_candidates: int = 50, strategy: str = DEFAULT_STRATEGY) -> list:
+    """`engine recommend --with`: each person's own retrieval (nothing any of them rated), scored for each,
+    aggregated by `strategy`; rows carry every member's P(like)."""
+    histories = [user_history(db, uid, query.domain) if uid is not None else [] for _, uid in people]
+    rated = tuple({h.item_id for hs in histories for h in hs})
+    pools = [retrieve(db, collab, uid, query, n_candidates, exclude=rated)[1] for _, uid in people]
+    cands = with_like_rates(collab, [], interleave(pools))
+    members = [Member(name, tuple(hs)) for (name, _), hs in zip(people, histories)]
+    return rank_group(scorer, stack, collab, query.domain, members, cands, top=top, strategy=strategy).items
