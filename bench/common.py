@@ -99,3 +99,15 @@ def timed_holdout(db_path: str, dataset: str | None, n_users: int):
     ts = np.array([when.get((int(u), int(i)), 0.0) for u, i in zip(split.train.users, split.train.items)])
     return snap, split, fit_half, eval_half, ts
 
+
+
+def mls_store(db: str | None) -> Path:
+    """The given store, or ml-latest-small (with its tags) imported from ../shared into a temp store."""
+    from db import open_db
+    from db.importers.movielens import import_movielens
+
+    if db:
+        return Path(db)
+    path = Path(tempfile.mkdtemp()) / "mls.db"
+    import_movielens(open_db(path), SHARED / "ml-latest-small")
+    return path

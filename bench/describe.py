@@ -22,7 +22,6 @@ import argparse
 import json
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SHARED, print_table  # noqa: E402
+from bench.common import mls_store, print_table  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -104,17 +103,6 @@ class ZeroScorer:
         return [Score(0.0, 0.0) for _ in prompts]
 
 
-def store_with_mls(db: str | None) -> Path:
-    from db import open_db
-    from db.importers.movielens import import_movielens
-
-    if db:
-        return Path(db)
-    path = Path(tempfile.mkdtemp()) / "mls.db"
-    import_movielens(open_db(path), SHARED / "ml-latest-small")
-    return path
-
-
 def answers(top: list[int], gold: tuple[str, ...], tags: dict[str, dict[int, float]]) -> float:
     carriers = set().union(*(tags.get(t, {}).keys() for t in gold))
     return sum(1 for i in top[:10] if i in carriers) / 10
@@ -176,7 +164,7 @@ def main() -> None:
     from engine.chat.session import ChatSession
     from engine.vocab.describe import Vocabulary
 
-    path = store_with_mls(args.db)
+    path = mls_store(args.db)
     db = open_db(path)
     tags = tag_relevance(db, "movie")
     items = catalog_items(db, "movie")

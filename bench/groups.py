@@ -23,8 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import print_table  # noqa: E402
-from bench.new_films import store_with_mls  # noqa: E402
+from bench.common import mls_store, print_table  # noqa: E402
 
 
 def jaccard(a: set[int], b: set[int]) -> float:
@@ -59,7 +58,7 @@ def main() -> None:
     from engine.rank.group import STRATEGIES, aggregate
     from engine.rank.stack import find_stack
 
-    db = open_db(store_with_mls(args.db))
+    db = open_db(mls_store(args.db))
     snap = read_domain(db, "movie")
     split = holdout.holdout_split(snap)
     users = [hu for hu in split.users if hu.relevant]

@@ -35,7 +35,6 @@ import argparse
 import json
 import math
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import SHARED, print_table  # noqa: E402
+from bench.common import mls_store, print_table  # noqa: E402
 
 DAY = 86400.0
 
@@ -59,17 +58,6 @@ class Window:
     new: set[int]
     truth: dict[int, dict[int, bool]]  # user -> new film -> liked
     history: dict[int, list]  # user -> their Interactions on old films before the end (time order)
-
-
-def store_with_mls(db: str | None) -> Path:
-    from db import open_db
-    from db.importers.movielens import import_movielens
-
-    if db:
-        return Path(db)
-    path = Path(tempfile.mkdtemp()) / "mls.db"
-    import_movielens(open_db(path), SHARED / "ml-latest-small")
-    return path
 
 
 def cut_window(timelines: dict, end: float, months: int) -> Window:
@@ -265,7 +253,7 @@ def main() -> None:
     from db.snapshot import read_domain
     from engine.collab.content import ContentWeights, fit_cold_map, GROUPS
 
-    db = open_db(store_with_mls(args.db))
+    db = open_db(mls_store(args.db))
     snap = read_domain(db, "movie")
     all_films = film_facts(db, "movie")
     end = max(h.ts for events in snap.timelines.values() for h in events)

@@ -20,8 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import print_table  # noqa: E402
-from bench.new_films import store_with_mls  # noqa: E402
+from bench.common import mls_store, print_table  # noqa: E402
 
 
 def main() -> None:
@@ -41,7 +40,7 @@ def main() -> None:
     from engine.rank.retrieval import POPULARITY, Candidate, popularity_preference, rank_ids
     from engine.rank.stack import find_stack
 
-    db = open_db(store_with_mls(args.db))
+    db = open_db(mls_store(args.db))
     snap = read_domain(db, "movie")
     split = holdout.holdout_split(snap)
     _, eval_half = holdout.partition(split.users, 0)

@@ -13,14 +13,7 @@ from db.users import find_user
 from engine.chat.session import ChatSession
 from tests.conftest import engine
 from tests.fakes import FakeScorer
-from tests.test_import_movielens import write_csv_release
-
-
-def store(tmp_path):
-    src = write_csv_release(tmp_path / "ml-latest-small")
-    db_path = tmp_path / "s.db"
-    assert engine("data", "import", "movielens", src, "--db", db_path).exit_code == 0
-    return db_path
+from tests.test_watchlist import store
 
 
 def test_export_this_list_from_the_chat_and_import_it_back(tmp_path):
