@@ -92,11 +92,14 @@ SOURCES: tuple[Source, ...] = (
     Source("tallrec", "items", "a TALLRec JSON split (its samples carry no user ids: only the items they name join)",
            "a JSON list of {instruction, input, output}", "-", ("domain",),
            lambda a: import_tallrec(a.db, a.path, a.domain or "movie")),
-    Source("letterboxd", "history", "your Letterboxd export: the zip (ratings.csv, watched.csv) or its ratings.csv",
-           "header Date,Name,Year,Letterboxd URI,Rating; linked by title and year (±1) to the movie catalog",
-           "rating > 3 of 5 (3.5 and up); watched without a rating = seen (not recommended again)", ("user", "dataset"),
+    Source("letterboxd", "history", "your Letterboxd export: the zip (ratings.csv, watched.csv, watchlist.csv) or one "
+           "of its files; or a CSV in Letterboxd's import format (Title, Year, imdbID, Rating)",
+           "header Date,Name,Year,Letterboxd URI,Rating (or Title,Year,imdbID); linked by IMDb id, else title and "
+           "year (±1), to the movie catalog",
+           "rating > 3 of 5 (3.5 and up); watched without a rating = seen (not recommended again); watchlist.csv "
+           "and unrated import rows = the watchlist", ("user", "dataset"),
            lambda a: import_history(a.db, "letterboxd", a.path, a.user, a.dataset)),
-    Source("imdb", "history", "your IMDb ratings export (ratings.csv)",
+    Source("imdb", "history", "your IMDb ratings export (ratings.csv), or its watchlist export",
            "header Const,Your Rating,Date Rated,Title,...; linked by IMDb id through links.csv, else title and year",
            "rating > 6 of 10 (7 and up); TV series and episodes skipped", ("user", "dataset"),
            lambda a: import_history(a.db, "imdb", a.path, a.user, a.dataset)),
