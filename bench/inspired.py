@@ -5,7 +5,7 @@
 Data: `dev.tsv` and `test.tsv` of the public repository sweetpeach/Inspired (data/dialog_data/),
 looked for in --data, then bench/data/inspired/, then downloaded from GitHub (not committed: 2.5 MB).
 
-Two tables, one run:
+Three parts, one run:
 1. Linking: the title linker (engine.vocab.mentions) on every seeker message against the dataset's
    annotated movie mentions that map to the catalog (title and year; ML-100K unless --dataset names
    another catalog of --db, e.g. ml-latest-small): precision and recall.
@@ -29,6 +29,24 @@ Two tables, one run:
      half-life bench/time_aware.py chose on ml-latest-small's validation users); EASE from the annotated mentions (perfect linking); the same keeping the genres
      the dataset annotates in the seeker's messages.
 The collaborative model is fitted once on the catalog and frozen, so dialogues do not leak into each other.
+3. The published protocol (the CRS papers' Recall@K on INSPIRED; He et al., CIKM 2023), beside table 2 and
+   leaving it as it was: a ranking at every recommender turn that names movies; each movie it names that the
+   dialogue had not named before is one target (repeated ones removed: Kostric & Balog 2026 find about half the
+   accuracy reported with repeats comes from repeating them); Recall@1/10/50 over the targets. The candidates
+   are INSPIRED's own movies of the split (every movie annotated in its dialogues, either speaker) that map to the
+   catalog by the title-and-year mapping above, less those the dialogue already named. Rankers: popularity by
+   the split's mention counts (in its other dialogues: a popularity baseline counts its training dialogues, never
+   the one it ranks for), the catalog's popularity, EASE + annotated genres (perfect linking: the seeker's
+   annotated movies and genres before the turn), and `engine ask` (ChatSession(..., among=those movies), the
+   seeker's messages in order) without and with the LLM. A check ranks INSPIRED's own movie list by mention
+   counts with no catalog at all, repeats kept and removed; the published figures are printed apart, quoted.
+   Where it cannot match theirs: only movies the MovieLens catalog holds can be candidates, and a target it
+   lacks (INSPIRED's 2019 films; ml-latest-small ends in 2018, ML-100K in 1998) is a miss for every ranker, so
+   Recall@10 over the targets the catalog holds is printed too; the candidates are the split's movies (a few
+   hundred), not the dataset's whole list (train, dev and test), which makes a top 10 easier; mention counts
+   come from the split's other ~98 dialogues, not about 800 training ones; `engine ask` reads only the seeker's
+   messages (the chat is the recommender), where the published models read both sides; nothing here is trained
+   on INSPIRED (their models are).
 """
 
 from __future__ import annotations
@@ -44,7 +62,8 @@ import tempfile
 import time
 import types
 import urllib.request
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -307,13 +326,14 @@ def final_ranking(session, plan) -> list[int]:
     return [r.item.id for r in ranking.items] if ranking else []
 
 
-def ease_ranking(collab, eligible: list[int], seeds: list[int], genres: list[str], genre_of: dict[int, str]) -> list[int]:
+def ease_ranking(collab, eligible: list[int], seeds: list[int], genres: list[str], genre_of: dict[int, str],
+                 n: int = TOP) -> list[int]:
     from engine.rank.retrieval import rank_ids
 
     ids = [i for i in eligible if i not in seeds]
     if genres:
         ids = [i for i in ids if any(g in genre_of[i] for g in genres)] or ids
-    return [i for i, _ in rank_ids(collab, ids, seeds, TOP)]
+    return [i for i, _ in rank_ids(collab, ids, seeds, n)]
 
 
 def recent_popularity(store: Path, dataset: str) -> dict[int, float]:
@@ -329,6 +349,237 @@ def recent_popularity(store: Path, dataset: str) -> dict[int, float]:
     for (item, _), w in zip(rated, age_weights([ts for _, ts in rated], RECENT_HALF_LIFE)):
         out[item] = out.get(item, 0.0) + float(w)
     return out
+
+
+# ------------------------------------------------------------------------- the published protocol
+KS = (1, 10, 50)
+# INSPIRED Recall@10 as published, each ranking the dataset's own movies (not re-measured here), as the issue
+# quotes them: (model, Recall@10, repeated items, source).
+PUBLISHED = [("popularity", "0.155", "kept", "as quoted in the issue"),
+             ("KGSF", "0.165", "kept", "as quoted in the issue"),
+             ("C2-CRS", "0.242", "kept", "as quoted in the issue"),
+             ("MCCRS", "0.275", "kept", "MCCRS, 2025 (as quoted in the issue)"),
+             ("GPT-4 zero-shot", "0.185", "removed", "He et al., CIKM 2023 (as quoted in the issue)")]
+
+
+@dataclass
+class Turn:
+    """A recommender turn that names movies: the published protocol ranks once per such turn."""
+
+    split: str
+    dialog: str
+    seeker: list[Utterance]  # the seeker's messages before it (what `engine ask` reads)
+    earlier: list[str]  # every movie annotated before it, by either speaker
+    targets: list[str]  # the movies it names that the dialogue had not named before (repeats removed)
+    repeats: list[str]  # the movies it names again (only the with-repeats check counts them)
+
+
+@dataclass
+class Catalog:
+    """What the rankers read of the catalog (built once in main); annotations map by title and year."""
+
+    index: object  # engine.vocab.mentions.TitleIndex
+    items: dict[int, object]
+    by_pop: list[int]  # the catalog's rating counts, most first
+    genre_of: dict[int, str]
+    spelled: set[str]
+    collab: object
+    linked: dict[str, int | None] = field(default_factory=dict)  # annotation → catalog id, cached
+
+    def __post_init__(self) -> None:
+        self.pop_rank = {i: k for k, i in enumerate(self.by_pop)}
+
+    def item(self, annotated: str) -> int | None:
+        if annotated not in self.linked:
+            found = catalog_item(self.index, annotated)
+            self.linked[annotated] = found.id if found else None
+        return self.linked[annotated]
+
+    def ids(self, annotated: list[str]) -> list[int]:
+        return list(dict.fromkeys(i for m in annotated if (i := self.item(m)) is not None))
+
+
+@dataclass
+class Mentions:
+    """How often each movie is named in a split's dialogues. A dialogue's own mentions are left out of its
+    ranking: a popularity baseline counts its training dialogues, never the one it ranks for."""
+
+    total: Counter
+    per_dialog: dict[str, Counter]
+
+    @classmethod
+    def count(cls, dialogs: dict[str, list[Utterance]], key=lambda m: m) -> Mentions:
+        per = {d: Counter(k for u in utts for m in u.movies if (k := key(m)) is not None)
+               for d, utts in dialogs.items()}
+        return cls(sum(per.values(), Counter()), per)
+
+    def elsewhere(self, dialog: str, key) -> int:
+        return self.total[key] - self.per_dialog[dialog][key]
+
+
+def recommender_turns(split: str, dialogs: dict[str, list[Utterance]]) -> list[Turn]:
+    out = []
+    for dialog, utts in dialogs.items():
+        seeker: list[Utterance] = []
+        earlier: list[str] = []
+        for u in utts:
+            named = list(dict.fromkeys(u.movies))
+            if u.speaker == "SEEKER":
+                seeker.append(u)
+            elif named:
+                out.append(Turn(split, dialog, list(seeker), list(earlier),
+                                [m for m in named if m not in earlier], [m for m in named if m in earlier]))
+            earlier += [m for m in named if m not in earlier]
+    return out
+
+
+def split_movies(dialogs: dict[str, list[Utterance]]) -> set[str]:
+    """Every movie annotated in a split, by either speaker: INSPIRED's own catalog for that split."""
+    return {m for utts in dialogs.values() for u in utts for m in u.movies}
+
+
+def seeker_genres(seeker: list[Utterance], spelled: set[str]) -> list[str]:
+    """The genres annotated in the seeker's messages, as the catalog spells them (as `cases` reads them)."""
+    return list(dict.fromkeys(catalog_genre(GENRES[g.lower()], spelled) for s in seeker for g in s.genres
+                              if g.lower() in GENRES))
+
+
+def hits(ranked: list, target) -> tuple[float, ...]:
+    """1/0 per K in KS: the target is in the top K (a target the catalog lacks, None, is a miss)."""
+    return tuple(float(target is not None and target in ranked[:k]) for k in KS)
+
+
+def by_mentions(eligible: list[int], mentions: Mentions, dialog: str, world: Catalog) -> list[int]:
+    """INSPIRED's own popularity: mentions in the split's other dialogues; ties by the catalog's rating count."""
+    return sorted(eligible, key=lambda i: (-mentions.elsewhere(dialog, i), world.pop_rank[i]))[:max(KS)]
+
+
+def own_list_check(turns: list[Turn], dialogs: dict[str, list[Utterance]]) -> dict[str, list[tuple[float, ...]]]:
+    """Popularity by mention counts over INSPIRED's own movie list, no catalog involved: the same protocol with
+    repeated targets kept (as the published popularity row) and removed; ties by title."""
+    mentions = Mentions.count(dialogs)
+    names = sorted(mentions.total)
+    out: dict[str, list[tuple[float, ...]]] = {"kept": [], "removed": []}
+    for t in turns:
+        order = sorted(names, key=lambda m: (-mentions.elsewhere(t.dialog, m), m))
+        out["kept"] += [hits(order, m) for m in t.targets + t.repeats]
+        seen = set(t.earlier)
+        order = [m for m in order if m not in seen]
+        out["removed"] += [hits(order, m) for m in t.targets]
+    return out
+
+
+def chat_rankings(session, turns: list[Turn], pool: list[int], world: Catalog, user: str) -> list[list[int]]:
+    """`engine ask` through each dialogue: its seeker messages in order (ChatSession.handle), and at each turn
+    with a new target the chat's ranking of `pool` (ChatSession.among) less what the dialogue already named."""
+    out: list[list[int]] = []
+    dialog, fed = None, 0
+    for k, t in enumerate(turns):
+        if t.dialog != dialog:
+            dialog, fed = t.dialog, 0
+            session.among = tuple(pool)
+            session.switch_user(f"{user}-{k}")
+        for u in t.seeker[fed:]:
+            session.handle(u.text)
+        fed = len(t.seeker)
+        if not t.targets:
+            out.append([])
+            continue
+        named = set(world.ids(t.earlier))
+        session.among = tuple(i for i in pool if i not in named)
+        ranked = final_ranking(session, replace(session.plan(), count=max(KS)))
+        if not set(ranked) <= set(session.among):
+            sys.exit(f"engine ask ranked items outside --among at {t.dialog}: the protocol would leak")
+        out.append(ranked)
+    session.among = None
+    return out
+
+
+def recorder(results: dict[str, list[tuple[float, ...]]], world: Catalog):
+    """record(ranker, turn, ranking): one row of hits per target of the turn, into `results`."""
+
+    def record(name: str, turn: Turn, ranked: list[int]) -> None:
+        results.setdefault(name, []).extend(hits(ranked, world.item(m)) for m in turn.targets)
+
+    return record
+
+
+def recall_row(name: str, rows: list[tuple[float, ...]], held: int) -> list[str]:
+    """Recall@1/10/50 over every target, and Recall@10 over the targets the catalog holds."""
+    n = max(1, len(rows))
+    return [name, *(f"{sum(r[j] for r in rows) / n:.3f}" for j in range(len(KS))),
+            f"{sum(r[1] for r in rows) / max(1, held):.3f}"]
+
+
+def coverage(world: Catalog, split_dialogs: dict[str, dict[str, list[Utterance]]]) -> None:
+    """How many of INSPIRED's movies the catalog holds, per split and over both."""
+    parts, every = [], set()
+    for split, dialogs in split_dialogs.items():
+        movies = split_movies(dialogs)
+        every |= movies
+        held = sum(world.item(m) is not None for m in movies)
+        parts.append(f"{split} {held} of {len(movies)} ({held / max(1, len(movies)):.0%})")
+    held = sum(world.item(m) is not None for m in every)
+    print(f"INSPIRED's movies the catalog holds (title and year): {'; '.join(parts)}; "
+          f"all splits {held} of {len(every)} ({held / max(1, len(every)):.0%})")
+
+
+def published_protocol(session, world: Catalog, split_dialogs: dict[str, dict[str, list[Utterance]]],
+                       no_llm_only: bool, served, no_llm_stack) -> None:
+    """The published protocol's tables (module docstring, part 3), beside today's."""
+    real_scorer, real_stack = served
+    print(f"\nThe published protocol on {session.catalog.dataset}: a ranking at every recommender turn that names "
+          f"movies, over INSPIRED's movies of the split that the catalog holds, less those the dialogue already "
+          f"named; targets named earlier in the dialogue removed; Recall@{'/'.join(map(str, KS))} per target")
+    coverage(world, split_dialogs)
+    check_rows = []
+    for split, dialogs in split_dialogs.items():
+        turns = recommender_turns(split, dialogs)
+        own = own_list_check(turns, dialogs)
+        check_rows += [[f"{split}, repeated targets {kind}", str(len(rows)),
+                        *(f"{sum(r[j] for r in rows) / max(1, len(rows)):.3f}" for j in range(len(KS)))]
+                       for kind, rows in own.items()]
+        pool = sorted({i for m in split_movies(dialogs) if (i := world.item(m)) is not None})
+        mentions = Mentions.count(dialogs, world.item)
+        results: dict[str, list[tuple[float, ...]]] = {}
+        record = recorder(results, world)
+        t0 = time.perf_counter()
+        for t in turns:
+            if not t.targets:
+                continue
+            named = set(world.ids(t.earlier))
+            eligible = [i for i in pool if i not in named]
+            record("popularity by INSPIRED's mention counts (the split's other dialogues)", t,
+                   by_mentions(eligible, mentions, t.dialog, world))
+            keep = set(eligible)
+            record("popularity (the catalog's rating counts)", t, [i for i in world.by_pop if i in keep][:max(KS)])
+            record("EASE + annotated genres (perfect linking)", t,
+                   ease_ranking(world.collab, eligible, world.ids([m for s in t.seeker for m in s.movies]),
+                                seeker_genres(t.seeker, world.spelled), world.genre_of, max(KS)))
+        variants = [("engine ask (stack without the LLM)", ZeroScorer(real_scorer), no_llm_stack, "no-llm")]
+        if not no_llm_only:
+            variants.append(("engine ask (served: the stack with the LLM)", real_scorer, real_stack, "llm"))
+        for name, scorer, stack, tag in variants:
+            session.scorer, session.stack = scorer, stack
+            for t, ranked in zip(turns, chat_rankings(session, turns, pool, world, f"inspired-pub-{split}-{tag}")):
+                if t.targets:
+                    record(name, t, ranked)
+        session.scorer, session.stack = real_scorer, real_stack
+        targets = [m for t in turns for m in t.targets]
+        held = sum(world.item(m) is not None for m in targets)
+        print(f"\n{split}: {sum(bool(t.targets) for t in turns)} recommender turns name a movie new to the dialogue "
+              f"({len(targets)} targets; {sum(len(t.repeats) for t in turns)} repeated ones removed); the catalog "
+              f"holds {held} of the targets ({held / max(1, len(targets)):.3f}: the most any ranker can reach) and "
+              f"{len(pool)} of the split's movies, the candidates ({time.perf_counter() - t0:.0f} s)")
+        print_table(["ranker", *(f"R@{k}" for k in KS), f"R@10 over the {held} targets the catalog holds"],
+                    [recall_row(name, rows, held) for name, rows in results.items()])
+    print("\nProtocol check, no catalog: popularity by mention counts (the split's other dialogues) over INSPIRED's "
+          "own movie list")
+    print_table(["split", "targets", *(f"R@{k}" for k in KS)], check_rows)
+    print("\nPublished on INSPIRED's own catalog (not re-measured here; quoted, not re-checked against the papers)")
+    print_table(["model", "R@10", "repeated targets", "source"], [list(r) for r in PUBLISHED])
+    print("Repeated items: Kostric & Balog (2026) find about half the accuracy reported with repeats comes from "
+          "repeating them; the rows above with repeats kept are not comparable to those with them removed.")
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -363,9 +614,10 @@ def main() -> None:
     by_recent = sorted(catalog, key=lambda i: (-recent.get(i, 0.0), i))
 
     link_rows, all_cases = [], []
+    split_dialogs: dict[str, dict[str, list[Utterance]]] = {}
     audit = audit_verdicts()
     for split in args.splits:
-        dialogs = dialogues(tsv(split, args.data))
+        dialogs = split_dialogs[split] = dialogues(tsv(split, args.data))
         t0 = time.perf_counter()
         res = linking(dialogs, index, args.verbose, split, audit)
         per_msg = (time.perf_counter() - t0) / max(1, sum(u.speaker == "SEEKER" for d in dialogs.values() for u in d))
@@ -439,6 +691,9 @@ def main() -> None:
     print_table(["ranker", f"HR@{TOP}", f"Recall@{TOP}", f"NDCG@{TOP}", "HR / best baseline",
                  *[f"HR@{TOP} {sp} (cases)" for sp in args.splits]], table)
     print(f"({seconds:.0f} s for the rankers)")
+
+    world = Catalog(index, catalog, by_pop, genre_of, spelled, collab)
+    published_protocol(session, world, split_dialogs, args.no_llm_only, (real_scorer, real_stack), no_llm.stack)
     session.close()
 
 
