@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from db import open_db
 from db.errors import RecchatError
 from db.feedback import Feedback, record_feedback, store_mark
 from db.users import get_or_create_user
+from engine.collab.mapped import map_member
 from engine.collab.model import CollabModel
 from engine.collab.cache import (REFIT_SHARE, CollabService, Staleness, cache_path, load_or_fit, refit_share,
                                  staleness)
@@ -295,3 +297,28 @@ def test_columns_find_store_ids_in_any_order():
     assert model.columns([]).tolist() == []
     empty = CollabModel(np.array([], dtype=np.int64), DenseWeights(np.zeros((0, 0), np.float32)), np.zeros(0), np.zeros(0))
     assert empty.columns([1, 2]).tolist() == [-1, -1]
+
+
+def test_an_ease_model_maps_its_weights_from_the_file_and_scores_the_same(tmp_path):
+    """The n × n weights are mapped, not read (a chat's first answer); a compressed file is read the usual way."""
+    model = CollabModel.fit(_random_feedback(1), state="s")
+    assert model.kind == "ease"
+    model.save(tmp_path / "m.npz")
+    again = CollabModel.load(tmp_path / "m.npz")
+    B = again.weights.B
+    assert isinstance(B.base, np.memmap) and not B.flags.writeable
+    assert type(B) is np.ndarray and np.array_equal(B, model.weights.B)
+    assert np.array_equal(again.user_scores([101, 102]), model.user_scores([101, 102]))
+
+    with np.load(tmp_path / "m.npz") as z:
+        np.savez_compressed(tmp_path / "c.npz", **dict(z))
+    assert map_member(tmp_path / "c.npz", "weights") is None
+    assert map_member(tmp_path / "m.npz", "no-such-array") is None
+    read = CollabModel.load(tmp_path / "c.npz")
+    assert read.weights.B.flags.writeable and np.array_equal(read.weights.B, model.weights.B)
+
+    whole = (tmp_path / "m.npz").read_bytes()  # the weights' bytes cut short inside the member: refused, not mapped
+    cut = whole.index(b"weights.npy") + 4000
+    (tmp_path / "t.npz").write_bytes(whole[:cut] + whole[cut + 4000:])
+    with pytest.raises((ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile)):
+        CollabModel.load(tmp_path / "t.npz")

@@ -55,7 +55,7 @@ class ChatSession:
     with_users: tuple[str, ...] = ()  # others present (chat --with alex): one list for the group
     lock_wait: float = 1.0  # seconds SQLite waits on another writer, per try
     lock_tries: int = 3
-    scorer_factory: Callable[[], Scorer] | None = None  # tests share one loaded scorer (or a fake) through this
+    scorer_factory: Callable[[], Scorer] | None = None  # a scorer opened elsewhere: tests share one; engine ask's thread
     scorer: Scorer | None = field(default=None, init=False)
     stack: Reranker | None = field(default=None, init=False)
     stack_note: str = field(default="", init=False)  # what ranks for this model, in words (the app shows it)

@@ -139,8 +139,9 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, among_file, as_json
         raise click.ClickException("--user is empty")
     try:
         among = among_ids(db_path, among_file, domain, dataset) if among_file else None
+        opening = scorer_ahead(model_path)
         session = ChatSession(db_path, name, model_path, domain, dataset, candidates, among=among, chat=chat_id,
-                              new_chat=chat_id is None)
+                              new_chat=chat_id is None, scorer_factory=opening.result)
     except RecchatError as e:
         raise click.ClickException(str(e)) from None
     try:
@@ -171,6 +172,19 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, among_file, as_json
     finally:
         session.journal.flush_pending()
         session.close()
+
+
+def scorer_ahead(model_path):
+    """The LLM opened in a thread while the chat opens and reads the first message (llama.cpp loads
+    without holding the GIL): half a second off a first answer. Its error, if any, comes with `.result()`."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.llm.backends import open_scorer
+
+    pool = ThreadPoolExecutor(1, thread_name_prefix="open-scorer")
+    opening = pool.submit(open_scorer, model_path)
+    pool.shutdown(wait=False)
+    return opening
 
 
 def among_ids(db_path, among_file: str, domain: str, dataset: str | None) -> tuple[int, ...]:

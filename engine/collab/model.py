@@ -29,6 +29,7 @@ from db.item_stats import smoothed_rate
 from db.types import Interaction
 
 from .content import ColdMap
+from .mapped import map_member
 
 EASE_BYTES_PER_CELL = 36  # measured peak bytes per items² cell of a fit (Gram, inverse, LAPACK's copy, weights)
 EASE_LAMBDA = 250.0  # L2 on the item-item weights; 250 is the issue's measured setting on ML-100K liked
@@ -397,7 +398,11 @@ class CollabModel:
         """Raises ValueError / OSError / KeyError on a missing, truncated or foreign file (the caller refits)."""
         with np.load(path, allow_pickle=False) as z:
             kind = str(z["kind"])
-            weights = DenseWeights(z["weights"]) if kind == "ease" else LowRankWeights(z["left"], z["right"])
+            if kind == "ease":  # n × n, of which a request reads a few rows: mapped, not read
+                mapped = map_member(path, "weights")
+                weights = DenseWeights(z["weights"] if mapped is None else mapped)
+            else:
+                weights = LowRankWeights(z["left"], z["right"])
             cold = ColdMap(z["cold_ids"], z["cold_neighbours"], z["cold_weights"], z["cold_popularity"])
             model = cls(z["item_ids"], weights, z["likes"], z["seen"], str(z["state"]),
                         StoreMark(*(int(v) for v in z["mark"])), cold)

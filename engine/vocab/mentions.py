@@ -107,6 +107,7 @@ class _Entry:
     short: bool  # the part before a colon: loses to a whole title with the same words
 
 
+@lru_cache(maxsize=200_000)
 def fold(word: str) -> str:
     w = unicodedata.normalize("NFKD", word.lower())
     w = "".join(c for c in w if not unicodedata.combining(c)).replace("'", "").replace("’", "")
