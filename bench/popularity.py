@@ -3,10 +3,13 @@
     .venv/bin/python bench/popularity.py [--db STORE] [--users 200] [--json FILE]
 
 ml-latest-small, each sampled user's last 5 ratings held out (engine.evaluation.holdout), the served path
-without the LLM: retrieval with the knob's preference (engine.rank.retrieval.popularity_preference), the
-stack, the order answering the preference (engine.rank.recommend.answering), the support term kept. Per
-setting: the share of top-10 rows from the catalog's less-rated half, the share of rows with fewer than 10
-ratings, and NDCG@10 / Recall@10 against the held-out likes, same users, same run.
+without the LLM: retrieval (for "low": `gem_ranked`, a fifth of the candidates from the less-rated half; for
+"high": the preference, engine.rank.retrieval.popularity_preference), the stack, the order answering the
+request (engine.rank.recommend.answering; for "low": `with_gems`, half the top 10 from the less-rated half),
+the support term kept. Per setting: the share of top-10 rows from the catalog's less-rated half
+(engine.rank.retrieval.less_rated), the share of rows with fewer than 10 ratings, and NDCG@10 / Recall@10
+against the held-out likes, same users, same run. The row "low, as a preference" is what "low" did before
+(a relevance toward rarity, 0.2, the way "high" works): the alternative the share replaced.
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ def main() -> None:
     from engine.collab.model import CollabModel
     from engine.evaluation import holdout
     from engine.evaluation.metrics import user_metrics
-    from engine.rank.recommend import answering, candidate_table, is_cold, stack_scores
-    from engine.rank.retrieval import POPULARITY, Candidate, popularity_preference, rank_ids
+    from engine.rank.recommend import answering, candidate_table, is_cold, stack_scores, with_gems
+    from engine.rank.retrieval import (POPULARITY, POPULARITY_PREFERENCE, Candidate, gem_ranked, less_rated,
+                                       popularity_preference, rank_ids)
     from engine.rank.stack import find_stack
 
     db = open_db(mls_store(args.db))
@@ -49,27 +53,37 @@ def main() -> None:
     stack = find_stack(None, "movie", model.kind, snap.dataset)
     catalog = [int(i) for i in split.catalog]
     counts = model.rating_counts(catalog)
-    median = float(np.median(counts))
-    less_rated = {i for i, n in zip(catalog, counts) if n <= median}
+    low_half = {i for i, low in zip(catalog, less_rated(model, catalog)) if low}
+    most = max(counts[[i in low_half for i in catalog]])
     rare = {i for i, n in zip(catalog, counts) if n < 10}
     rows, report = [], {}
-    for setting in POPULARITY:
+    for setting in ("low, as a preference", *POPULARITY):
         low_share, rare_share, ndcg, recall, med = [], [], [], [], []
         for hu in users:
             rated = {h.item_id for h in hu.history}
             ids = [i for i in catalog if i not in rated]
             liked = [h.item_id for h in hu.history if h.liked]
-            pref = popularity_preference(model, ids, setting)
-            top50 = rank_ids(model, ids, liked, 50, relevance=pref if pref.any() else None)
+            if setting == "low, as a preference":
+                pct = np.argsort(np.argsort(model.popularity(ids), kind="stable"), kind="stable") / max(1, len(ids) - 1)
+                pref = POPULARITY_PREFERENCE * (1.0 - pct)
+            else:
+                pref = popularity_preference(model, ids, setting)
+            gems: set[int] = set()
+            if setting == "low":
+                top50, gems = gem_ranked(model, ids, [""] * len(ids), liked, n=50)
+            else:
+                top50 = rank_ids(model, ids, liked, 50, relevance=pref if pref.any() else None)
             rel = dict(zip(ids, pref.tolist()))
-            cands = [Candidate(snap.items[i], prior, relevance=rel[i]) for i, prior in top50]
+            cands = [Candidate(snap.items[i], prior, relevance=rel[i], gem=i in gems) for i, prior in top50]
             table = candidate_table(model, hu.history, cands)
             _, key = stack_scores(stack, table, [Score(0.0, 0.0)] * len(cands), [c.prior for c in cands],
                                   is_cold(hu.history))
             key = answering(key, [c.relevance for c in cands])
             order = [cands[k].item.id for k in np.argsort(-np.asarray(key), kind="stable")]
+            if gems:
+                order = with_gems(order, 10, lambda i: i in gems)
             top = order[:10]
-            low_share.append(np.mean([i in less_rated for i in top]))
+            low_share.append(np.mean([i in low_half for i in top]))
             rare_share.append(np.mean([i in rare for i in top]))
             med.append(float(np.median(model.rating_counts(top))))
             m = user_metrics(order, hu.relevant, 10)
@@ -84,7 +98,7 @@ def main() -> None:
                      f"{r['median ratings of a top-10 row']:.0f}", f"{r['ndcg@10']:.4f}",
                      f"{r['ndcg@10'] / base:.2f}x" if base else "-", f"{r['recall@10']:.4f}"])
     print(f"ml-latest-small, {len(users)} users of the evaluation half, last 5 ratings held out; the less-rated "
-          f"half: films with <= {median:.0f} ratings; the stack without the LLM")
+          f"half: films with <= {most:.0f} ratings; the stack without the LLM")
     print_table(["popularity", "top 10 from the less-rated half", "top 10 with < 10 ratings", "median ratings", "NDCG@10",
                  "× default", "Recall@10"], rows)
     if args.json:

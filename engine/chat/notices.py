@@ -51,7 +51,7 @@ def understood(st: ConversationState, names: dict[int, str], reading: Reading | 
     if st.words:
         bits.insert(0, ("only " if st.only_words else "") + ", ".join(st.words))
     if st.popularity != "any":
-        bits.append("less known films first" if st.popularity == "low" else "popular picks first")
+        bits.append("half of them less known" if st.popularity == "low" else "popular picks first")
     if st.min_ratings:
         bits.append(f"at least {st.min_ratings:,} ratings")
     if st.avoid_words:

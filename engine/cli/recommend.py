@@ -33,7 +33,8 @@ among_option = click.option("--among", "among_file", type=click.Path(dir_okay=Fa
 @click.option("--strategy", type=click.Choice(["average", "fair", "least-misery"]), default="average", show_default=True,
               help="How a group's scores combine (bench/groups.py chose the average).")
 @click.option("--popularity", type=click.Choice(["low", "any", "high"]), default="any", show_default=True,
-              help="low: hidden gems preferred; high: popular picks preferred (a preference, not a filter).")
+              help="low: hidden gems, half the list from the catalog's less-rated half (the best of them by the same order); "
+                   "high: popular picks preferred (a preference, not a filter).")
 @click.option("--min-ratings", type=click.IntRange(0), default=0, show_default=True,
               help="Only items with at least this many ratings in the store.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None, metavar="FILE",

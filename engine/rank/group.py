@@ -21,7 +21,7 @@ import numpy as np
 
 from db.feedback import user_history
 
-from .recommend import (Ranking, Recommendation, candidate_table, is_cold, retrieve, stack_scores,
+from .recommend import (Ranking, Recommendation, candidate_table, is_cold, retrieve, stack_scores, with_gems,
                         with_like_rates)
 
 STRATEGIES = ("average", "fair", "least-misery")
@@ -78,7 +78,8 @@ def rank_group(scorer, stack, collab, domain: str, members: list[Member], cands:
         keys.append(key)
         p_yes.append([s.p_yes for s in scores])
     group = aggregate([np.asarray(k) for k in keys], strategy)
-    order = np.argsort(-group, kind="stable")[:top]
+    order = np.argsort(-group, kind="stable").tolist()
+    order = with_gems(order, top, lambda k: cands[k].gem)[:top]  # "hidden gems": half of it from the less-rated half
     rows = [Recommendation(cands[k].item, float(np.mean([lk[k] for lk in likes])), float(np.mean([p[k] for p in p_yes])),
                            cands[k].prior, float(group[k]),
                            tuple((m.name, float(lk[k])) for m, lk in zip(members, likes))) for k in order]

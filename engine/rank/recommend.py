@@ -6,6 +6,8 @@ the stack (engine.rank.stack) turns its logit and the collaborative features int
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
@@ -19,7 +21,7 @@ from db.types import Interaction, Item
 from engine.collab.model import CollabModel
 from engine.collab.refit import refits_paused
 
-from .retrieval import WORD_BOOST, Candidate, Query, popularity_preference, ranked
+from .retrieval import GEM_SHARE, WORD_BOOST, Candidate, Query, gem_ranked, popularity_preference, ranked
 from .stack import Reranker, Table, feature_table, with_logits
 
 FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
@@ -91,10 +93,14 @@ def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None
     if query.popularity != "any":
         rel = (rel if rel is not None else np.zeros(len(ids))) + popularity_preference(collab, ids, query.popularity)
     from_ids = list(liked) if liked else liked_item_ids(db, user_id)
-    top = ranked(collab, ids, genres, from_ids, query, n_candidates, disliked=disliked, relevance=rel)
+    gems: set[int] = set()
+    if query.popularity == "low":
+        top, gems = gem_ranked(collab, ids, genres, from_ids, query, n_candidates, disliked=disliked, relevance=rel)
+    else:
+        top = ranked(collab, ids, genres, from_ids, query, n_candidates, disliked=disliked, relevance=rel)
     items = items_by_id(db, [i for i, _ in top])
     by_id = dict(zip(ids, rel.tolist())) if rel is not None else {}
-    return history, [Candidate(items[i], prior, relevance=by_id.get(i, 0.0)) for i, prior in top]
+    return history, [Candidate(items[i], prior, relevance=by_id.get(i, 0.0), gem=i in gems) for i, prior in top]
 
 
 def stored_part(history: list[Interaction], context: list[Interaction] | None) -> list[Interaction]:
@@ -178,7 +184,20 @@ def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domai
         like, key = stack_scores(stack, table, scores, priors, cold)
         key = answering(key, [c.relevance for c in cands[:end]])
         ranked = sorted(zip(cands, like, key, scores), key=lambda c: (-c[2], -c[0].prior))
+        if any(c.gem for c in cands):
+            ranked = with_gems(ranked, top, lambda row: row[0].gem)
         yield Ranking([Recommendation(c.item, p, s.p_yes, c.prior, k) for c, p, k, s in ranked[:top]], end, len(cands))
+
+
+def with_gems(rows: list, top: int, is_gem: Callable[[object], bool]) -> list:
+    """A "hidden gems" list: the order's own rows, except that once the places left in the first `top` are as
+    few as the gems still owed (GEM_SHARE of them), each goes to the best-ordered gem. The head stays what
+    ranks best and the gems take the places that cost the fewest hits (calibrated re-ranking, Steck 2018)."""
+    owed, out, rest = math.ceil(GEM_SHARE * top), [], list(rows)
+    while rest and len(out) < top:
+        must = owed - sum(map(is_gem, out)) >= top - len(out)
+        out.append(rest.pop(next((k for k, r in enumerate(rest) if is_gem(r)), 0) if must else 0))
+    return out + rest
 
 
 def answering(key: list[float], relevance: list[float]) -> list[float]:

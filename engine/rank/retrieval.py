@@ -30,7 +30,7 @@ class Query:
     prefer_genres: tuple[str, ...] = field(default_factory=tuple)  # a boost, not a filter ("sci-fi please")
     author: str | None = None  # books: only this author's
     among: tuple[int, ...] | None = None  # only these items (a watchlist, `--among FILE`); None: the whole catalog
-    popularity: str = "any"  # "low": hidden gems preferred, "high": popular picks preferred (a preference, not a filter)
+    popularity: str = "any"  # "low": half the list hidden gems (GEM_SHARE), "high": popular picks preferred (a preference)
     min_ratings: int = 0  # a floor: only items with at least this many ratings in the store
 
     def item_filter(self) -> ItemFilter:
@@ -45,24 +45,33 @@ class Candidate:
     prior: float  # retrieval score: EASE from the liked items (or the seeds), popularity as tie-break
     like_rate: float | None = None  # smoothed share of other users who liked it (for models trained with notes)
     relevance: float = 0.0  # how well it answers the request's describing words (-1..1; engine.vocab.describe)
+    gem: bool = False  # from the less-rated half, for a "hidden gems" list (GEM_SHARE of it must be such films)
 
 
 DISLIKE_WEIGHT = 0.5  # EASE from disliked titles, subtracted at this weight: their neighbours move down
 GENRE_BOOST = 1.0  # a preferred genre adds this share of the best EASE score (or wins outright with no seeds)
 WORD_BOOST = 2.0  # a describing word answered fully adds this share of the best score: it outranks a genre
-POPULARITY_PREFERENCE = 0.2  # "hidden gems": the least rated film gains this much relevance (0.3: 41 % obscure rows at 0.54x NDCG; docs/results.md)
+POPULARITY_PREFERENCE = 0.2  # "popular picks": the most rated film gains this much relevance
 POPULARITY = ("low", "any", "high")
+GEM_SHARE = 0.5  # "hidden gems": at least this share of the list shown comes from the catalog's less-rated half
+GEM_POOL = 0.2  # ... and this share of the candidates is reserved for the best of that half, so there are enough
+# (a relevance toward rarity instead, as "popular picks" has: 9 % of rows at 0.90x NDCG, 41 % at 0.54x; docs/results.md)
 
 
 def popularity_preference(model: CollabModel, ids: list[int], wanted: str) -> np.ndarray:
-    """A relevance (the words' channel) for "hidden gems" (low) or "popular picks" (high): the film's rank by
-    ratings among the eligible ones, 0..POPULARITY_PREFERENCE. The support term of the order stays, so a
-    film with one rating still cannot lead (engine.rank.recommend.support)."""
-    if wanted == "any" or not ids:
+    """A relevance (the words' channel) for "popular picks" (high): the film's rank by ratings among the
+    eligible ones, 0..POPULARITY_PREFERENCE. "Hidden gems" is a share of the list instead (`gem_ranked`)."""
+    if wanted != "high" or not ids:
         return np.zeros(len(ids))
     pop = model.popularity(ids)
-    pct = np.argsort(np.argsort(pop, kind="stable"), kind="stable") / max(1, len(ids) - 1)
-    return POPULARITY_PREFERENCE * ((1.0 - pct) if wanted == "low" else pct)
+    return POPULARITY_PREFERENCE * np.argsort(np.argsort(pop, kind="stable"), kind="stable") / max(1, len(ids) - 1)
+
+
+def less_rated(model: CollabModel, ids: list[int]) -> np.ndarray:
+    """True for films in the catalog's less-rated half: no more ratings than the median rated film (a film
+    nobody rated yet counts by its estimate, engine.collab.content): what "hidden gems" asks for."""
+    median = float(np.median(np.log1p(model.seen))) if len(model.seen) else 0.0
+    return model.popularity(ids) <= median if ids else np.zeros(0, dtype=bool)
 
 
 def rank_ids(model: CollabModel, ids: list[int], seeds: list[int], n: int, *, disliked: list[int] = (),
@@ -101,6 +110,20 @@ def ranked(model: CollabModel, ids: list[int], genres: list[str], seeds: list[in
     items for the n it keeps."""
     return rank_ids(model, ids, seeds, n, disliked=list(disliked), boost=genre_boost(genres, query.prefer_genres),
                     relevance=relevance)
+
+
+def gem_ranked(model: CollabModel, ids: list[int], genres: list[str], seeds: list[int], query: Query = Query(),
+               n: int = 50, disliked: tuple[int, ...] = (), relevance: np.ndarray | None = None
+               ) -> tuple[list[tuple[int, float]], set[int]]:
+    """`ranked` for "hidden gems": GEM_POOL of the n places go to the best of the less-rated half by the same
+    order (a person's top 50 rarely holds five of them), and which candidates are such gems."""
+    gems = less_rated(model, ids)
+    top = ranked(model, ids, genres, seeds, query, n - round(GEM_POOL * n), disliked, relevance)
+    got = {i for i, _ in top}
+    keep = [k for k, i in enumerate(ids) if gems[k] and i not in got]
+    top += ranked(model, [ids[k] for k in keep], [genres[k] for k in keep], seeds, query, n - len(top), disliked,
+                  relevance[keep] if relevance is not None else None)
+    return top, {i for i, g in zip(ids, gems) if g}
 
 
 def candidates(model: CollabModel, eligible: list[Item], seeds: list[int], query: Query = Query(), n: int = 50,
