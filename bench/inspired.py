@@ -66,6 +66,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ROOT, age_weights, ml100k_store, print_table  # noqa: E402
@@ -583,6 +585,24 @@ def published_protocol(session, world: Catalog, split_dialogs: dict[str, dict[st
 
 
 # ------------------------------------------------------------------------------------------ main
+def describing_words(described: list[tuple]) -> None:
+    """The cases where real seekers described what they wanted in words the catalog reads (bench/describe.py's
+    question on people's own words): HR@10 with the words read, with them dropped, and the baseline."""
+    if not described:
+        return
+    said = sorted({w for _, words, *_ in described for w in words})
+    print(f"\nCases whose seeker used a describing word the catalog reads: {len(described)} "
+          f"({', '.join(f'{sp} {sum(d[0] == sp for d in described)}' for sp in sorted({d[0] for d in described}))}); "
+          f"words read: {', '.join(said[:30])}{' …' if len(said) > 30 else ''}")
+    rows = []
+    for k, name in ((2, "engine ask (stack without the LLM), words read"),
+                    (3, "the same, words dropped (the chat before describing words)"),
+                    (4, "EASE + annotated genres (perfect linking)")):
+        hr = [float(bool(d[5] & set(d[k][:TOP]))) for d in described]
+        rows.append([name, f"{np.mean(hr):.3f}", str(int(sum(hr)))])
+    print_table(["ranker", f"HR@{TOP}", "hits"], rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=None, help="folder with dev.tsv and test.tsv")
@@ -596,6 +616,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from engine.chat.session import ChatSession
+    from engine.vocab.describe import Vocabulary
 
     store = ml100k_store(args.db)
     copy = Path(tempfile.mkdtemp()) / "inspired.db"  # new users and their ratings stay out of the store
@@ -633,6 +654,7 @@ def main() -> None:
                  "newer film (not a link)", "precision (judged)", "recall (judged)", "unjudged", "ms/message"], link_rows)
 
     prev = previous_parser()
+    described: list[tuple] = []  # cases whose seeker used a describing word the catalog reads
     rows: dict[str, list[tuple[float, float, float]]] = {}
     hits: dict[tuple[str, str], list[float]] = {}  # (ranker, split) → HR@10 per case
 
@@ -665,6 +687,15 @@ def main() -> None:
                 session.handle(u.text)
             ranked = final_ranking(session, session.plan())
             record("engine ask" + (" (stack without the LLM)" if tag == "no-llm" else ""), ranked, case)
+            if tag == "no-llm" and session.state.words:  # the seeker described: the same case with the words dropped
+                said, vocab = list(session.state.words), session.vocabulary()
+                session._vocab = Vocabulary({})
+                session.switch_user(f"{user}-{tag}-no-words")
+                for u in case.seeker:
+                    session.handle(u.text)
+                described.append((split, said, ranked, final_ranking(session, session.plan()),
+                                  ease_ranking(collab, eligible, case.annotated, case.genres, genre_of), case.truth))
+                session._vocab = vocab
             if args.verbose and tag == "no-llm":
                 base = ease_ranking(collab, eligible, case.annotated, case.genres, genre_of)
                 print(case.dialog, "|", session.understood(), "| genres", case.genres,
@@ -691,6 +722,7 @@ def main() -> None:
     print_table(["ranker", f"HR@{TOP}", f"Recall@{TOP}", f"NDCG@{TOP}", "HR / best baseline",
                  *[f"HR@{TOP} {sp} (cases)" for sp in args.splits]], table)
     print(f"({seconds:.0f} s for the rankers)")
+    describing_words(described)
 
     world = Catalog(index, catalog, by_pop, genre_of, spelled, collab)
     published_protocol(session, world, split_dialogs, args.no_llm_only, (real_scorer, real_stack), no_llm.stack)
