@@ -8,6 +8,7 @@ Pilot helpers are in tests/fakes.py. Test modules import both one way: `from tes
 from __future__ import annotations
 
 import shutil
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -103,3 +104,12 @@ def no_background_refits(monkeypatch):
     two cores. Tests of the refit path lower the share themselves (tests/test_collab.py)."""
     monkeypatch.setenv("RECCHAT_REFIT_SHARE", "1")
     monkeypatch.setenv("RECCHAT_FIT_AFTER_IMPORT", "0")  # the fit after an import: tests/test_knowledge.py
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on: a fetch there fails the way an offline machine does."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

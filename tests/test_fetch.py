@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import socket
 import threading
 import zipfile
 from functools import partial
@@ -15,7 +14,7 @@ import pytest
 from db import RecchatError
 from db.fetch import GROUPLENS_MD5, RECBOLE_SHA256, RELEASES, download_release, fetch_ml100k, fetch_release, release
 from db.fileio import file_sha256
-from tests.conftest import count, engine
+from tests.conftest import closed_port, count, engine
 
 
 def test_fetch_from_recbole_wheel_then_import(tmp_path):
@@ -191,16 +190,8 @@ def test_ml100k_cached_needs_no_network(tmp_path):
     assert logs == [f"ml-100k already in {tmp_path / 'ml-100k.zip'}"]
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_server_down_one_line_with_import_hint(tmp_path):
-    base = f"http://127.0.0.1:{_closed_port()}/movielens/"
+    base = f"http://127.0.0.1:{closed_port()}/movielens/"
     with pytest.raises(RecchatError) as e:
         fetch_release("ml-25m", tmp_path / "c", base_url=base, log=_quiet)
     msg = str(e.value)

@@ -7,7 +7,6 @@ import email.utils
 import gzip
 import http.server
 import os
-import socket
 import sqlite3
 import threading
 from pathlib import Path
@@ -22,7 +21,7 @@ from db.importers.imdb_datasets import DEFAULT_MIN_VOTES, catalog_genres, import
 from db.importers.movielens import import_movielens
 from engine.sources.history import import_history
 from engine.vocab.mentions import TitleIndex
-from tests.conftest import dump, engine
+from tests.conftest import closed_port, dump, engine
 
 # ------------------------------------------------------------------ the catalog: a MovieLens CSV release
 ML_MOVIES = ('movieId,title,genres\n'
@@ -599,16 +598,8 @@ def test_fetch_size_mismatch_keeps_the_part_and_no_final_file(server, tmp_path):
     assert sorted(p.name for p in dest.iterdir()) == ["title.ratings.tsv.gz.part"]
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_fetch_offline_is_one_line_naming_files_url_folder_and_command(tmp_path):
-    base = f"http://127.0.0.1:{_closed_port()}/imdb/"
+    base = f"http://127.0.0.1:{closed_port()}/imdb/"
     dest = tmp_path / "cache"
     with pytest.raises(RecchatError) as e:
         fetch_imdb_datasets(dest, base_url=base, log=_quiet)
@@ -640,7 +631,7 @@ def test_cli_fetch_through_the_env_url(server, tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     assert _same_files(tmp_path / "c", server.root)
     assert "engine data import imdb-datasets" in r.stderr and "non-commercial" in r.stderr
-    monkeypatch.setenv("RECCHAT_IMDB_URL", f"http://127.0.0.1:{_closed_port()}/")
+    monkeypatch.setenv("RECCHAT_IMDB_URL", f"http://127.0.0.1:{closed_port()}/")
     r = engine("data", "fetch", "imdb-datasets", "--cache", tmp_path / "d")
     assert r.exit_code == 1 and r.stderr.count("\n") == 1 and "engine data import imdb-datasets" in r.stderr
     helped = engine("data", "fetch", "--help").stdout

@@ -341,16 +341,18 @@ def _person(raw: bytes) -> int:
     return int(raw[2:])
 
 
+def kept_rows(tsv: Tsv, kept: dict[bytes, int]):
+    """(line number, kept title's index, fields) of the lines whose tconst is kept: the others are never split."""
+    for lineno, line in tsv.lines():
+        k = kept.get(line[:line.find(b"\t")])
+        if k is not None and (f := tsv.split(lineno, line)) is not None:
+            yield lineno, k, f
+
+
 def read_crew(tsv: Tsv, kept: dict[bytes, int], roles: Roles) -> None:
     at = tsv.at
     columns = ((at["directors"], DIRECTOR), (at["writers"], WRITER))
-    for lineno, line in tsv.lines():
-        k = kept.get(line[:line.find(b"\t")])
-        if k is None:
-            continue
-        f = tsv.split(lineno, line)
-        if f is None:
-            continue
+    for lineno, k, f in kept_rows(tsv, kept):
         try:
             people = [(role, position, _person(nm)) for col, role in columns if f[col] != NULL
                       for position, nm in enumerate(f[col].split(b","), 1)]
@@ -365,13 +367,7 @@ def read_principals(tsv: Tsv, kept: dict[bytes, int], roles: Roles) -> None:
     """The 90M-line file: a line is split only when its tconst is a kept title's."""
     at = tsv.at
     c_order, c_person, c_category = at["ordering"], at["nconst"], at["category"]
-    for lineno, line in tsv.lines():
-        k = kept.get(line[:line.find(b"\t")])
-        if k is None:
-            continue
-        f = tsv.split(lineno, line)
-        if f is None:
-            continue
+    for lineno, k, f in kept_rows(tsv, kept):
         role = CATEGORIES.get(f[c_category])
         if role is None:
             continue  # producer, composer, editor...: not a role the store keeps
