@@ -48,6 +48,28 @@ def test_reading_describing_words(text, wanted, avoided, unknown):
     assert r.unknown == unknown
 
 
+EVERYDAY = {"awesome": {1: 0.9, 2: 0.5}, "not seen": {3: 0.9, 4: 0.5}, "christmas": {5: 0.9, 6: 0.5},
+            "will smith": {7: 0.9, 8: 0.5}, "space": {9: 0.9, 10: 0.5}, "book": {11: 0.9, 12: 0.5},
+            "heist": {13: 0.9, 14: 0.5}, "interesting": {15: 0.9, 16: 0.5}}
+
+
+@pytest.mark.parametrize("text, wanted", [
+    ("Awesome, got both.", []),  # a tag, but said in passing (INSPIRED's seekers, 15 times)
+    ("That's a movie I have not seen yet", []),
+    ("It was a great book too", []),
+    ("Awesome!", []),  # a whole message, but one that acknowledges
+    ("That sounds really interesting; what's it about?", []),
+    ("something awesome", ["awesome"]),  # after a request word
+    ("I love Christmas movies", ["christmas"]),  # before a film noun
+    ("christmas!", ["christmas"]),  # the whole answer
+    ("movies set in space", ["space"]),
+    ("Hmm, I would say Will Smith", ["will smith"]),  # written as a name
+    ("we watched it after the heist went wrong", ["heist"]),  # not an everyday word: read anywhere
+])
+def test_everyday_words_that_are_tags_are_read_only_where_they_describe(text, wanted):
+    assert [w.label for w in Vocabulary(EVERYDAY, {}, {}).read(text).wanted] == wanted
+
+
 def test_runtime_words_need_runtimes():
     assert vocab().read("something under two hours").unknown == ["under two hours"]
     with_runtimes = vocab(runtimes={1: 95, 2: 150})

@@ -191,6 +191,8 @@ class Vocabulary:
                                                     or phrase.isdigit()):
                     continue
                 if key in MOODS or key in self.by_norm:
+                    if key not in MOODS and everyday(phrase) and not framed(text, tokens, k, n):
+                        continue  # "Awesome, got both", "I have not seen it": conversation, though both are tags
                     hit = (n, phrase, start, end)
                     break
             if hit is None:
@@ -272,6 +274,39 @@ class Vocabulary:
         pos = np.mean([self.relevance(w, item_ids) for w in wanted], axis=0) if wanted else np.zeros(n)
         neg = np.max([self.relevance(w, item_ids) for w in avoided], axis=0) if avoided else np.zeros(n)
         return pos - neg
+
+
+EVERYDAY_ZIPF = 4.5  # at or above (wordfreq's scale): "awesome", "book", "music"; below: "heist", "zombie", "twist"
+_FRAME_AFTER = frozenset("movie movies film films flick flicks one ones story stories stuff adaptation adaptations "
+                         "show shows series".split())
+_FRAME_BEFORE = frozenset("something anything some more less about with into like love enjoy prefer want".split())
+_ACKNOWLEDGING = frozenset("awesome interesting cool great amazing nice perfect fun bad sad wow sweet fine".split())
+_ARTICLES = frozenset("a an the".split())
+
+
+def everyday(phrase: str) -> bool:
+    """Every word of it is an everyday English word: a tag such as "awesome" or "not seen" that people also
+    say in passing, so it is read only where it describes (`framed`)."""
+    from .mentions import zipf
+
+    return all(zipf(w) >= EVERYDAY_ZIPF for w in phrase.split())
+
+
+def framed(text: str, tokens: list[tuple[int, int, str]], k: int, n: int) -> bool:
+    """Tokens k..k+n sit where a description does: before a film noun or a genre ("christmas movies", "an
+    emotional drama") or ending in one ("an animal movie", "a British comedy"), after a request word
+    ("something fun", "about the future", "set in space"), the whole message ("Christmas!"), or written
+    as a name ("Will Smith", "loved Marvel's"; not one capital word opening a sentence: "Awesome, got both")."""
+    words = [t for _, _, t in tokens]
+    after = words[k + n] if k + n < len(words) else ""
+    before = [w for w in words[max(0, k - 3):k] if w not in _ARTICLES][-1:] or [""]
+    last = words[k + n - 1]
+    capitals = [text[a:a + 1].isupper() for a, _, _ in tokens[k:k + n]]
+    opens = k == 0 or text[:tokens[k][0]].rstrip()[-1:] in (".", "!", "?")
+    whole = len([w for w in words if w != "please"]) == n and not (n == 1 and last in _ACKNOWLEDGING)  # "Awesome!"
+    return (whole or any(w in _FRAME_AFTER or w in GENRE_WORDS or norm(w) in GENRE_WORDS for w in (after, last))
+            or before[0] in _FRAME_BEFORE or words[max(0, k - 2):k] == ["set", "in"]
+            or (all(capitals) and (n > 1 or not opens)))
 
 
 def _common(word: str) -> bool:
