@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .genres import GENRE_WORDS
+from .mentions import zipf
 
 # Words people use for several tags at once: reviewed by hand against ml-latest-small's and the genome's
 # tags (a tag the catalog lacks simply matches nothing). Keys are normalised phrases (see `norm`).
@@ -287,8 +288,6 @@ _ARTICLES = frozenset("a an the".split())
 def everyday(phrase: str) -> bool:
     """Every word of it is an everyday English word: a tag such as "awesome" or "not seen" that people also
     say in passing, so it is read only where it describes (`framed`)."""
-    from .mentions import zipf
-
     return all(zipf(w) >= EVERYDAY_ZIPF for w in phrase.split())
 
 
