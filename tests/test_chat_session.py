@@ -80,3 +80,13 @@ def test_ratings_in_the_chat_never_refit_and_a_reopened_chat_serves_the_cached_m
     again.load_model()
     assert fits == [1] and starts == []
     assert len([h for h in again.history() if h.liked]) == 5  # the ratings count at once (fold-in)
+
+
+def test_with_nothing_said_the_reply_says_where_the_list_comes_from(ml100k_copy, tmp_path, monkeypatch):
+    """A person with likes gets a list from them, a new person popular picks: the words say which."""
+    monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
+    known = ChatSession(ml100k_copy, "ml100k-196", scorer_factory=lambda: FakeScorer(), new_chat=True)
+    newbie = ChatSession(ml100k_copy, "newbie", scorer_factory=lambda: FakeScorer(), new_chat=True)
+    assert "what you rated before" in known.handle("recommend me something").text
+    assert "popular picks" in newbie.handle("recommend me something").text

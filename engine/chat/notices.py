@@ -21,10 +21,15 @@ def opening(catalog_note: str, knows: Knowledge | None) -> list[str]:
     return [catalog_note[:1].upper() + catalog_note[1:] + "."] + ([knows.describe()] if knows else [])
 
 
-def understood(st: ConversationState, names: dict[int, str], reading: Reading | None = None) -> str:
-    """What the conversation holds now, in words, so a person can correct it."""
+def understood(st: ConversationState, names: dict[int, str], reading: Reading | None = None,
+               from_likes: bool = False) -> str:
+    """What the conversation holds now, in words, so a person can correct it (`from_likes`: with nothing said,
+    the list comes from the person's stored likes, not from popularity)."""
     if st.empty:
-        return "" if reading is None or reading.says_something else "Nothing to go on yet, so here are popular picks."
+        if reading is None or reading.says_something:
+            return ""
+        return ("Nothing new to go on, so these come from what you rated before." if from_likes
+                else "Nothing to go on yet, so here are popular picks.")
     bits = []
     if st.liked:
         bits.append("you like " + and_(names[i] for i in st.liked))

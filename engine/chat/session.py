@@ -215,7 +215,9 @@ class ChatSession:
     def understood(self, reading: Reading | None = None) -> str:
         """What the conversation holds now, in words, so a person can correct it."""
         st = self.state
-        return notices.understood(st, {} if st.empty else self.store.names([*st.mentioned, *st.related]), reading)
+        if st.empty:  # nothing said yet: the list comes from the person's own likes, if any
+            return notices.understood(st, {}, reading, from_likes=any(h.liked for h in self.history()))
+        return notices.understood(st, self.store.names([*st.mentioned, *st.related]), reading)
 
     # ------------------------------------------------------------ retrieval
     def plan(self) -> Plan:
@@ -274,12 +276,8 @@ class ChatSession:
     # ------------------------------------------------------- chats and runs
     def _open_chat(self) -> int:
         """The chat to continue (and its conversation state): --chat, a new one, or the user's latest."""
-        if self.chat is not None:
-            chat_id = check_chat(self.db, self.chat, self.user_id)
-        elif self.new_chat:
-            chat_id = new_chat(self.db, self.user_id)
-        else:
-            chat_id = latest_chat(self.db, self.user_id)
+        chat_id = (check_chat(self.db, self.chat, self.user_id) if self.chat is not None
+                   else new_chat(self.db, self.user_id) if self.new_chat else latest_chat(self.db, self.user_id))
         self.state = ConversationState.from_json(chat_state(self.db, chat_id))
         return chat_id
 
