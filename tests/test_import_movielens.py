@@ -193,7 +193,7 @@ def test_one_catalog_at_a_time_with_two_releases_in_one_store(tmp_path, monkeypa
 
 
 def test_sources_table_drives_the_cli_and_the_docs():
-    from engine.cli.data import data_import
+    from engine.cli.data_import import data_import
 
     assert sorted(data_import.commands) == sorted(s.name for s in SOURCES)
     assert sources_markdown() in (ROOT / "docs" / "data.md").read_text(), "regenerate: engine data sources --markdown"
