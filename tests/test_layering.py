@@ -285,3 +285,11 @@ def test_project_imports_sit_at_module_top(package):
     found = [site for path in sorted((ROOT / package).rglob("*.py"))
              if str(path.relative_to(ROOT)) not in LAZY_ALLOWED for site in lazy_project_imports(path)]
     assert not found, "project imports inside functions (move them to the top):\n" + "\n".join(found)
+
+
+def test_the_rooms_stay_small():
+    """Issue 44's sizes: each CLI group file under 250 lines, the chat session under 300."""
+    sizes = {p.relative_to(ROOT).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
+             for p in [*(ROOT / "engine" / "cli").glob("*.py"), ROOT / "engine" / "chat" / "session.py"]}
+    too_big = {f: n for f, n in sizes.items() if n >= (300 if f.endswith("session.py") else 250)}
+    assert not too_big, f"split these by what they hold: {too_big}"
