@@ -90,7 +90,7 @@ def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None
         if relevance.only:
             keep = [k for k, r in enumerate(rel) if r > 0]
             ids, genres, rel = [ids[k] for k in keep], [genres[k] for k in keep], rel[keep]
-    if query.popularity != "any":
+    if query.popularity == "high":  # "hidden gems" is a share of the list instead (gem_ranked, with_gems)
         rel = (rel if rel is not None else np.zeros(len(ids))) + popularity_preference(collab, ids, query.popularity)
     from_ids = list(liked) if liked else liked_item_ids(db, user_id)
     gems: set[int] = set()

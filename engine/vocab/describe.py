@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .genres import GENRE_WORDS
-from .mentions import zipf
+from .mentions import ARTICLES, KIND_WORDS, zipf
 
 # Words people use for several tags at once: reviewed by hand against ml-latest-small's and the genome's
 # tags (a tag the catalog lacks simply matches nothing). Keys are normalised phrases (see `norm`).
@@ -278,11 +278,10 @@ class Vocabulary:
 
 
 EVERYDAY_ZIPF = 4.5  # at or above (wordfreq's scale): "awesome", "book", "music"; below: "heist", "zombie", "twist"
-_FRAME_AFTER = frozenset("movie movies film films flick flicks one ones story stories stuff adaptation adaptations "
-                         "show shows series".split())
+_FRAME_AFTER = frozenset(KIND_WORDS) | frozenset("flick flicks one ones story stories stuff adaptation adaptations "
+                                                 "show shows series".split())
 _FRAME_BEFORE = frozenset("something anything some more less about with into like love enjoy prefer want".split())
 _ACKNOWLEDGING = frozenset("awesome interesting cool great amazing nice perfect fun bad sad wow sweet fine".split())
-_ARTICLES = frozenset("a an the".split())
 
 
 def everyday(phrase: str) -> bool:
@@ -298,7 +297,7 @@ def framed(text: str, tokens: list[tuple[int, int, str]], k: int, n: int) -> boo
     as a name ("Will Smith", "loved Marvel's"; not one capital word opening a sentence: "Awesome, got both")."""
     words = [t for _, _, t in tokens]
     after = words[k + n] if k + n < len(words) else ""
-    before = [w for w in words[max(0, k - 3):k] if w not in _ARTICLES][-1:] or [""]
+    before = [w for w in words[max(0, k - 3):k] if w not in ARTICLES][-1:] or [""]
     last = words[k + n - 1]
     capitals = [text[a:a + 1].isupper() for a, _, _ in tokens[k:k + n]]
     opens = k == 0 or text[:tokens[k][0]].rstrip()[-1:] in (".", "!", "?")
@@ -310,9 +309,7 @@ def framed(text: str, tokens: list[tuple[int, int, str]], k: int, n: int) -> boo
 
 def _common(word: str) -> bool:
     """An everyday word (Zipf frequency >= 5: "else", "different") rather than a describing one ("cozy")."""
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en") >= 5.0
+    return zipf(word) >= 5.0
 
 
 def _take(taken: list[bool], start: int, end: int) -> None:
