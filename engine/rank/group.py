@@ -42,21 +42,6 @@ def aggregate(member_scores: list[np.ndarray], strategy: str = DEFAULT_STRATEGY)
 
 
 @dataclass(frozen=True)
-class MemberScore:
-    name: str
-    p_like: float
-
-
-@dataclass(frozen=True)
-class GroupRow:
-    """A row of the group's list: the film, each member's P(like), and the group's score that orders it."""
-
-    item_id: int
-    members: tuple[MemberScore, ...]
-    match: float
-
-
-@dataclass(frozen=True)
 class Member:
     """One person present: their name and the history their prompts and features read."""
 
