@@ -41,6 +41,16 @@ _LOW_POP = re.compile(r"\b(?:hidden\s+gems?|less(?:er)?[\s-]+known|little[\s-]+k
 _HIGH_POP = re.compile(r"\b(?:popular\s+(?:picks?|ones?|films?|movies?)|something\s+popular|crowd[\s-]*pleasers?|"
                        r"blockbusters?|mainstream|well[\s-]+known|everyone\s+(?:has\s+seen|knows))\b", re.I)
 _MIN_RATINGS = re.compile(r"\bat\s+least\s+(\d[\d,]*)\s+(?:ratings|votes|reviews)\b", re.I)
+# Who is watching: "for the kids", "family night" ask for children's films and no horror
+_KIDS = re.compile(r"\b(?:for|with)\s+(?:the\s+|my\s+|our\s+|little\s+)?(?:kids?|children|little\s+ones|"
+                   r"(?:\d+|\w+)[\s-]+year[\s-]+olds?|toddlers?|family)\b|\bkid[\s-]*friendly\b|\bfamily[\s-]*(?:friendly|"
+                   r"movies?|films?|night)\b|\bsuitable\s+for\s+(?:kids|children)\b", re.I)
+# A mood that leans on a genre besides its tags ("something lighter": comedies first; "a tear jerker": dramas)
+MOOD_GENRES = {"lighter": "Comedy", "light": "Comedy", "light-hearted": "Comedy", "lighthearted": "Comedy",
+               "happy": "Comedy", "cheerful": "Comedy", "upbeat": "Comedy", "feel-good": "Comedy",
+               "tearjerker": "Drama", "tear-jerker": "Drama", "sad": "Drama"}
+_MOOD = re.compile(r"\b(?:something|anything|a|more|bit|little|mood\s+for|feel(?:ing)?\s+like)\s+(?:\w+\s+)?("
+                   + "|".join(sorted(MOOD_GENRES, key=len, reverse=True)) + r"|tear\s+jerker|feel\s+good)\b", re.I)
 _WATCHLIST = re.compile(r"\b(?:from|on|in|off|of|through)\s+(?:my|the)\s+watch\s*-?\s*list\b|\bmy\s+watch\s*-?\s*list\b", re.I)
 
 
@@ -108,10 +118,15 @@ def read_filters(text: str, domain: str = "movie") -> Filters:
     count = None
     for m in t.take(_COUNT):
         count = max(1, min(MAX_COUNT, int(next(g for g in m.groups() if g))))
-    exclude = [g for m in t.take(_EXCLUDE) if (g := genre(m.group(1)))]
+    kids = bool(t.take(_KIDS))
+    moods = [MOOD_GENRES[m.group(1).lower().replace(" ", "-")] for m in _MOOD.finditer(t.s)]
+    exclude = [g for m in t.take(_EXCLUDE) if (g := genre(m.group(1)))] + (["Horror"] if kids else [])
     only = [g for m in _ONLY.finditer(t.s) for w in m.group(1).split() if (g := genre(w))]
     older, newer = bool(_OLDER.search(t.s)), bool(_NEWER.search(t.s))
-    genres = list(only)
+    genres = list(only) + (["Children's"] if kids and not only else [])
+    for g in moods:
+        if g not in genres and g not in exclude and not only:
+            genres.append(g)
     for w in _WORD.findall(t.s):
         g = genre(w)
         if g and g not in genres and g not in exclude:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal
 
 from db.types import Item
 from engine.vocab.describe import Vocabulary
@@ -34,14 +34,23 @@ HELP = ("Tell me what you like, as you would a friend: 'I loved Fargo and Pulp F
         "e evaluation runs, / back to typing.")
 
 _WHY = re.compile(r"^why\s+(?:did\s+you\s+(?:recommend|suggest|pick)\s+|is\s+|this\s+|recommend\s+)?(.+?)\??$", re.I)
-_USER = re.compile(r"^/?(?:user|switch\s+to|login|log\s+in\s+as|i\s+am)\s+(\S.*)$", re.I)
-_WITH = re.compile(r"^(?:/with|(?:i'?m\s+|we'?re\s+)?watching\s+with|movie\s+night\s+with)\s+(\S.*?)[.!]?$", re.I)
+# A switch of user is a command ("/user bob"); a sentence ("switch to bob", "log in as bob") only when it names
+# a user the store knows and says nothing else. "I am ..." is never one: people write "I am great", "I am a fan of".
+_USER_COMMAND = re.compile(r"^/(?:user|switch|login)\s+(\S.*)$", re.I)
+_USER_SENTENCE = re.compile(r"^(?:switch\s+(?:user\s+)?to|log\s*in\s+as|(?:this\s+is|it'?s)\s+user)\s+(\S.*?)[.!]?$", re.I)
+_WITH_COMMAND = re.compile(r"^/with\s+(\S.*?)[.!]?$", re.I)
+# "movie night with alex", "watching with alex and sam": one list for the people present, when each is a user
+# the store knows ("watching with my wife tonight, something funny" is a request, and creates nobody)
+_WITH_SENTENCE = re.compile(r"^(?:(?:i'?m\s+|we'?re\s+|i\s+am\s+|we\s+are\s+)?watching\s+with|movie\s+night\s+with)"
+                            r"\s+(\S.*?)[.!]?$", re.I)
+_NAMES = re.compile(r"\s*(?:,|\band\b|&)\s*", re.I)
 _ALONE = re.compile(r"^(?:/alone|just\s+me|only\s+me|by\s+myself|alone(?:\s+now)?)[.!]?$", re.I)
 _RESET = re.compile(r"^(?:let'?s\s+)?(?:start\s+(?:over|again|afresh)|reset|restart|clear|forget\s+(?:it|that|"
                     r"everything|all\s+that)|new\s+(?:search|chat|conversation))\b", re.I)
 _WORD = re.compile(r"[\w'-]+")
 _EXPORT = re.compile(r"^(?:please\s+)?(?:/?export|save)(?:\s+(?:this|the|that|my|these))?(?:\s+(?:list|results|picks|"
-                     r"films|movies|ones|it))?(?:\s+(?:to|as|into)\s+(\S+))?\s*[.!]?$", re.I)
+                     r"films|movies|ones|it))?(?:\s+(?:to|as|into)\s+([^\s,;]+))?"
+                     r"(?:\s*[,;]?\s*(?:and\s+)?(replace|overwrite)(?:\s+(?:it|the\s+file|that|them))?)?\s*[.!]?$", re.I)
 # "the first one", "the 2nd", "number 3", "#3", "the last movie": a row of the list, as "more like the second one"
 _POSITION = re.compile(r"^(?:the\s+)?(?:(" + "|".join(ORDINALS) + r")(?:\s+(?:one|movie|film|book|pick|title|row))?"
                        r"|(?:#|number\s+|no\.\s*)(\d{1,2}))$", re.I)
@@ -55,13 +64,15 @@ class Intent:
     title: str = ""  # the title as typed ("why X"), for "I don't know X" replies
     user: str = ""
     position: int | None = None  # "why the first one": a row of the list on screen (0-based, -1 the last)
+    replace: bool = False  # "export to x.csv, replace it": overwrite an existing file (never otherwise)
 
 
 def _strip_title(s: str) -> str:
     return s.strip().strip("\"'“”‘’").strip().rstrip("?.!").strip()
 
 
-def parse(message: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary | None = None) -> Intent:
+def parse(message: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary | None = None,
+          known_user: Callable[[str], bool] | None = None) -> Intent:
     text = message.strip()
     low = text.lower().rstrip("!. ")
     if not text:
@@ -75,12 +86,16 @@ def parse(message: str, index: TitleIndex, domain: str = "movie", vocab: Vocabul
     if _RESET.match(low):
         return Intent("reset")
     if m := _EXPORT.match(text):  # "export this list", "export to movies.csv": the path, if given, in `title`
-        return Intent("export", title=m.group(1) or "")
-    if m := _WITH.match(text):  # "/with alex", "watching with alex and sam": one list for the people present
+        return Intent("export", title=m.group(1) or "", replace=bool(m.group(2)))
+    if m := _WITH_COMMAND.match(text):  # "/with alex": one list for the people present
+        return Intent("with", user=_strip_title(m.group(1)))
+    if (m := _WITH_SENTENCE.match(text)) and known_names(m.group(1), known_user):
         return Intent("with", user=_strip_title(m.group(1)))
     if _ALONE.match(low):
         return Intent("alone")
-    if m := _USER.match(text):
+    if m := _USER_COMMAND.match(text):
+        return Intent("user", user=_strip_title(m.group(1)))
+    if (m := _USER_SENTENCE.match(text)) and known_names(m.group(1), known_user, many=False):
         return Intent("user", user=_strip_title(m.group(1)))
     if low in {"why", "why this", "why that", "why this one"}:
         return Intent("why")
@@ -94,6 +109,14 @@ def parse(message: str, index: TitleIndex, domain: str = "movie", vocab: Vocabul
     if reading.says_something or looks_like_request(text):
         return Intent("chat", reading)
     return Intent("unknown", reading)
+
+
+def known_names(said: str, known_user: Callable[[str], bool] | None, many: bool = True) -> bool:
+    """Every name in `said` ("alex", "alex and sam") is a user the store knows: only then is a sentence a switch."""
+    if known_user is None:
+        return False
+    names = [n for n in _NAMES.split(_strip_title(said)) if n] if many else [_strip_title(said)]
+    return bool(names) and all(known_user(n) for n in names)
 
 
 def looks_like_request(s: str) -> bool:

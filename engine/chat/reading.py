@@ -19,6 +19,7 @@ from engine.vocab.describe import Vocabulary, WordsReading
 from engine.vocab.genres import GENRE_WORDS
 from engine.vocab.mentions import Mention, TitleIndex, capitalised, words
 
+from . import sentiment
 from .filters import Filters, read_filters
 
 Polarity = Literal["liked", "disliked", "seen", "seed"]
@@ -30,7 +31,8 @@ _CLAUSE_BREAK = re.compile(r"[.;!?]+(?:\s|$)|\n|\b(?:but|though|although|however
 _BEFORE: list[tuple[Polarity, re.Pattern]] = [(p, re.compile(rx, re.I)) for p, rx in [
     ("disliked", r"\b(?:hated?|hates|disliked?|dislikes|detest(?:ed|s)?|loathed?|despised?|can'?t\s+stand|"
                  r"couldn'?t\s+stand|sick\s+of|tired\s+of|nothing\s+like|anything\s+but|no\s+more|"
-                 r"not\s+(?:a\s+|really\s+a\s+|much\s+of\s+a\s+|the\s+biggest\s+|that\s+much\s+of\s+a\s+)?fan\s+of)\s*(?:the\s+)?$"),
+                 r"can'?t\s+say\s+(?:that\s+)?i\s+(?:really\s+|much\s+)?(?:liked|enjoyed|loved|cared\s+for)|"
+                 r"(?:not|never\s+been|wasn'?t|isn'?t|am\s+not|'m\s+not)\s+(?:[\w']+\s+){0,4}?fan\s+of)\s*(?:the\s+)?$"),
     ("disliked", r"\b(?:didn'?t|did\s+not|don'?t|do\s+not|never|wasn'?t|won'?t|not)\s+(?:\w+\s+){0,2}?"
                  r"(?:like|love|enjoy|care\s+for|into|impressed\s+by)(?:d|ed|s)?\b"),
     ("disliked", r"\b(?:not|no)\s*(?:the\s+)?$"),
@@ -46,21 +48,41 @@ _BEFORE: list[tuple[Polarity, re.Pattern]] = [(p, re.compile(rx, re.I)) for p, r
 ]]
 _PRAISE = (r"great|awesome|amazing|good|fantastic|excellent|brilliant|hilarious|funny|fun|perfect|wonderful|"
            r"incredible|outstanding|superb|cool|beautiful|classic|masterpiece|the\s+best|a\s+classic|"
-           r"a\s+masterpiece|my\s+favou?rite|one\s+of\s+my\s+favou?rites|genius|epic|gorgeous|touching|moving")
+           r"a\s+masterpiece|my\s+favou?rite|one\s+of\s+my\s+favou?rites|genius|epic|gorgeous|touching|moving|"
+           r"enjoyable|entertaining|worth\s+(?:it|watching|a\s+watch)|underrated|solid|clever|sweet|cute|fun\s+to\s+watch")
 _PAN = (r"boring|bad|terrible|awful|horrible|overrated|stupid|dull|meh|disappointing|lame|slow|dumb|"
-        r"a\s+waste|the\s+worst|too\s+long|too\s+slow|cheesy|garbage|trash|painful|annoying|forgettable")
+        r"a\s+waste|the\s+worst|too\s+long|too\s+slow|cheesy|garbage|trash|painful|annoying|forgettable|"
+        r"predictable|confusing|weird|too\s+much|not\s+for\s+me|a\s+letdown|mediocre|silly|pointless")
+_HEDGE = r"ok|okay|alright|all\s+right|decent|fine|so\s*-?\s*so|watchable|average|passable"
 _BE = r"(?:\(\d{4}\)\s*)?(?:is|was|were|are|'s|has\s+been|have\s+been|remains|felt|seemed|looked)"
+_NEGATOR = re.compile(r"\b(?:not|never|no|hardly|n't|nothing)\b|n't\b", re.I)
+# "X was not bad", "X is never boring", "X wasn't too good": a verb of being, at most three words, then a judgement;
+# a negator among those words turns it ("not bad" is praise, "not great" a pan).
+_JUDGED = re.compile(rf"^\W*(?:{_BE}(?:n'?t)?|isn'?t|wasn'?t|weren'?t|aren'?t)\s+((?:[\w']+\s+){{0,3}}?)"
+                     rf"(?:(?P<praise>{_PRAISE})|(?P<pan>{_PAN})|(?P<hedge>{_HEDGE}))\b", re.I)
 # Predicates right after a title, checked before the cues in front of it.
 _AFTER: list[tuple[Polarity, re.Pattern]] = [(p, re.compile(rx, re.I)) for p, rx in [
-    ("disliked", rf"^\W*{_BE}\s+(?:\w+\s+){{0,2}}?(?:{_PAN})\b"),
-    ("disliked", rf"^\W*(?:isn'?t|wasn'?t|weren'?t|aren'?t|is\s+not|was\s+not)\s+(?:\w+\s+){{0,1}}?(?:{_PRAISE}|my\s+thing|for\s+me)\b"),
+    ("disliked", rf"^\W*(?:isn'?t|wasn'?t|weren'?t|aren'?t|is\s+not|was\s+not)\s+(?:\w+\s+){{0,1}}?(?:my\s+thing|for\s+me)\b"),
     ("disliked", r"^\W*(?:sucked|sucks|stank|stinks|bored\s+me|put\s+me\s+to\s+sleep)\b"),
-    ("disliked", r"^\W*(?:and\s+|but\s+)?(?:i\s+)?(?:really\s+)?(?:hated|disliked|didn'?t\s+like|did\s+not\s+like)\s+(?:it|them|that)\b"),
-    ("liked", rf"^\W*{_BE}\s+(?:\w+\s+){{0,2}}?(?:{_PRAISE})\b"),
-    ("liked", r"^\W*(?:and\s+)?(?:i\s+)?(?:really\s+|absolutely\s+|totally\s+)?(?:loved|liked|enjoyed|adored)\s+(?:it|them|that|those)\b"),
-    ("liked", r"^\W*(?:rocks|rocked|ruled|rules)\b"),
     ("seen", r"^\W*(?:is|are)\s+on\s+my\s+(?:watch\s*)?list\b"),
 ]]
+# "…, I did not particularly like it", "and loved it": the person's own verb about the title just named (or, after
+# a contrast, about the one before it: "Titanic was a good movie, although I did not particularly like it").
+_OWN_VERB = re.compile(
+    r"^\W*(?:and\s+|but\s+|though\s+|although\s+|however,?\s+|yet\s+)?(?:i\s+|we\s+)?(?:(?P<neg>didn'?t|did\s+not|don'?t|"
+    r"do\s+not|never|can'?t\s+say\s+(?:that\s+)?i|couldn'?t\s+say\s+i|wasn'?t|was\s+not)\s+)?(?:\w+\s+){0,2}?"
+    r"(?:(?P<love>loved|love|liked|like|enjoyed|enjoy|adored|adore|dug|really\s+liked)|(?P<hate>hated|hate|disliked|"
+    r"dislike|couldn'?t\s+stand|can'?t\s+stand|was\s+bored\s+by)|(?P<fan>(?:a\s+|much\s+of\s+a\s+|the\s+biggest\s+|"
+    r"big\s+|huge\s+)?fan\s+of))\s+(?:it|them|that|this|those|the\s+(?:movie|film|first|second|sequel|one))\b", re.I)
+# "it was hilarious", "that one was boring": a judgement of the title just named, in the next clause or sentence
+_PRONOUN = re.compile(r"^\W*(?:and\s+|but\s+|though\s+|although\s+|however,?\s+|yet\s+|also\s+)?(?:it|that|this|they|"
+                      r"that\s+one|this\s+one|that\s+movie|this\s+movie|the\s+movie|the\s+film)(?=\s|')", re.I)
+# "never saw X but I will check it out", "haven't seen X yet": not seen, so neither liked nor disliked
+_UNSEEN_BEFORE = re.compile(r"\b(?:haven'?t|have\s+not|has\s+not|hasn'?t|never|not|didn'?t|did\s+not|yet\s+to)\s+"
+                            r"(?:\w+\s+){0,2}?(?:seen|see|saw|watched|watch|heard\s+of)\s+(?:it\s+)?(?:the\s+)?$", re.I)
+_UNSEEN_AFTER = re.compile(r"^\W*(?:(?:i|which\s+i|that\s+i)\s+)?(?:haven'?t|have\s+not|never|didn'?t|did\s+not)\s+"
+                           r"(?:\w+\s+)?(?:seen|saw|watched|see|watch)\b|^\W*(?:(?:i'?ll|i\s+will|i\s+need\s+to|i\s+should|"
+                           r"i'?m\s+going\s+to|i\s+want\s+to|i'?d\s+like\s+to)\s+(?:have\s+to\s+)?(?:check|watch|see|look))", re.I)
 _AFTER_WORDS = 8  # a predicate this many words after the title still speaks of it
 
 Ordinal = Literal["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "last"]
@@ -117,20 +139,66 @@ def clauses(text: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in bounds if b > a]
 
 
-def polarity_of(text: str, mention: Mention, clause: tuple[int, int], next_start: int) -> Polarity:
-    after = text[mention.end:min(clause[1], next_start)]
-    after = " ".join(after.split()[:_AFTER_WORDS])
+def judged(after: str) -> Polarity | None:
+    """A judgement right after a title: "was great", "was not bad" (liked), "is never boring", "wasn't too good";
+    a hedge ("it was ok") is heard as a seed, no rating."""
+    m = _JUDGED.search(after)
+    if m is None:
+        return None
+    negated = bool(_NEGATOR.search(m.group(0)[:m.start("praise" if m.group("praise") else "pan" if m.group("pan")
+                                                       else "hedge") - m.start()]))
+    if m.group("hedge"):
+        return "seed"
+    return ("disliked" if negated else "liked") if m.group("praise") else ("liked" if negated else "disliked")
+
+
+def own_verb(after: str) -> Polarity | None:
+    """The person's verb about a title just named: "and loved it", "I did not particularly like it"."""
+    m = _OWN_VERB.search(after)
+    if m is None:
+        return None
+    positive = bool(m.group("love") or m.group("fan"))
+    return ("disliked" if positive else "liked") if m.group("neg") else ("liked" if positive else "disliked")
+
+
+def follow_up(clause_text: str) -> Polarity | None:
+    """A clause without a title that judges the one just named: "It was hilarious", "though I didn't like it"."""
+    if verdict := own_verb(clause_text):
+        return verdict
+    if (m := _PRONOUN.search(clause_text)) is not None:
+        return judged(clause_text[m.end():]) or (listed_verdict(clause_text[m.end():]))
+    return None
+
+
+def listed_verdict(after: str) -> Polarity | None:
+    """The fixed phrases after a title: "sucked", "bored me", "wasn't for me", "is on my list"."""
     for polarity, rx in _AFTER:
         if rx.search(after):
             return polarity
+    return None
+
+
+def polarity_of(text: str, mention: Mention, clause: tuple[int, int], next_start: int, previous_end: int = 0) -> Polarity:
+    """A predicate right after the title, else the last cue before it in its clause, else how the words around
+    it feel (engine.chat.sentiment), else a seed."""
+    after = text[mention.end:min(clause[1], next_start)]
+    after = " ".join(after.split()[:_AFTER_WORDS])
     before = text[clause[0]:mention.start]
+    if _UNSEEN_AFTER.search(after) or _UNSEEN_BEFORE.search(before):
+        return "seen"
+    for verdict in (listed_verdict(after), judged(after), own_verb(after)):
+        if verdict is not None:
+            return verdict
     best: tuple[int, int, Polarity] | None = None
     for polarity, rx in _BEFORE:
         for m in rx.finditer(before):
             cand = (m.end(), m.end() - m.start(), polarity)
             if best is None or cand[:2] > best[:2]:
                 best = cand
-    return best[2] if best else "seed"
+    if best:
+        return best[2]
+    around = text[max(clause[0], previous_end):mention.start] + " " + text[mention.end:min(clause[1], next_start)]
+    return sentiment.verdict(around) or "seed"
 
 
 def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary | None = None) -> Reading:
@@ -142,7 +210,9 @@ def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary 
     for k, m in enumerate(found):
         clause = next((c for c in cl if c[0] <= m.start < c[1]), (0, len(text)))
         next_start = found[k + 1].start if k + 1 < len(found) else len(text)
-        read_mentions.append(ReadMention(m, polarity_of(text, m, clause, next_start)))
+        previous_end = found[k - 1].end if k else 0
+        read_mentions.append(ReadMention(m, polarity_of(text, m, clause, next_start, previous_end)))
+    read_mentions = with_follow_ups(text, cl, read_mentions)
     blanked = _blank(text, [(m.start, m.end) for m in found])
     missing = missing_titles(blanked)
     refs = []
@@ -156,6 +226,33 @@ def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary 
         author = index.find_author(m.group(1))
     described = vocab.read(blanked) if vocab is not None else WordsReading()
     return Reading(read_mentions, missing, refs, read_filters(blanked, domain), author, described)
+
+
+_CONTRAST = re.compile(r"^\W*(?:but|though|although|however|yet|whereas|while)\b", re.I)
+
+
+def with_follow_ups(text: str, cl: list[tuple[int, int]], mentions: list[ReadMention]) -> list[ReadMention]:
+    """A clause with no title that judges "it" speaks of the title just before it: "I've seen Fargo. It was
+    great" (a like), "Titanic was a good movie, although I did not particularly like it" (a dislike: after a
+    contrast the person's own word wins over what they said of the film)."""
+    out = list(mentions)
+    for a, b in cl:
+        if any(a <= m.mention.start < b for m in mentions):
+            continue
+        before = [k for k, m in enumerate(out) if m.mention.end <= a]
+        if not before:
+            continue
+        k = before[-1]
+        last = out[k]
+        if _UNSEEN_AFTER.search(text[last.mention.end:a]) or _UNSEEN_BEFORE.search(text[:last.mention.start][-60:]):
+            continue  # not seen: what they say of it is what they expect, not what they thought
+        clause = text[a:b]
+        verdict = follow_up(clause)
+        if verdict is None or verdict == "seen":
+            continue
+        if last.polarity in ("seed", "seen") or (_CONTRAST.search(clause) and own_verb(clause)):
+            out[k] = ReadMention(last.mention, verdict)
+    return out
 
 
 def _blank(text: str, spans: list[tuple[int, int]]) -> str:

@@ -17,6 +17,8 @@ from .filters import DEFAULT_COUNT, Filters
 from .reading import Polarity, Reading
 
 OLDER_STEP = 10  # "something older" moves the newest allowed year this far below what was shown
+NEWER_SPAN = 10  # "something newer" with no list on screen: the catalog's last ten years
+OLDER_AGE = 25  # "something older", "a classic" with no list on screen: 25 years before the catalog's newest film
 
 
 @dataclass
@@ -50,8 +52,9 @@ class ConversationState:
         {"liked": self.liked, "disliked": self.disliked, "seed": self.seeds, "seen": self.seen,
          "related": self.related}[polarity].append(item_id)
 
-    def apply(self, reading: Reading, shown: list[Item], shown_years: list[int]) -> None:
-        """Fold one message in; `shown` is the list on screen, for "the second one" and "older"."""
+    def apply(self, reading: Reading, shown: list[Item], shown_years: list[int], latest_year: int | None = None) -> None:
+        """Fold one message in; `shown` is the list on screen, for "the second one" and "older" (with nothing
+        shown, "older" and "newer" are read against the catalog's newest year, `latest_year`)."""
         for m in reading.mentions:
             if m.item is None:
                 continue
@@ -81,8 +84,12 @@ class ConversationState:
             self.year_min, self.year_max = f.year_min, f.year_max
         if f.older and shown_years:
             self.year_max, self.year_min = min(shown_years) - 1 if self.year_max is None else self.year_max - OLDER_STEP, None
+        elif f.older and latest_year:
+            self.year_max, self.year_min = latest_year - OLDER_AGE, None
         if f.newer and shown_years:
             self.year_min, self.year_max = max(shown_years) + 1 if self.year_min is None else self.year_min + OLDER_STEP, None
+        elif f.newer and latest_year:
+            self.year_min, self.year_max = latest_year - NEWER_SPAN, None
         if f.count:
             self.count = f.count
         if reading.author:

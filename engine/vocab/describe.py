@@ -32,6 +32,14 @@ MOODS: dict[str, tuple[str, ...]] = {
     "uplifting": ("uplifting", "inspirational", "feel-good", "heartwarming", "inspiring"),
     "sad": ("sad", "tearjerker", "depressing", "emotional", "bittersweet", "melancholy", "melancholic"),
     "tearjerker": ("tearjerker", "sad", "emotional", "bittersweet"),
+    "tear jerker": ("tearjerker", "sad", "emotional", "bittersweet", "touching"),
+    "light": ("feel-good", "funny", "lighthearted", "light-hearted", "heartwarming", "sweet", "fun", "hilarious"),
+    "lighter": ("feel-good", "funny", "lighthearted", "light-hearted", "heartwarming", "sweet", "fun", "hilarious"),
+    "light hearted": ("feel-good", "funny", "lighthearted", "light-hearted", "heartwarming", "sweet", "fun"),
+    "lighthearted": ("feel-good", "funny", "lighthearted", "light-hearted", "heartwarming", "sweet", "fun"),
+    "happy": ("feel-good", "happy ending", "heartwarming", "uplifting", "funny", "sweet"),
+    "cheerful": ("feel-good", "heartwarming", "uplifting", "funny"),
+    "family": ("family", "kids", "children", "family friendly", "disney", "pixar", "animation"),
     "thought provoking": ("thought-provoking", "philosophical", "cerebral", "intellectual", "social commentary"),
     "cheesy": ("cheesy", "campy", "so bad it's good", "b-movie", "silly", "cult film"),
     "based on a true story": ("based on a true story", "true story", "based on true story", "biography",
@@ -84,9 +92,13 @@ _NOT = re.compile(r"\b(?:not|no|less|without|nothing|isn'?t|aren'?t|avoid)\s+(?:
 _ONLY = re.compile(r"\b(?:only|strictly|nothing\s+but|must\s+be)\s+(?:\w+\s+){0,2}$", re.I)
 _PERSON = re.compile(r"\b(?:with|starring|by|directed\s+by|featuring|from)\s+((?:[A-Z][\w'.-]+\s*){1,3})|"
                      r"((?:[A-Z][\w'.-]+\s+){0,2}[A-Z][\w'.-]+)(?:'s)?\s+(?:movies|films|flicks|pictures)\b")
-_RUNTIME = re.compile(r"\b(?:under|less\s+than|shorter\s+than|no\s+more\s+than|max(?:imum)?|at\s+most|within)\s+"
+_RUNTIME = re.compile(r"\b(?:under|less\s+than|shorter\s+than|no\s+more\s+than|max(?:imum)?|at\s+most|within|"
+                      r"no\s+longer\s+than|not\s+longer\s+than)\s+"
                       r"(an?\s+hour(?:\s+and\s+a\s+half)?|one\s+hour|two\s+hours|three\s+hours|\d+(?:\.\d+)?\s*"
-                      r"(?:h|hrs?|hours?|min(?:ute)?s?))\b|\b(short|quick|long|epic-length)\s+(?:movie|film|one)s?\b", re.I)
+                      r"(?:h|hrs?|hours?|min(?:ute)?s?))\b|\b(short|quick|long|epic-length|shorter)\s+(?:movie|film|one)s?\b|"
+                      r"\b(?P<not_long>(?:not|nothing|isn'?t|no)\s+(?:too\s+|that\s+|so\s+|very\s+|overly\s+)?long)\b|"
+                      r"\b(?:something|anything|a\s+bit|somewhat|bit)\s+(?P<short>short(?:er)?|quick)\b", re.I)
+RUNTIME_WORDS = {"short": (0, 100), "not too long": (0, 120), "long": (150, 600)}  # minutes each word allows
 _NUMBER_WORDS = {"an hour": 60, "a hour": 60, "one hour": 60, "an hour and a half": 90, "a hour and a half": 90,
                  "two hours": 120, "three hours": 180}
 
@@ -161,6 +173,10 @@ class Vocabulary:
             return Want(label, "person", (label.casefold(),))
         if m := re.fullmatch(r"(\d+)-(\d+) min", label):
             return Want(label, "runtime", minutes=(int(m.group(1)), int(m.group(2))))
+        if m := re.fullmatch(r"under (\d+) min", label):
+            return Want(label, "runtime", minutes=(0, int(m.group(1))))
+        if label in RUNTIME_WORDS:
+            return Want(label, "runtime", minutes=RUNTIME_WORDS[label])
         return None
 
     def read(self, text: str) -> WordsReading:
@@ -226,10 +242,10 @@ class Vocabulary:
     def _runtime(self, m: re.Match) -> Want | None:
         if not self.runtimes:
             return None
-        if m.group(2):
-            word = m.group(2).lower()
-            return Want("short", "runtime", minutes=(0, 100)) if word in ("short", "quick") else \
-                Want("long", "runtime", minutes=(150, 600))
+        if m.group("not_long"):
+            return self.want("not too long")
+        if word := (m.group(2) or m.group("short") or "").lower():
+            return self.want("short" if word in ("short", "quick", "shorter") else "long")
         raw = m.group(1).lower()
         if raw in _NUMBER_WORDS:
             limit = _NUMBER_WORDS[raw]
