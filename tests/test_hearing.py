@@ -119,3 +119,10 @@ def test_state_accepts_the_catalog_year_only_without_a_list():
     from engine.chat.filters import Filters
     st.apply(Reading(filters=Filters(newer=True)), [], [1990, 1995], latest_year=2018)
     assert st.year_min == 1996  # the list on screen wins over the catalog
+
+
+@pytest.mark.parametrize("text", ["I am great", "Hi, how are you?", "I'm good, and you?", "thanks!"])
+def test_small_talk_is_answered_and_changes_nothing(session, text):
+    before = session.state.to_json()
+    reply = session.handle(text)
+    assert reply.text.startswith("Hello!") and reply.plan is None and session.state.to_json() == before

@@ -40,7 +40,8 @@ def test_why_user_undo_help_unknown():
     assert parse("undo", INDEX).kind == "undo"
     assert parse("help", INDEX).kind == "help"
     assert parse("start over", INDEX).kind == "reset"
-    assert parse("hello there", INDEX).kind == "unknown"
+    assert parse("hello there", INDEX).kind == "greeting"
+    assert parse("the weather is nice", INDEX).kind == "unknown"
     assert parse("", INDEX).kind == "empty"
 
 

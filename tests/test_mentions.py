@@ -123,7 +123,7 @@ def test_filters_ignore_title_words(index):
 def test_commands_and_chat(index):
     assert parse("start over", index).kind == "reset"
     assert parse("why Fargo?", index).item.name == "Fargo (1996)"
-    assert parse("hello there", index).kind == "unknown"
+    assert parse("hello there", index).kind == "greeting"
     assert parse("recommend something", index).kind == "chat"
     assert parse("I loved Fargo", index).kind == "chat"
 

@@ -17,7 +17,7 @@ from engine.vocab.mentions import TitleIndex
 
 from .reading import ORDINALS, Reading, read
 
-Kind = Literal["chat", "why", "undo", "user", "with", "alone", "eval", "help", "reset", "export", "empty", "unknown"]
+Kind = Literal["chat", "greeting", "why", "undo", "user", "with", "alone", "eval", "help", "reset", "export", "empty", "unknown"]
 
 ASK_WORDS = {"recommend", "recommendation", "recommendations", "suggest", "suggestion", "suggestions", "something",
              "anything", "movie", "movies", "film", "films", "book", "books", "watch", "read", "more", "show",
@@ -33,6 +33,16 @@ HELP = ("Tell me what you like, as you would a friend: 'I loved Fargo and Pulp F
         "there), 'undo', '/user NAME', '/with alex' (one list for the people present; 'just me' ends it), 'eval'. Keys: l/d like or dislike the selected row, u undo, w why, "
         "e evaluation runs, / back to typing.")
 
+GREETING = ("Hello! Tell me a film you loved or one you didn't, or what you're in the mood for ('something "
+            "mind-bending and dark', 'a comedy for the kids'), and I'll rank films for you.")
+# Small talk people open and close with ("I am great", "how are you?", "thanks!"): answered, never read as taste
+_SMALL_TALK = re.compile(r"^(?:(?:hi|hello|hey|hiya|howdy|yo|greetings|good\s+(?:morning|afternoon|evening|day))(?:\s+there)?"
+                         r"|(?:i'?m|i\s+am|doing|all)\s+(?:(?:very|pretty|really|just|so|quite)\s+)?(?:good|great|fine|well|"
+                         r"ok(?:ay)?|alright|excellent|wonderful|fantastic|not\s+bad)|how\s+are\s+you(?:\s+(?:doing|today))?"
+                         r"|(?:and\s+)?(?:you|yourself)|thanks?(?:\s+you)?(?:\s+(?:so|very)\s+much)?|thx|ty|bye|goodbye|"
+                         r"see\s+(?:you|ya)|have\s+a\s+(?:good|great|nice)\s+(?:day|night|one|evening))"
+                         r"(?:[\s,.!?]+(?:and\s+)?(?:you|yourself|thanks?(?:\s+you)?|for\s+asking|there|today|"
+                         r"how\s+are\s+you(?:\s+(?:doing|today))?))*[\s,.!?:)]*$", re.I)
 _WHY = re.compile(r"^why\s+(?:did\s+you\s+(?:recommend|suggest|pick)\s+|is\s+|this\s+|recommend\s+)?(.+?)\??$", re.I)
 # A switch of user is a command ("/user bob"); a sentence ("switch to bob", "log in as bob") only when it names
 # a user the store knows and says nothing else. "I am ..." is never one: people write "I am great", "I am a fan of".
@@ -79,6 +89,8 @@ def parse(message: str, index: TitleIndex, domain: str = "movie", vocab: Vocabul
         return Intent("empty")
     if low in {"help", "?", "h", "what can you do", "what can you do?", "commands"}:
         return Intent("help")
+    if _SMALL_TALK.match(text):
+        return Intent("greeting")
     if low in {"undo", "/undo", "take that back"}:
         return Intent("undo")
     if low in {"eval", "/eval", "evaluation", "auc", "show eval", "evals"}:
