@@ -1,4 +1,8 @@
-"""Chats and their messages: the conversation log, and the state each assistant message carries."""
+"""Chats, their messages and their conversation state (one row per chat in `chat_states`, written every turn;
+chats before schema v4 kept it only in the assistant message's payload, still read as a fallback).
+
+The functions without `transaction` write inside the caller's (the on-disk journal's replay, db/outbox.py).
+"""
 
 from __future__ import annotations
 
@@ -12,8 +16,14 @@ from .store import transaction
 
 def latest_chat(db: sqlite_utils.Database, user_id: int) -> int:
     """The user's newest chat, created if they have none."""
+    found = find_latest_chat(db, user_id)
+    return found if found is not None else new_chat(db, user_id)
+
+
+def find_latest_chat(db: sqlite_utils.Database, user_id: int) -> int | None:
+    """The user's newest chat, or None; a read, so a chat opens while another program writes."""
     row = db.execute("SELECT id FROM chats WHERE user_id = ? ORDER BY id DESC LIMIT 1", [user_id]).fetchone()
-    return row[0] if row else new_chat(db, user_id)
+    return row[0] if row else None
 
 
 def new_chat(db: sqlite_utils.Database, user_id: int, title: str = "chat") -> int:
@@ -22,7 +32,19 @@ def new_chat(db: sqlite_utils.Database, user_id: int, title: str = "chat") -> in
     return cur.lastrowid
 
 
-def check_chat(db: sqlite_utils.Database, chat_id: int, user_id: int) -> int:
+def chat_by_key(db: sqlite_utils.Database, key: str) -> int | None:
+    """The chat the journal created under `key` (db/outbox.py), once it is written."""
+    row = db.execute("SELECT id FROM chats WHERE journal_key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def ensure_chat(db: sqlite_utils.Database, user_id: int, key: str) -> int:
+    """The chat created under `key`, made now if it is not there yet (a replay run twice makes it once)."""
+    db.execute("INSERT OR IGNORE INTO chats (user_id, title, journal_key) VALUES (?, 'chat', ?)", [user_id, key])
+    return chat_by_key(db, key)  # type: ignore[return-value]
+
+
+def check_chat(db: sqlite_utils.Database, chat_id: int, user_id: int | None) -> int:
     """`chat_id` if it is one of this user's chats; a one-line error otherwise."""
     row = db.execute("SELECT user_id FROM chats WHERE id = ?", [chat_id]).fetchone()
     if row is None:
@@ -34,8 +56,19 @@ def check_chat(db: sqlite_utils.Database, chat_id: int, user_id: int) -> int:
 
 def log_message(db: sqlite_utils.Database, chat_id: int, role: str, content: str, payload: dict | None = None) -> None:
     with transaction(db):
-        db.execute("INSERT INTO messages (chat_id, role, content, payload) VALUES (?, ?, ?, ?)",
-                   [chat_id, role, content, json.dumps(payload) if payload else None])
+        add_message(db, chat_id, role, content, payload)
+
+
+def add_message(db: sqlite_utils.Database, chat_id: int, role: str, content: str, payload: dict | None = None) -> None:
+    db.execute("INSERT INTO messages (chat_id, role, content, payload) VALUES (?, ?, ?, ?)",
+               [chat_id, role, content, json.dumps(payload) if payload else None])
+
+
+def put_chat_state(db: sqlite_utils.Database, chat_id: int, state: dict, updated: float) -> None:
+    """The chat's state as of `updated`; an older write (a replayed journal line) never replaces a newer one."""
+    db.execute("INSERT INTO chat_states (chat_id, state, updated) VALUES (?, ?, ?) ON CONFLICT (chat_id) DO UPDATE "
+               "SET state = excluded.state, updated = excluded.updated WHERE excluded.updated >= chat_states.updated",
+               [chat_id, json.dumps(state, ensure_ascii=False), updated])
 
 
 def recent_messages(db: sqlite_utils.Database, chat_id: int, n: int = 20) -> list[tuple[str, str]]:
@@ -45,12 +78,16 @@ def recent_messages(db: sqlite_utils.Database, chat_id: int, n: int = 20) -> lis
 
 
 def chat_state(db: sqlite_utils.Database, chat_id: int) -> dict | None:
-    """The conversation state stored with the chat's latest assistant message that has one."""
-    row = db.execute("SELECT payload FROM messages WHERE chat_id = ? AND role = 'assistant' AND payload IS NOT NULL "
-                     "ORDER BY id DESC LIMIT 1", [chat_id]).fetchone()
+    """The chat's newest conversation state: its `chat_states` row, else (a chat from before schema v4) the
+    state stored with its latest assistant message that has one."""
+    row = db.execute("SELECT state FROM chat_states WHERE chat_id = ?", [chat_id]).fetchone()
     if row is None:
+        row = db.execute("SELECT json_extract(payload, '$.state') FROM messages WHERE chat_id = ? AND role = 'assistant' "
+                         "AND payload IS NOT NULL AND json_valid(payload) ORDER BY id DESC LIMIT 1", [chat_id]).fetchone()
+    if row is None or row[0] is None:
         return None
     try:
-        return json.loads(row[0]).get("state")
-    except (ValueError, AttributeError):
+        state = json.loads(row[0])
+    except ValueError:
         return None
+    return state if isinstance(state, dict) else None

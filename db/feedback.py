@@ -67,6 +67,14 @@ def record_feedback(db: sqlite_utils.Database, user_id: int, item_id: int, liked
     return cur.lastrowid
 
 
+def add_feedback_once(db: sqlite_utils.Database, user_id: int, item_id: int, liked: bool | None, source: str,
+                      ts: float) -> None:
+    """A rating inside the caller's transaction, keyed by its own time: replaying it again adds nothing
+    (the chat's on-disk journal, db/outbox.py)."""
+    db.execute("INSERT OR IGNORE INTO feedback (user_id, item_id, liked, source, ts) VALUES (?, ?, ?, ?, ?)",
+               [user_id, item_id, None if liked is None else int(liked), source, ts])
+
+
 def write_history(db: sqlite_utils.Database, user_id: int, ratings: list[tuple[int, bool, float | None, float]],
                   seen: list[tuple[int, float]], watchlist: list[tuple[int, float]] = (),
                   source: str = "import") -> dict[str, int]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import errno
 import os
+import shutil
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -119,6 +121,46 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
     finally:
         lock.close()
+
+
+@contextmanager
+def place_file(path: Path, replace: bool) -> Iterator[Path]:
+    """Yield a temp path named like `path` (same file name, in a temp folder beside it); on success it becomes
+    `path`. `replace` False never replaces a file that is there: FileExistsError, even when one appeared
+    while writing (a hard link, which fails rather than replaces; a rename after a check where links are not
+    supported). Either way `path` appears whole or not at all."""
+    path = Path(path)
+    if path.is_dir():
+        raise RecchatError(f"cannot write {path}: it is a folder")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.export-"))
+    except OSError as e:
+        raise RecchatError(f"cannot write {path}: {e.strerror or e}") from None
+    try:
+        tmp = folder / path.name
+        yield tmp
+        if replace:
+            os.replace(tmp, path)
+        else:
+            _link_new(tmp, path)
+    except OSError as e:
+        if isinstance(e, FileExistsError):
+            raise
+        raise RecchatError(f"cannot write {path}: {e.strerror or e}") from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _link_new(tmp: Path, path: Path) -> None:
+    try:
+        os.link(tmp, path)
+    except OSError as e:
+        if isinstance(e, FileExistsError) or e.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        if path.exists():  # a file system without hard links: check, then rename
+            raise FileExistsError(errno.EEXIST, "exists", str(path)) from None
+        os.rename(tmp, path)
 
 
 def write_json_atomic(path: Path, data: object) -> None:

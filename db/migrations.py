@@ -154,4 +154,23 @@ V3_SQL = [
         PRIMARY KEY (user_id, item_id)) WITHOUT ROWID""",
 ]
 
-MIGRATIONS = [_v1_initial, _v2_links_and_seen, _v3_knowledge]
+
+def _v4_chat_states(db: sqlite_utils.Database) -> None:
+    for sql in V4_SQL:
+        db.execute(sql)
+
+
+V4_SQL = [
+    # The conversation's state, one row per chat, written every turn (db/chats.py); before v4 it lived only in
+    # the assistant message's payload, written once. `updated`: the turn's time.time(); the newer write wins.
+    """CREATE TABLE chat_states (
+        chat_id INTEGER PRIMARY KEY REFERENCES chats(id),
+        state TEXT NOT NULL,
+        updated REAL NOT NULL)""",
+    # A chat created from the on-disk journal (db/outbox.py) carries the key its session gave it, so a replay
+    # run twice creates it once and the session that waited finds its chat.
+    "ALTER TABLE chats ADD COLUMN journal_key TEXT",
+    "CREATE UNIQUE INDEX chats_journal_key ON chats (journal_key) WHERE journal_key IS NOT NULL",
+]
+
+MIGRATIONS = [_v1_initial, _v2_links_and_seen, _v3_knowledge, _v4_chat_states]

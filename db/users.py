@@ -33,6 +33,16 @@ def get_or_create_user(db: sqlite_utils.Database, name: str) -> int:
     return find_user(db, name)  # type: ignore[return-value]
 
 
+def ensure_user(db: sqlite_utils.Database, name: str) -> int:
+    """The user's id, created if missing, inside the caller's transaction (the on-disk journal's replay)."""
+    name = clean_name(name)
+    found = find_user(db, name)
+    if found is None:
+        db.execute("INSERT OR IGNORE INTO users (name) VALUES (?)", [name])
+        found = find_user(db, name)
+    return found  # type: ignore[return-value]
+
+
 def require_user(db: sqlite_utils.Database, name: str, hint: str = "") -> int:
     """An existing user's id; a typo is an error naming close names, never a new user."""
     name = clean_name(name)

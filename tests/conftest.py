@@ -10,6 +10,9 @@ from __future__ import annotations
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -66,6 +69,38 @@ def ml100k_copy(ml100k_store, tmp_path) -> Path:
     conn.close()
     out.close()
     return dst
+
+
+@pytest.fixture
+def grouplens_store(tmp_path, monkeypatch) -> Path:
+    """The 41-item GroupLens fixture imported into a fresh store file (no ../shared needed)."""
+    monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
+    path = tmp_path / "store.db"
+    r = engine("data", "import", "ml-100k", FIXTURES / "ml100k-grouplens", "--db", path)
+    assert r.exit_code == 0, r.output
+    return path
+
+
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+"""
+
+
+@contextmanager
+def write_lock_held(store: Path):
+    """Another program (a real second process, BEGIN IMMEDIATE) holds the store's write lock in the block."""
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(store)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.communicate("\n", timeout=30)
 
 
 @pytest.fixture

@@ -103,7 +103,8 @@ def test_titles_the_catalog_lacks_are_named(index):
     ("not a fan of Titanic", {"Titanic (1997)": "disliked"}),
     ("Fargo wasn't that good", {"Fargo (1996)": "disliked"}),
     ("something like Fargo but not Titanic", {"Fargo (1996)": "seed", "Titanic (1997)": "disliked"}),
-    ("I've seen Fargo", {"Fargo (1996)": "seen"}),
+    ("I've seen Fargo", {"Fargo (1996)": "seed"}),  # watched and brought up: a reference point
+    ("I want to see Fargo", {"Fargo (1996)": "seen"}),  # not seen yet: noted, no seed
     ("Fargo is on my list", {"Fargo (1996)": "seen"}),
     ("something like Alien but funnier", {"Alien (1979)": "seed"}),
     ("Alien, Terminator, Jaws.", {"Alien (1979)": "seed", "Terminator, The (1984)": "seed", "Jaws (1975)": "seed"}),

@@ -3,12 +3,15 @@
 All SQLite and model work runs in thread workers (see engine.chat.session); the UI thread only draws
 what they hand it through `call_from_thread`. Every worker's failure reaches one handler
 (`on_worker_state_changed`): a one-line notice, never a traceback; a rating the store could not
-take is kept by the session and written later.
+take is kept on disk by the session (engine.chat.writer) and written when the store frees: by the flush
+timer, at quit, or by the next chat on the store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 
@@ -33,6 +36,7 @@ from engine.rank.recommend import Ranking
 from .widgets import EvalScreen, HistoryList, ResultsTable
 
 FLUSH_EVERY = 2.0  # seconds between tries to write ratings kept while the database was locked
+QUIT_WAIT = 3.0  # seconds the exit waits for the chat's workers, then as long for a last write to the store
 
 
 @dataclass
@@ -94,6 +98,8 @@ class ChatApp(App):
         self.autostart = autostart  # show first picks on start (tests may switch it off)
         self.latency = Latency()
         self.user_names: list[str] = []
+        self.on_screen_user = session.user_name  # whom a key's rating is for: the user shown when it is pressed
+        self.exit_note = ""  # the quit's one line when changes still wait on disk for the store
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -227,7 +233,8 @@ class ChatApp(App):
     def _show_reply(self, reply: Reply) -> None:
         self.call_from_thread(self.say, reply.text)
         if reply.user_changed:
-            self.call_from_thread(self._user_switched, self.session.store.recent_messages(self.session.chat_id, 10))
+            self.call_from_thread(self._user_switched, self.session.user_name,
+                                  self.session.store.recent_messages(self.session.chat_id, 10))
             self._refresh_side()
             self._score(self.session.plan())
         if reply.rated:
@@ -289,8 +296,8 @@ class ChatApp(App):
         self._refresh_side()
         self._score(self.session.plan())
 
-    def _user_switched(self, messages: list[tuple[str, str]]) -> None:
-        self.sub_title = self.session.user_name
+    def _user_switched(self, name: str, messages: list[tuple[str, str]]) -> None:
+        self.sub_title = self.on_screen_user = name
         self.show_log(messages, clear=True)
 
     # --------------------------------------------------------------- actions
@@ -306,12 +313,12 @@ class ChatApp(App):
     def action_rate(self, liked: bool) -> None:
         item_id = self.query_one("#results", ResultsTable).selected_item_id()
         if item_id is not None:
-            self._rate(item_id, liked)
+            self._rate(item_id, liked, self.on_screen_user)
 
     @work(thread=True, group="chat", exit_on_error=False)
-    def _rate(self, item_id: int, liked: bool) -> None:
+    def _rate(self, item_id: int, liked: bool, user: str) -> None:
         item = self.session.store.item(item_id)
-        self.call_from_thread(self.say, self.session.rate(item, liked))
+        self.call_from_thread(self.say, self.session.rate(item, liked, user))
         self._after_rating()
 
     def action_undo(self) -> None:
@@ -320,11 +327,11 @@ class ChatApp(App):
     def action_remove_selected(self) -> None:
         item_id = self.query_one("#history", HistoryList).selected_item_id()
         if item_id is not None:
-            self._remove(item_id)
+            self._remove(item_id, self.on_screen_user)
 
     @work(thread=True, group="chat", exit_on_error=False)
-    def _remove(self, item_id: int) -> None:
-        self.call_from_thread(self.say, self.session.remove(self.session.store.item(item_id)))
+    def _remove(self, item_id: int, user: str) -> None:
+        self.call_from_thread(self.say, self.session.remove(self.session.store.item(item_id), user))
         self._after_rating()
 
     def action_why_selected(self) -> None:
@@ -354,14 +361,14 @@ class ChatApp(App):
         self.submit(f"/user {name}")
 
     def _flush_tick(self) -> None:
-        """Timer: start a flush only when changes are kept and no flush is already running (no pile-up)."""
+        """Timer: start a flush only when changes wait on disk (a stat, no SQLite) and no flush runs (no pile-up)."""
         busy = any(w.group == "flush" and not w.is_finished for w in self.workers)
-        if self.session.journal.pending and not busy:
+        if self.session.writer.waiting() and not busy:
             self.flush_pending()
 
     @work(thread=True, group="flush", exit_on_error=False)
     def flush_pending(self) -> None:
-        if not self.session.journal.pending:
+        if not self.session.writer.waiting():
             return
         try:
             n = self.session.journal.flush_pending()
@@ -370,3 +377,24 @@ class ChatApp(App):
         if n:
             self.call_from_thread(self.say, f"The database is free again: saved {n} kept change(s).")
             self._refresh_side()
+
+    async def action_quit(self) -> None:
+        """Quit without losing what was said: let the chat's workers finish (a like pressed just before is on
+        disk by then), try once more to write what waits for the store, and when another program still holds
+        it leave the on-disk journal (the next chat writes it) and say so in one line. Waits about 2 × QUIT_WAIT
+        at most."""
+        self.status("Quitting: writing what waits for the store…")
+        running = [w for w in self.workers if w.group in ("chat", "flush") and not w.is_finished]
+        if running:
+            await asyncio.wait([asyncio.ensure_future(_settled(w)) for w in running], timeout=QUIT_WAIT)
+        try:
+            self.exit_note = await asyncio.wait_for(asyncio.to_thread(self.session.close), QUIT_WAIT)
+        except asyncio.TimeoutError:
+            self.exit_note = self.session.writer.close_note()
+        self.exit(message=self.exit_note or None)
+
+
+async def _settled(worker: Worker) -> None:
+    """A worker's end, whatever it was (its error was already shown)."""
+    with suppress(Exception):
+        await worker.wait()

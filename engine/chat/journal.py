@@ -1,33 +1,21 @@
-"""The chat's rating journal: every rating the chat writes, retried while another program holds the
-database, kept in memory while it still does (written by `flush_pending` as soon as the database is free:
-nothing typed is lost), and undone one step at a time (a key, or everything one message rated).
+"""The chat's ratings: each one written through the on-disk journal (`writer`), so one the store cannot take
+now (another program holds its lock) is kept on disk and written when it frees; and undone one step at a
+time (a key, or everything one message rated). A rating is reported "Saved" only once it is in the store.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
-from db.errors import RecchatError
-from db.feedback import record_feedback
+from db.outbox import Entry
 from db.types import Item
 
 from .reading import Reading
 from .store import ChatStore
+from .writer import DatabaseBusy, ChatWriter
 
-
-class DatabaseBusy(RecchatError):
-    """Another program holds the write lock longer than we retry."""
-
-
-@dataclass(frozen=True)
-class Pending:
-    item: Item
-    liked: bool | None
-    ts: float
+__all__ = ["DatabaseBusy", "RatingJournal", "Rated", "Undo", "UndoStep"]
 
 
 @dataclass(frozen=True)
@@ -44,57 +32,48 @@ class UndoStep:
     state: dict | None = None
 
 
+@dataclass
+class Rated:
+    """What one message's statements rated: the changes (one undo step), and how many wait on disk."""
+
+    changes: list[Undo] = field(default_factory=list)
+    kept: int = 0
+
+
 class RatingJournal:
-    """One person's chat ratings: written (with retries), kept while the database is locked, undone."""
+    """One person's chat ratings: written through the journal, kept on disk while the store is locked, undone."""
 
-    def __init__(self, store: ChatStore, on_written: Callable[[], None], tries: int = 3):
+    def __init__(self, store: ChatStore, writer: ChatWriter):
         self.store = store
-        self.on_written = on_written  # after every write, under the store's lock (the collaborative counts)
-        self.tries = tries
-        self.user_id: int | None = None
-        self.pending: list[Pending] = []
+        self.writer = writer
         self.undo_stack: list[UndoStep] = []
-        self.flush_lock = threading.Lock()  # one flush at a time: the timer's and a rating's never write a change twice
 
-    def start(self, user_id: int) -> None:
-        """Journal for this user from now on; the previous user's undo steps do not apply to them."""
-        self.user_id = user_id
+    @property
+    def user_id(self) -> int | None:
+        return self.writer.user_id
+
+    @property
+    def pending(self) -> list[Entry]:
+        """This user's ratings kept on disk, not yet in the store."""
+        return [e for e in self.writer.outbox.entries() if e.kind == "rating" and e.user == self.writer.user_name]
+
+    def start(self) -> None:
+        """A new user from now on: the previous user's undo steps do not apply to them."""
         self.undo_stack.clear()
 
-    def with_retry(self, fn, tries: int | None = None):
-        """Run a write; on "database is locked" wait and retry, then raise DatabaseBusy (one line)."""
-        tries = tries or self.tries
-        for attempt in range(tries):
-            try:
-                with self.store.lock:
-                    return fn()
-            except sqlite3.OperationalError as e:
-                if "locked" not in str(e) and "busy" not in str(e):
-                    raise
-                if attempt + 1 < tries:
-                    time.sleep(0.1 * (attempt + 1))
-        raise DatabaseBusy("the database is locked by another program")
-
     def current(self, item: Item) -> bool | None:
-        return self.store.current_rating(self.user_id, item.id)
+        return None if self.user_id is None else self.store.current_rating(self.user_id, item.id)
 
-    def write(self, item: Item, liked: bool | None, ts: float | None = None) -> None:
-        self.with_retry(lambda: record_feedback(self.store.db, self.user_id, item.id, liked, source="chat", ts=ts))
-        with self.store.lock:  # two range counts; a refit, when due, runs in a process of its own
-            self.on_written()  # this user's own rating counts at once anyway (fold-in)
+    def write(self, item: Item, liked: bool | None, user: str | None = None) -> bool:
+        """Into the store, or kept on disk while another program holds it. True: in the store."""
+        entry = self.writer.entry("rating", item=item.id, liked=liked)
+        if user is not None and user != entry.user:  # the user on screen when a key was pressed (tui/app.py)
+            entry = Entry("rating", user, entry.ts, item=item.id, liked=liked)
+        return self.writer.commit(entry)
 
-    def write_or_keep(self, item: Item, liked: bool | None) -> bool:
-        """Write now, or keep it for `flush_pending` while another program holds the database. True: written."""
-        try:
-            self.write(item, liked)
-            return True
-        except DatabaseBusy:
-            self.pending.append(Pending(item, liked, time.time()))
-            return False
-
-    def rate_statements(self, reading: Reading) -> list[Undo]:
+    def rate_statements(self, reading: Reading) -> Rated:
         """"I loved X", "hated Y": written as ratings, as the l/d keys would (bare titles and seeds are not)."""
-        changes = []
+        rated = Rated()
         for m in reading.mentions:
             if m.item is None or m.polarity not in ("liked", "disliked") or m.mention.related:
                 continue
@@ -102,25 +81,28 @@ class RatingJournal:
             previous = self.current(m.item)
             if previous == liked:
                 continue
-            changes.append(Undo(m.item, previous))
-            self.write_or_keep(m.item, liked)
-        return changes
+            rated.changes.append(Undo(m.item, previous))
+            rated.kept += not self.write(m.item, liked)
+        return rated
+
+    def kept_note(self, n: int) -> str:
+        return f"{n} rating{'s' * (n > 1)} not saved yet. {self.writer.kept_note(n)}" if n else ""
 
     def step(self, changes: list[Undo], state_before: dict | None) -> None:
         """Remember what one message changed, so one 'undo' takes all of it back."""
         self.undo_stack.append(UndoStep(tuple(changes), state_before))
 
-    def change(self, item: Item, liked: bool | None, done: str) -> str:
-        """A key's rating (or its removal), one undo step of its own; `done` is the reply when it is written."""
-        previous = self.current(item)
-        self.undo_stack.append(UndoStep((Undo(item, previous),)))
-        try:
-            self.flush_pending()
-            self.write(item, liked)
-        except DatabaseBusy:
-            self.pending.append(Pending(item, liked, time.time()))
-            return f"Kept, not yet written: {done.removeprefix('Saved: ')} Because {self.busy_note()}"
-        return done
+    def change(self, item: Item, liked: bool | None, done: str, user: str | None = None) -> str:
+        """A key's rating (or its removal), one undo step of its own; `done` is the reply once it is in the store.
+
+        `user`: whom the key rated for (the user on screen); another than the chat's now has no undo step here."""
+        mine = user is None or user == self.writer.user_name
+        if mine:
+            self.undo_stack.append(UndoStep((Undo(item, self.current(item)),)))
+        if self.write(item, liked, user):
+            return done
+        said = done.removeprefix("Saved: ")
+        return f"Not saved yet: {said[:1].lower() + said[1:]} {self.writer.kept_note()}"
 
     def undo(self, restore_state: Callable[[dict], None]) -> str:
         """Take back the last step: a key's rating, or everything one message rated and understood."""
@@ -129,28 +111,17 @@ class RatingJournal:
         step = self.undo_stack.pop()
         if step.state is not None:
             restore_state(step.state)
-        busy = False
+        kept = 0
         for change in reversed(step.changes):
-            busy |= not self.write_or_keep(change.item, change.previous)
-        if busy:
-            return f"Undone in memory; {self.busy_note()}"
+            kept += not self.write(change.item, change.previous)
+        if kept:
+            return f"Undone, not saved yet. {self.writer.kept_note(kept)}"
         was = {True: "liked", False: "disliked", None: "unrated"}
         said = "; ".join(f"{c.item.name} is {was[c.previous]} again" for c in step.changes)
         if step.state is not None:
             said = (said + ". " if said else "") + "I forgot what that message said"
         return f"Undone: {said}."
 
-    def busy_note(self) -> str:
-        return (f"the database is locked by another program. {len(self.pending)} change(s) are kept and "
-                "will be written as soon as it is free.")
-
     def flush_pending(self) -> int:
-        """Write ratings kept while the database was locked, oldest first. Returns how many were written."""
-        written = 0
-        with self.flush_lock:
-            while self.pending:
-                p = self.pending[0]
-                self.write(p.item, p.liked, p.ts)
-                self.pending.pop(0)
-                written += 1
-        return written
+        """Write what waits on disk (every line, oldest first). Returns how many lines were written."""
+        return self.writer.flush().written

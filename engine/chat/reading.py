@@ -30,19 +30,23 @@ _CLAUSE_BREAK = re.compile(r"[.;!?]+(?:\s|$)|\n|\b(?:but|though|although|however
 # match wins, so "didn't like" beats "like".
 _BEFORE: list[tuple[Polarity, re.Pattern]] = [(p, re.compile(rx, re.I)) for p, rx in [
     ("disliked", r"\b(?:hated?|hates|disliked?|dislikes|detest(?:ed|s)?|loathed?|despised?|can'?t\s+stand|"
-                 r"couldn'?t\s+stand|sick\s+of|tired\s+of|nothing\s+like|anything\s+but|no\s+more|"
+                 r"couldn'?t\s+stand|sick\s+of|tired\s+of|nothing\s+(?:\w+\s+){0,2}?like|anything\s+but|no\s+more|"
+                 r"walked\s+out\s+(?:of|on)|fell\s+asleep\s+(?:in|during|watching)|turned\s+off|gave\s+up\s+on|"
                  r"can'?t\s+say\s+(?:that\s+)?i\s+(?:really\s+|much\s+)?(?:liked|enjoyed|loved|cared\s+for)|"
                  r"(?:not|never\s+been|wasn'?t|isn'?t|am\s+not|'m\s+not)\s+(?:[\w']+\s+){0,4}?fan\s+of)\s*(?:the\s+)?$"),
     ("disliked", r"\b(?:didn'?t|did\s+not|don'?t|do\s+not|never|wasn'?t|won'?t|not)\s+(?:\w+\s+){0,2}?"
                  r"(?:like|love|enjoy|care\s+for|into|impressed\s+by)(?:d|ed|s)?\b"),
     ("disliked", r"\b(?:not|no)\s*(?:the\s+)?$"),
-    ("liked", r"\b(?:loved?|loves|liked|likes|enjoy(?:ed|s)?|adored?|adores|dig|dug|treasure[ds]?|"
+    ("liked", r"\b(?:(?:loved?|loves|liked|likes|enjoy(?:ed|s)?|adored?|adores)(?:\s+(?:watching|seeing))?|dig|dug|treasure[ds]?|"
               r"(?:big|huge|great|massive|real|longtime)?\s*fan\s+of|into|(?:all[\s-]time\s+)?favou?rites?)\b"),
     ("liked", r"\b(?:i|we|really|also|do|just|totally|still|definitely|always)\s+(?:really\s+)?like\b"),
     ("seed", r"\b(?:like|similar\s+to|such\s+as|along\s+the\s+lines\s+of|in\s+the\s+vein\s+of|reminds?\s+me\s+of|"
              r"comparable\s+to|same\s+as|kind\s+of|sort\s+of|the\s+likes\s+of)\b"),
-    ("seen", r"\b(?:seen|saw|watched|watching|read|heard\s+of|heard\s+about|know|remember|on\s+my\s+list|"
-             r"want\s+to\s+see|wanna\s+see|plan\s+to\s+see|going\s+to\s+see|gonna\s+see)\b"),
+    # A film the person watched and brings up unprompted is a reference point: "I watched X", "have you seen X?"
+    # are seeds (no rating); one they have not seen yet is only noted ("want to see X", "heard about X").
+    ("seed", r"\b(?:seen|saw|watched|watching|read|know|remember|rewatched|finished)\b"),
+    ("seen", r"\b(?:heard\s+of|heard\s+about|hear|heard|on\s+my\s+list|want\s+to\s+see|wanna\s+see|plan\s+to\s+see|"
+             r"going\s+to\s+see|gonna\s+see|wait\s+to\s+see|looking\s+forward\s+to)\b"),
     ("seed", r"\b(?:something|anything|stuff|things|movies?|films?|books?|shows?|more|others?|ones?)\s+"
              r"(?:\w+\s+)?(?:like|similar\s+to)\b"),
 ]]
@@ -55,7 +59,7 @@ _PAN = (r"boring|bad|terrible|awful|horrible|overrated|stupid|dull|meh|disappoin
         r"predictable|confusing|weird|too\s+much|not\s+for\s+me|a\s+letdown|mediocre|silly|pointless")
 _HEDGE = r"ok|okay|alright|all\s+right|decent|fine|so\s*-?\s*so|watchable|average|passable"
 _BE = r"(?:\(\d{4}\)\s*)?(?:is|was|were|are|'s|has\s+been|have\s+been|remains|felt|seemed|looked)"
-_NEGATOR = re.compile(r"\b(?:not|never|no|hardly|n't|nothing)\b|n't\b", re.I)
+_NEGATOR = re.compile(r"\b(?:not|never|no|hardly|nothing|isnt|wasnt|arent|werent|dont|didnt|doesnt)\b|n't\b", re.I)
 # "X was not bad", "X is never boring", "X wasn't too good": a verb of being, at most three words, then a judgement;
 # a negator among those words turns it ("not bad" is praise, "not great" a pan).
 _JUDGED = re.compile(rf"^\W*(?:{_BE}(?:n'?t)?|isn'?t|wasn'?t|weren'?t|aren'?t)\s+((?:[\w']+\s+){{0,3}}?)"
@@ -79,10 +83,13 @@ _PRONOUN = re.compile(r"^\W*(?:and\s+|but\s+|though\s+|although\s+|however,?\s+|
                       r"that\s+one|this\s+one|that\s+movie|this\s+movie|the\s+movie|the\s+film)(?=\s|')", re.I)
 # "never saw X but I will check it out", "haven't seen X yet": not seen, so neither liked nor disliked
 _UNSEEN_BEFORE = re.compile(r"\b(?:haven'?t|have\s+not|has\s+not|hasn'?t|never|not|didn'?t|did\s+not|yet\s+to)\s+"
-                            r"(?:\w+\s+){0,2}?(?:seen|see|saw|watched|watch|heard\s+of)\s+(?:it\s+)?(?:the\s+)?$", re.I)
+                            r"(?:\w+\s+){0,2}?(?:seen|see|saw|watched|watch|heard\s+of)\s+(?:it\s+)?(?:the\s+)?$|"
+                            r"\b(?:i|i'?ve|i\s+keep|i'?ve\s+been|friends?|people|everyone)\s+(?:hear|heard|hearing|read|say|says|said|"
+                            r"recommended)\s+(?:that\s+|good\s+things\s+about\s+|i\s+(?:go\s+)?(?:see|watch)\s+)?(?:the\s+)?$", re.I)
 _UNSEEN_AFTER = re.compile(r"^\W*(?:(?:i|which\s+i|that\s+i)\s+)?(?:haven'?t|have\s+not|never|didn'?t|did\s+not)\s+"
                            r"(?:\w+\s+)?(?:seen|saw|watched|see|watch)\b|^\W*(?:(?:i'?ll|i\s+will|i\s+need\s+to|i\s+should|"
-                           r"i'?m\s+going\s+to|i\s+want\s+to|i'?d\s+like\s+to)\s+(?:have\s+to\s+)?(?:check|watch|see|look))", re.I)
+                           r"i'?m\s+going\s+to|i\s+want\s+to|i'?d\s+like\s+to)\s+(?:have\s+to\s+)?(?:check|watch|see|look))|"
+                           r"^\W*(?:is|was|are)\s+(?:supposed|said)\s+to\s+be\b|^\W*(?:looks|sounds)\b", re.I)
 _AFTER_WORDS = 8  # a predicate this many words after the title still speaks of it
 
 Ordinal = Literal["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "last"]
@@ -178,7 +185,7 @@ def listed_verdict(after: str) -> Polarity | None:
     return None
 
 
-def polarity_of(text: str, mention: Mention, clause: tuple[int, int], next_start: int, previous_end: int = 0) -> Polarity:
+def polarity_of(text: str, mention: Mention, clause: tuple[int, int], next_start: int) -> Polarity:
     """A predicate right after the title, else the last cue before it in its clause, else how the words around
     it feel (engine.chat.sentiment), else a seed."""
     after = text[mention.end:min(clause[1], next_start)]
@@ -197,8 +204,8 @@ def polarity_of(text: str, mention: Mention, clause: tuple[int, int], next_start
                 best = cand
     if best:
         return best[2]
-    around = text[max(clause[0], previous_end):mention.start] + " " + text[mention.end:min(clause[1], next_start)]
-    return sentiment.verdict(around) or "seed"
+    # only what follows the title speaks of it: what comes before is often the greeting or another film
+    return sentiment.verdict(text[mention.end:min(clause[1], next_start)]) or "seed"
 
 
 def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary | None = None) -> Reading:
@@ -210,8 +217,7 @@ def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary 
     for k, m in enumerate(found):
         clause = next((c for c in cl if c[0] <= m.start < c[1]), (0, len(text)))
         next_start = found[k + 1].start if k + 1 < len(found) else len(text)
-        previous_end = found[k - 1].end if k else 0
-        read_mentions.append(ReadMention(m, polarity_of(text, m, clause, next_start, previous_end)))
+        read_mentions.append(ReadMention(m, polarity_of(text, m, clause, next_start)))
     read_mentions = with_follow_ups(text, cl, read_mentions)
     blanked = _blank(text, [(m.start, m.end) for m in found])
     missing = missing_titles(blanked)

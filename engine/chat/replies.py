@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from db.errors import RecchatError
 from db.eval_runs import EvalRun
+from db.fileio import place_file
 from db.types import Interaction, Item
+from engine.collab.model import CollabModel
 from engine.llm.explain import Explanation
-from engine.rank.reasons import Why
+from engine.rank.reasons import Why, reasons_for
+from engine.rank.stack import Reranker
 from engine.sources.export import list_rows, write_list
 from engine.vocab.mentions import keys, title_forms
 
@@ -61,18 +65,41 @@ class WhyAnswer:
         return text
 
 
-def export_list(path: str, shown: list[Item], p_like: list[float], store: ChatStore) -> str:
-    """The list on screen as a file to import elsewhere (Letterboxd's list import for .csv)."""
+def export_list(path: str, shown: list[Item], p_like: list[float], store: ChatStore, replace: bool = False) -> str:
+    """The list on screen as a file to import elsewhere (Letterboxd's list import for .csv).
+
+    An existing file is never replaced unless asked ("export to x.csv, replace it"): a notes.md a person
+    keeps must not vanish under a list. Written whole or not at all (a temp file, then a rename or a link)."""
     if not shown:
         return "There is no list on screen yet: ask for something first."
-    target = Path(path or time.strftime("recchat-list-%Y%m%d-%H%M.csv")).expanduser()
+    named = path or time.strftime("recchat-list-%Y%m%d-%H%M.csv")
+    target = Path(named).expanduser()
+    refusal = (f"Not exported: {target} exists; say 'export to {named}, replace it' to overwrite, or give another name.")
+    if target.exists() and not replace:
+        return refusal
     rows = list_rows(shown, store.imdb_ids([i.id for i in shown]), p_like)
     try:
-        write_list(target, rows)
+        with place_file(target, replace) as tmp:
+            write_list(tmp, rows)
+    except FileExistsError:  # made by someone else while the list was written
+        return refusal
     except RecchatError as e:
         return f"Not exported: {e}"
     note = " (Letterboxd's list import: Title, Year, imdbID)" if target.suffix.lower() == ".csv" else ""
     return f"Wrote {len(rows)} films to {target}{note}."
+
+
+def why_answer(item: Item, plan: Plan | None, history: list[Interaction], collab: CollabModel, stack: Reranker | None,
+               llm: Explanation, words) -> WhyAnswer:
+    """What ordered `item` (`plan`: the request that put it on screen, None when it is not there), with the
+    LLM's own leave-one-out over `history`, the ratings its prompt showed."""
+    cand = next((c for c in plan.candidates if c.item.id == item.id), None) if plan else None
+    p = min(max(llm.p_yes, 1e-6), 1 - 1e-6)
+    seeds = {s.id: s.name for s in plan.seeds} if plan else {}
+    why = reasons_for(item, collab, stack, history, llm_logit=math.log(p / (1 - p)), seeds=tuple(seeds),
+                      relevance=cand.relevance if cand else 0.0, words=words,
+                      names={**{h.item_id: h.name for h in history}, **seeds})
+    return WhyAnswer(why, llm)
 
 
 def why_reply(intent: Intent, shown: list[Item], store: ChatStore) -> Reply:

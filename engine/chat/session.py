@@ -1,13 +1,19 @@
 """One chat, without the UI: read a message, update the conversation state, plan, and answer.
 
-It delegates what it does not decide: store reads (`store`, one lock for the connection), ratings with
-their retries and undo (`journal`), retrieval (`planning`) and the replies' words (`notices`). The app
+It delegates what it does not decide: store reads (`store`, one lock for the connection), every write
+through the on-disk journal (`writer`: nothing said is lost while another program holds the store),
+ratings and their undo (`journal`), retrieval (`planning`) and the replies' words (`notices`). The app
 calls it from worker threads, so the UI never waits on SQLite or the model (one scorer, one lock).
+
+One owner for the session's state: `lock`, held for each whole operation on it (a message, a rating, a user
+switch, a ranking's bookkeeping). Not Textual's exclusive workers: cancelling a thread worker only sets a flag,
+so two would still interleave, or a rating be dropped. The app passes the user on screen with a key's rating:
+a like pressed mid-switch lands on the user shown then. Lock order: `model_lock`, `lock`, the writer's,
+the store's.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from dataclasses import dataclass, field
@@ -16,29 +22,27 @@ from typing import Callable, Iterator
 
 from db import open_db
 from db.catalogs import pin_catalog, use_catalog
-from db.chats import chat_state, check_chat, latest_chat, log_message, new_chat
 from db.scoring import Scorer
 from db.types import Interaction, Item
-from db.users import get_or_create_user
 from engine.collab.cache import CollabService
 from engine.llm.backends import open_scorer
 from engine.llm.explain import explain
 from engine.rank.group import rank_group
-from engine.rank.reasons import reasons_for
 from engine.rank.recommend import Ranking, iter_rank, with_like_rates
 from engine.rank.stack import Reranker, choose_stack
 from engine.vocab.describe import Vocabulary
 from engine.vocab.mentions import TitleIndex
 
 from . import notices
-from .intent import HELP, Intent, parse
-from .journal import DatabaseBusy, RatingJournal
+from .intent import GREETING, HELP, Intent, parse
+from .journal import RatingJournal
 from .planning import Plan, plan_request
 from .reading import Reading
-from .replies import Reply, SidePanel, WhyAnswer, export_list, why_reply
+from .replies import Reply, SidePanel, WhyAnswer, export_list, why_answer, why_reply
 from .state import ConversationState
 from .store import ChatStore
 from .text import MAX_MESSAGE, clean_message
+from .writer import ChatWriter
 
 RANK_CHUNK = 8  # candidates scored between checks for a newer request (about a second on 2 cores)
 
@@ -68,9 +72,10 @@ class ChatSession:
     shown_p_like: list[float] = field(default_factory=list, init=False)  # their P(like), for an export
 
     def __post_init__(self) -> None:
+        self.lock = threading.RLock()  # one owner for the session's state (the module's docstring says why)
         self.model_lock = threading.Lock()
         self._generation = 0  # bumped by every ranking request; an older ranking stops at its next chunk
-        self.db = open_db(self.db_path, timeout=self.lock_wait, shared=True)
+        self.db = open_db(self.db_path, timeout=self.lock_wait, shared=True)  # a current schema: no write lock
         self.store = ChatStore(self.db, self.domain)
         self.catalog = use_catalog(self.db, self.domain, self.dataset)
         pin_catalog(self.db, self.domain, self.catalog.dataset)  # an import during the chat does not switch it
@@ -78,16 +83,13 @@ class ChatSession:
         self._told_catalog = False  # "Not in the catalog" says once per chat how to bring a newer one
         movies = self.domain == "movie" and self.catalog.info is not None  # what it knows of a film beyond ratings
         self.notices += notices.opening(self.catalog_note, self.store.knowledge() if movies else None)
-        self.journal = RatingJournal(self.store, lambda: self.collab.refresh(self.db), self.lock_tries)
-        self.journal.start(self.journal.with_retry(lambda: get_or_create_user(self.db, self.user_name)))
-        self.chat_id = self.journal.with_retry(self._open_chat)
-        self._index: TitleIndex | None = None
-        self._vocab: Vocabulary | None = None
         self.collab = CollabService(self._open_db, self.domain, log=self.notices.append)
+        self.writer = ChatWriter(self.store, self.lock_tries, lambda: self.collab.refresh(self.db), self.lock_wait)
+        self.journal = RatingJournal(self.store, self.writer)
+        self.state = ConversationState.from_json(self.writer.open(self.user_name, self.chat, self.new_chat))
 
-    @property
-    def user_id(self) -> int:
-        return self.journal.user_id
+    user_id = property(lambda self: self.writer.user_id, doc="None while the user's creation waits for the store")
+    chat_id = property(lambda self: self.writer.chat_id, doc="None while the chat's creation waits for the store")
 
     def _open_db(self):  # a connection of its own (the collaborative refit's thread), on this chat's catalog
         db = open_db(self.db_path, timeout=self.lock_wait)
@@ -113,16 +115,17 @@ class ChatSession:
         """Score a plan's candidates; the first ranking comes after a small chunk (see engine.rank.recommend).
 
         The newest request wins: an older ranking still scoring stops at its next chunk."""
-        self._generation += 1
-        mine = self._generation
+        with self.lock:
+            self._generation += 1
+            mine = self._generation
+            self.last_plan = plan
         self.load_model()
-        self.last_plan = plan
         collab = self.collab.current()  # a model rec-tuned with notes reads each candidate's like-rate
         cands = with_like_rates(collab, plan.own, list(plan.candidates))
         if plan.members:  # one list for the people present: each member scored, then aggregated
             with self.model_lock:
                 ranking = rank_group(self.scorer, self.stack, collab, self.domain, list(plan.members), cands, top=plan.count)
-            self.shown, self.shown_p_like = [r.item for r in ranking.items], [r.p_like for r in ranking.items]
+            self._show(ranking, mine)
             yield ranking
             return
         with self.model_lock:
@@ -130,28 +133,27 @@ class ChatSession:
                                      top=plan.count, chunk=RANK_CHUNK,
                                      cancelled=lambda: self._generation != mine,
                                      seeds=tuple(s.id for s in plan.seeds)):
-                self.shown = [r.item for r in ranking.items]
-                self.shown_p_like = [r.p_like for r in ranking.items]
+                self._show(ranking, mine)
                 yield ranking
+
+    def _show(self, ranking: Ranking, generation: int) -> None:
+        """The list on screen is the newest request's (a ranking a switch of user outdated shows nothing)."""
+        with self.lock:
+            if generation == self._generation:
+                self.shown, self.shown_p_like = [r.item for r in ranking.items], [r.p_like for r in ranking.items]
 
     def why(self, item: Item) -> WhyAnswer:
         """What ordered the item in the list on screen (the stack's parts, with the prompt's history and the
         request's seeds and words), and the LLM's own leave-one-out as one line of it."""
         self.load_model()
-        plan = self.last_plan
-        on_screen = plan is not None and any(i.id == item.id for i in self.shown)
-        history = plan.history if on_screen else self.history()
-        rate = float(self.collab.current().like_rate([item.id], without=self.history())[0])
+        with self.lock:  # what is on screen, read whole; the model is asked outside the lock
+            on_screen = self.last_plan is not None and any(i.id == item.id for i in self.shown)
+            plan = self.last_plan if on_screen else None
+            history, words = plan.history if plan else self.history(), list(self.state.words)
+            rate = float(self.collab.current().like_rate([item.id], without=self.history())[0])
         with self.model_lock:
             llm = explain(self.scorer, self.domain, history, item, like_rate=rate)
-        cand = next((c for c in plan.candidates if c.item.id == item.id), None) if on_screen else None
-        p = min(max(llm.p_yes, 1e-6), 1 - 1e-6)
-        why = reasons_for(item, self.collab.current(), self.stack, history, llm_logit=math.log(p / (1 - p)),
-                          seeds=tuple(s.id for s in plan.seeds) if on_screen else (),
-                          relevance=cand.relevance if cand else 0.0, words=self.state.words,
-                          names={**{h.item_id: h.name for h in history},
-                                 **({s.id: s.name for s in plan.seeds} if on_screen else {})})
-        return WhyAnswer(why, llm)
+        return why_answer(item, plan, history, self.collab.current(), self.stack, llm, words)
 
     # ------------------------------------------------------------- messages
     def handle(self, raw: str) -> Reply:
@@ -159,22 +161,24 @@ class ChatSession:
         cleaned = clean_message(raw)
         if not cleaned.text:
             return Reply("Type a request, e.g. 'something like Alien but funnier', or 'help'.")
-        self.log("user", cleaned.text)
-        reply = self._act(parse(cleaned.text, self.titles(), self.domain, self.vocabulary()))
-        if cleaned.cut:
-            reply.text = f"(I read the first {MAX_MESSAGE} characters of that.) {reply.text}"
-        self.log("assistant", reply.text, {"state": self.state.to_json()})
-        return reply
+        with self.lock:
+            self.log("user", cleaned.text)  # on disk now, in the store with this turn's first write
+            reply = self._act(parse(cleaned.text, self.titles(), self.domain, self.vocabulary(), self.store.user_exists))
+            if cleaned.cut:
+                reply.text = f"(I read the first {MAX_MESSAGE} characters of that.) {reply.text}"
+            self.log("assistant", reply.text)
+            self.writer.commit(self.writer.entry("state", state=self.state.to_json()))  # the turn, with retries
+            return reply
 
     def _act(self, intent: Intent) -> Reply:
-        if intent.kind in ("help", "unknown"):
-            return Reply(("" if intent.kind == "help" else "Sorry, I didn't get that. ") + HELP)
+        if intent.kind in ("help", "unknown", "greeting"):
+            return Reply(GREETING if intent.kind == "greeting" else ("" if intent.kind == "help" else "Sorry, I didn't get that. ") + HELP)
         if intent.kind == "undo":
             return Reply(self.undo(), rated=True)
         if intent.kind == "eval":
             return Reply("Evaluation runs:", open_eval=True)
         if intent.kind == "export":
-            return Reply(export_list(intent.title, self.shown, self.shown_p_like, self.store))
+            return Reply(export_list(intent.title, self.shown, self.shown_p_like, self.store, intent.replace))
         if intent.kind in ("with", "alone"):
             self.with_users = tuple(n for n in re.split(r"\s*(?:,|\band\b|&)\s*", intent.user) if n) if intent.user else ()
             plan = self.plan()
@@ -195,13 +199,13 @@ class ChatSession:
     def _converse(self, reading: Reading) -> Reply:
         """Fold a message into the conversation: ratings for explicit statements, the state, a new plan."""
         before = self.state.to_json()
-        saved = self.journal.rate_statements(reading)
-        self.state.apply(reading, self.shown, [i.year for i in self.shown if i.year])
-        if saved or self.state.to_json() != before:
-            self.journal.step(saved, before)
+        rated = self.journal.rate_statements(reading)
+        self.state.apply(reading, self.shown, [i.year for i in self.shown if i.year], (self.store.year_span() or (0, None))[1])
+        if rated.changes or self.state.to_json() != before:
+            self.journal.step(rated.changes, before)
         plan = self.plan()
         parts = [self.understood(reading), notices.unknown_words(reading.words.unknown, bool(self.vocabulary().runtimes)),
-                 notices.saved_note(len(saved))]
+                 notices.saved_note(len(rated.changes) - rated.kept), self.journal.kept_note(rated.kept)]
         if reading.missing:
             parts.append("Not in the catalog: " + "; ".join(
                 notices.missing_note(t, self.store.close_matches(t, n=2)) for t in reading.missing) + ".")
@@ -210,7 +214,7 @@ class ChatSession:
                 parts.append(notices.newer_catalog_hint(self.domain, self.catalog.info, self.store.year_span(),
                                                         bool(self.store.knowledge().linked)))
         parts.append(notices.describe(plan, self.user_name))
-        return Reply(" ".join(p for p in parts if p), plan=plan, history_changed=bool(saved))
+        return Reply(" ".join(p for p in parts if p), plan=plan, history_changed=bool(rated.changes))
 
     def understood(self, reading: Reading | None = None) -> str:
         """What the conversation holds now, in words, so a person can correct it."""
@@ -222,38 +226,36 @@ class ChatSession:
     # ------------------------------------------------------------ retrieval
     def plan(self) -> Plan:
         """The conversation's request, retrieved; again after the history changed (a rating drops out)."""
-        others = [(n, self.journal.with_retry(lambda n=n: get_or_create_user(self.db, n))) for n in self.with_users]
-        return plan_request(self.state, self.store, self.collab, self.user_id, self.n_candidates, self.among,
-                            self.vocabulary(), [(self.user_name, self.user_id), *others] if others else None)
+        with self.lock:
+            others = [(n, self.writer.user_id_of(n)) for n in self.with_users]
+            return plan_request(self.state, self.store, self.collab, self.user_id, self.n_candidates, self.among,
+                                self.vocabulary(), [(self.user_name, self.user_id), *others] if others else None)
 
     def titles(self) -> TitleIndex:
-        """The catalog's title index, built on first use (load_model builds it ahead); ties go to the item
-        the collaborative model has seen rated most, the order retrieval's popularity fallback uses."""
-        if self._index is None:
-            items = self.store.catalog()
-            popularity = self.collab.current().popularity([i.id for i in items])
-            self._index = TitleIndex.build(items, {i.id: float(p) for i, p in zip(items, popularity)})
-        return self._index
+        """The catalog's title index (load_model builds it ahead): see ChatStore.title_index."""
+        return self.store.title_index(lambda ids: self.collab.current().popularity(ids))
 
     def vocabulary(self) -> Vocabulary:
         """The catalog's describing words (its tags, people, runtimes), read once per chat."""
-        if self._vocab is None:
-            self._vocab = self.store.vocabulary()
-        return self._vocab
+        return self.store.vocabulary()
 
     def find_title(self, text: str) -> Item | None:
         """The catalog item a whole string names ("Heat", "Godfather, The", "twelve monkeys 1995")."""
         return self.titles().lookup(text)
 
     # -------------------------------------------------------------- ratings
-    def rate(self, item: Item, liked: bool) -> str:
-        return self.journal.change(item, liked, f"Saved: you {'liked' if liked else 'disliked'} {item.name}.")
+    def rate(self, item: Item, liked: bool, user: str | None = None) -> str:
+        """A key's rating; `user`: the user on screen when it was pressed (None: the chat's user now)."""
+        with self.lock:
+            return self.journal.change(item, liked, f"Saved: you {'liked' if liked else 'disliked'} {item.name}.", user)
 
-    def remove(self, item: Item) -> str:
-        return self.journal.change(item, None, f"Removed {item.name} from your history.")
+    def remove(self, item: Item, user: str | None = None) -> str:
+        with self.lock:
+            return self.journal.change(item, None, f"Removed {item.name} from your history.", user)
 
     def undo(self) -> str:
-        return self.journal.undo(lambda saved: setattr(self, "state", ConversationState.from_json(saved)))
+        with self.lock:
+            return self.journal.undo(lambda saved: setattr(self, "state", ConversationState.from_json(saved)))
 
     def history(self) -> list[Interaction]:
         return self.store.history(self.user_id)
@@ -263,35 +265,28 @@ class ChatSession:
         name = clean_message(name).text[:64].strip()
         if not name:
             return "Which user? Type '/user NAME'."
-        existed = self.store.user_exists(name)
-        self.journal.start(self.journal.with_retry(lambda: get_or_create_user(self.db, name)))
-        self.user_name = name
-        self.chat, self.new_chat = None, False
-        self.chat_id = self.journal.with_retry(self._open_chat)
-        self.last_plan = None
-        self.shown = []
-        n = len(self.history())
+        with self.lock:
+            existed = self.store.user_exists(name)
+            self._generation += 1  # a ranking for the previous user stops and never fills the list
+            self.chat, self.new_chat = None, False
+            self.state = ConversationState.from_json(self.writer.open(name, None, False))
+            self.journal.start()
+            self.user_name, self.last_plan, self.shown, self.shown_p_like = name, None, [], []
+            n = len(self.history())
         return f"Now chatting as {name}" + (f" ({n} ratings)." if existed else " (new user).")
 
     # ------------------------------------------------------- chats and runs
-    def _open_chat(self) -> int:
-        """The chat to continue (and its conversation state): --chat, a new one, or the user's latest."""
-        chat_id = (check_chat(self.db, self.chat, self.user_id) if self.chat is not None
-                   else new_chat(self.db, self.user_id) if self.new_chat else latest_chat(self.db, self.user_id))
-        self.state = ConversationState.from_json(chat_state(self.db, chat_id))
-        return chat_id
-
-    def log(self, role: str, content: str, payload: dict | None = None) -> None:
-        """Keep the conversation; a locked database only costs the log line, never the app."""
-        try:
-            self.journal.with_retry(lambda: log_message(self.db, self.chat_id, role, content, payload), tries=1)
-        except DatabaseBusy:
-            pass
+    def log(self, role: str, content: str) -> None:
+        """Keep the conversation: on disk at once, in the store with the turn's next write (its state)."""
+        self.writer.outbox.append(self.writer.entry("message", role=role, content=content))
 
     def side_panel(self) -> SidePanel:
         runs = self.store.eval_runs(1)
         return SidePanel(self.history(), runs[0] if runs else None)
 
-    def close(self) -> None:
+    def close(self) -> str:
+        """A last try to write what waits on disk, then the connections closed; one line if some still waits."""
+        note = self.writer.close()
         with self.store.lock:
             self.db.conn.close()
+        return note

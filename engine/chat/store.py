@@ -2,11 +2,14 @@
 
 The app calls the session from worker threads, so the UI never waits on SQLite; this lock keeps those
 workers (and the collaborative refresh after a rating) to one statement at a time on the connection.
+The catalog's words (title index, vocabulary) are read once per chat: the chat's catalog is pinned. Writes
+go through engine.chat.writer, on a connection of its own.
 """
 
 from __future__ import annotations
 
 import threading
+from typing import Callable, Sequence
 
 from db.catalog import catalog_items, catalog_year_span, close_matches, has_items, imdb_ids_of, items_by_id
 from db.chats import recent_messages
@@ -17,6 +20,7 @@ from db.knowledge import Knowledge, knowledge, people_films, runtimes, tag_relev
 from db.types import Interaction, Item
 from db.users import find_user, user_names
 from engine.vocab.describe import Vocabulary
+from engine.vocab.mentions import TitleIndex
 
 
 class ChatStore:
@@ -24,6 +28,8 @@ class ChatStore:
         self.db = db
         self.domain = domain
         self.lock = threading.RLock()
+        self._index: TitleIndex | None = None  # the catalog's words, read once per chat (the catalog is pinned)
+        self._vocab: Vocabulary | None = None
 
     def items(self, ids: list[int]) -> dict[int, Item]:
         with self.lock:
@@ -52,10 +58,21 @@ class ChatStore:
             return has_items(self.db, self.domain)
 
     def vocabulary(self) -> Vocabulary:
-        """The catalog's describing words: its tags, the people and runtimes the store knows."""
+        """The catalog's describing words: its tags, the people and runtimes the store knows (read once)."""
         with self.lock:
-            return Vocabulary(tag_relevance(self.db, self.domain), people_films(self.db, self.domain),
-                              runtimes(self.db, self.domain))
+            if self._vocab is None:
+                self._vocab = Vocabulary(tag_relevance(self.db, self.domain), people_films(self.db, self.domain),
+                                         runtimes(self.db, self.domain))
+            return self._vocab
+
+    def title_index(self, popularity: Callable[[list[int]], Sequence[float]]) -> TitleIndex:
+        """The catalog's title index, built on first use; ties go to the item the collaborative model has seen
+        rated most (`popularity`), the order retrieval's popularity fallback uses."""
+        if self._index is None:  # built outside the lock (seconds on a large catalog); two builds agree
+            items = self.catalog()
+            ranks = popularity([i.id for i in items])
+            self._index = TitleIndex.build(items, {i.id: float(p) for i, p in zip(items, ranks)})
+        return self._index
 
     def knowledge(self) -> Knowledge:
         with self.lock:

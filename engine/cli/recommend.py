@@ -166,13 +166,15 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, among_file, as_json
             for rank, r in enumerate(items, 1):
                 click.echo(f"{rank:>3}. {r.item.name}  P(like) {r.p_like:.3f}")
         if not as_json:
-            click.echo(f"(chat {session.chat_id}: continue with --chat {session.chat_id}; {session.catalog_note}; "
-                       f"{session.stack_note})", err=True)
+            chat = (f"chat {session.chat_id}: continue with --chat {session.chat_id}" if session.chat_id is not None
+                    else "the chat is created once the store frees")
+            click.echo(f"({chat}; {session.catalog_note}; {session.stack_note})", err=True)
     except RecchatError as e:
         raise click.ClickException(str(e)) from None
     finally:
-        session.journal.flush_pending()
-        session.close()
+        kept = session.close()  # a last write of what waits for the store; what it still refuses stays on disk
+        if kept:
+            click.echo(kept, err=True)
 
 
 def scorer_ahead(model_path):

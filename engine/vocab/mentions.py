@@ -282,7 +282,10 @@ class TitleIndex:
             year, used = _year_after(text, ws, i + n)
             item = self.pick(key, year)
             if year is not None and item.year != year:
-                return None  # "Little Women (2019)": a remake the catalog does not have
+                near = [e for e in self.forms[key] if e.item.year and abs(e.item.year - year) == 1]
+                if not near:
+                    return None  # "Little Women (2019)": a remake the catalog does not have
+                item = near[0].item  # a year off by one, as people (and release dates) have it
             end = ws[i + n - 1 + used].end
             return Mention(item, text[ws[i].start:end], ws[i].start, end, related=newer_film(ws, i)), n + used
         return None
@@ -432,13 +435,16 @@ def boundary_after(text: str, ws: list[Word], j: int) -> bool:
     return any(c in between for c in ",;:.!?()\"“”") or ws[j].key in BOUNDARY_WORDS
 
 
+_PAREN_YEAR = re.compile(r"\s*\(\s*(?:18|19|20)\d\d\s*\)")
+
+
 def marked(text: str, ws: list[Word], i: int, n: int, level: int, listed: bool = False) -> bool:
     """Whether the message marks words i..i+n as a title, as an ordinary-word title needs (module docstring).
 
     `listed`: the words follow another title with only "," / "and" / "or" between ("Heat, Speed and Crash")."""
     span = ws[i:i + n]
-    if quoted(text, span[0].start, span[-1].end):
-        return True
+    if quoted(text, span[0].start, span[-1].end) or _PAREN_YEAR.match(text, span[-1].end):
+        return True  # quoted, or followed by its year in parentheses: "It (2017)", "Up (2009)"
     if n == 1 and (len(span[0].key) <= 2 or span[0].key in GENRE_WORDS):
         return False  # "M", "War": a letter or a genre word is a title only in quotes
     if n == 1 and span[0].key in REPLY_WORDS:  # "Perfect!" is a reply; "I saw Perfect" a title
