@@ -2,8 +2,9 @@
 
 Liked and disliked titles, seeds ("something like X"), titles only mentioned, preferred and
 excluded genres, years and the list length accumulate; a later word about the same title or genre
-replaces an earlier one; "start over" clears it. It is stored as JSON with each assistant message
-(`messages.payload`), so `engine ask --chat ID` and a reopened chat continue where they were.
+replaces an earlier one; "start over" clears it. It is stored as JSON in its own table (`chat_states`,
+written every turn through the chat's on-disk journal), so `engine ask --chat ID` and a reopened chat
+continue where they were.
 """
 
 from __future__ import annotations
