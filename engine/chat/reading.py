@@ -66,7 +66,8 @@ _JUDGED = re.compile(rf"^\W*(?:{_BE}(?:n'?t)?|isn'?t|wasn'?t|weren'?t|aren'?t)\s
                      rf"(?:(?P<praise>{_PRAISE})|(?P<pan>{_PAN})|(?P<hedge>{_HEDGE}))\b", re.I)
 # Predicates right after a title, checked before the cues in front of it.
 _AFTER: list[tuple[Polarity, re.Pattern]] = [(p, re.compile(rx, re.I)) for p, rx in [
-    ("disliked", rf"^\W*(?:isn'?t|wasn'?t|weren'?t|aren'?t|is\s+not|was\s+not)\s+(?:\w+\s+){{0,1}}?(?:my\s+thing|for\s+me)\b"),
+    ("disliked", rf"^\W*(?:isn'?t|wasn'?t|weren'?t|aren'?t|is\s+not|was\s+not|isnt|wasnt)\s+(?:\w+\s+){{0,1}}?(?:my\s+"
+                 rf"(?:thing|style|cup\s+of\s+tea|kind\s+of\s+(?:movie|film)|type|genre)|for\s+me)\b"),
     ("disliked", r"^\W*(?:sucked|sucks|stank|stinks|bored\s+me|put\s+me\s+to\s+sleep)\b"),
     ("seen", r"^\W*(?:is|are)\s+on\s+my\s+(?:watch\s*)?list\b"),
 ]]
@@ -77,10 +78,26 @@ _OWN_VERB = re.compile(
     r"do\s+not|never|can'?t\s+say\s+(?:that\s+)?i|couldn'?t\s+say\s+i|wasn'?t|was\s+not)\s+)?(?:\w+\s+){0,2}?"
     r"(?:(?P<love>loved|love|liked|like|enjoyed|enjoy|adored|adore|dug|really\s+liked)|(?P<hate>hated|hate|disliked|"
     r"dislike|couldn'?t\s+stand|can'?t\s+stand|was\s+bored\s+by)|(?P<fan>(?:a\s+|much\s+of\s+a\s+|the\s+biggest\s+|"
-    r"big\s+|huge\s+)?fan\s+of))\s+(?:it|them|that|this|those|the\s+(?:movie|film|first|second|sequel|one))\b", re.I)
+    r"big\s+|huge\s+)?fan\s+of))\s+(?:it|that|this|(?P<all>them|those|both|all\s+(?:of\s+them|three|two|four))|"
+    r"the\s+(?:movie|film|first|second|sequel|one))\b", re.I)
+# "... but I wasn't as impressed", "I was not a fan": the person's own judgement in a clause of its own
+_OWN_JUDGEMENT = re.compile(r"^\W*(?:and\s+|but\s+|though\s+|although\s+|however,?\s+|yet\s+)?i\s+(?P<neg>wasn'?t|was\s+not|"
+                            r"am\s+not|'?m\s+not|wasnt)?\s*(?:as\s+|that\s+|very\s+|too\s+|really\s+|so\s+)?"
+                            r"(?P<what>impressed|into\s+it|sold|convinced|a\s+fan|amazed|blown\s+away|disappointed|bored)\b", re.I)
+# Someone else's verdict ("my husband loved X"): noted, not the person's own rating
+_THIRD_PARTY = re.compile(r"\b(?:my\s+(?:husband|wife|son|daughter|kids|kid|friend|friends|boyfriend|girlfriend|mom|mother|dad|"
+                          r"father|brother|sister|partner|family)|he|she|they)\s+(?:really\s+|all\s+)?(?:loved?|liked?|"
+                          r"enjoyed|adored|hated|disliked)\s+(?:the\s+)?$", re.I)
+# "and it was pretty good" inside the words after a title
+_LATER_PRONOUN = re.compile(r"(?:\band|\bbut|,)\s+(?:it|that|this\s+one|that\s+one)\s+", re.I)
 # "it was hilarious", "that one was boring": a judgement of the title just named, in the next clause or sentence
 _PRONOUN = re.compile(r"^\W*(?:and\s+|but\s+|though\s+|although\s+|however,?\s+|yet\s+|also\s+)?(?:it|that|this|they|"
                       r"that\s+one|this\s+one|that\s+movie|this\s+movie|the\s+movie|the\s+film)(?=\s|')", re.I)
+# Words after a title that turn to another film: what follows speaks of that one
+_OTHER_FILM = re.compile(r"\b(?:the|that|this)\s+(?:new|old|other|first|second|third|original|newer|older|latest)\s+"
+                         r"(?:one|movie|film|version)\b|\bthe\s+(?:sequel|remake|original|prequel|reboot)\b", re.I)
+# Names and titles in the words a sentiment lexicon reads ("Super Troopers 2", "Good Will Hunting"): not verdicts
+_NAMES = re.compile(r"\b[A-Z][\w'-]*(?:\s+(?:[A-Z0-9][\w'-]*|of|the|and|a))*\s+[A-Z0-9][\w'-]*|\(\d{4}\)")
 # "never saw X but I will check it out", "haven't seen X yet": not seen, so neither liked nor disliked
 _UNSEEN_BEFORE = re.compile(r"\b(?:haven'?t|have\s+not|has\s+not|hasn'?t|never|not|didn'?t|did\s+not|yet\s+to)\s+"
                             r"(?:\w+\s+){0,2}?(?:seen|see|saw|watched|watch|heard\s+of)\s+(?:it\s+)?(?:the\s+)?$|"
@@ -168,9 +185,18 @@ def own_verb(after: str) -> Polarity | None:
     return ("disliked" if positive else "liked") if m.group("neg") else ("liked" if positive else "disliked")
 
 
+def own_judgement(clause_text: str) -> Polarity | None:
+    """ "but I wasn't as impressed", "I was disappointed": the person's own judgement, no object named."""
+    m = _OWN_JUDGEMENT.search(clause_text)
+    if m is None:
+        return None
+    bad = m.group("what").lower() in ("disappointed", "bored")
+    return "liked" if bool(m.group("neg")) == bad else "disliked"
+
+
 def follow_up(clause_text: str) -> Polarity | None:
     """A clause without a title that judges the one just named: "It was hilarious", "though I didn't like it"."""
-    if verdict := own_verb(clause_text):
+    if verdict := own_verb(clause_text) or own_judgement(clause_text):
         return verdict
     if (m := _PRONOUN.search(clause_text)) is not None:
         return judged(clause_text[m.end():]) or (listed_verdict(clause_text[m.end():]))
@@ -186,14 +212,18 @@ def listed_verdict(after: str) -> Polarity | None:
 
 
 def polarity_of(text: str, mention: Mention, clause: tuple[int, int], next_start: int) -> Polarity:
-    """A predicate right after the title, else the last cue before it in its clause, else how the words around
+    """A predicate right after the title, else the last cue before it in its clause, else how the words after
     it feel (engine.chat.sentiment), else a seed."""
     after = text[mention.end:min(clause[1], next_start)]
+    if (other := _OTHER_FILM.search(after)) is not None:  # "... I heard the new one was lame": another film
+        after = after[:other.start()]
     after = " ".join(after.split()[:_AFTER_WORDS])
     before = text[clause[0]:mention.start]
-    if _UNSEEN_AFTER.search(after) or _UNSEEN_BEFORE.search(before):
+    if _UNSEEN_AFTER.search(after) or _UNSEEN_BEFORE.search(before) or _THIRD_PARTY.search(before):
         return "seen"
-    for verdict in (listed_verdict(after), judged(after), own_verb(after)):
+    later = _LATER_PRONOUN.search(after)
+    for verdict in (listed_verdict(after), judged(after), own_verb(after),
+                    judged(after[later.end() - 1:]) if later else None):
         if verdict is not None:
             return verdict
     best: tuple[int, int, Polarity] | None = None
@@ -205,7 +235,7 @@ def polarity_of(text: str, mention: Mention, clause: tuple[int, int], next_start
     if best:
         return best[2]
     # only what follows the title speaks of it: what comes before is often the greeting or another film
-    return sentiment.verdict(text[mention.end:min(clause[1], next_start)]) or "seed"
+    return sentiment.verdict(_NAMES.sub(" ", after)) or "seed"
 
 
 def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary | None = None) -> Reading:
@@ -218,7 +248,7 @@ def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary 
         clause = next((c for c in cl if c[0] <= m.start < c[1]), (0, len(text)))
         next_start = found[k + 1].start if k + 1 < len(found) else len(text)
         read_mentions.append(ReadMention(m, polarity_of(text, m, clause, next_start)))
-    read_mentions = with_follow_ups(text, cl, read_mentions)
+    read_mentions = with_follow_ups(text, cl, with_shared_verdicts(text, cl, read_mentions))
     blanked = _blank(text, [(m.start, m.end) for m in found])
     missing = missing_titles(blanked)
     refs = []
@@ -232,6 +262,21 @@ def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary 
         author = index.find_author(m.group(1))
     described = vocab.read(blanked) if vocab is not None else WordsReading()
     return Reading(read_mentions, missing, refs, read_filters(blanked, domain), author, described)
+
+
+def with_shared_verdicts(text: str, cl: list[tuple[int, int]], mentions: list[ReadMention]) -> list[ReadMention]:
+    """ "I saw Blade and Watchmen, loved both": a verdict on "both" / "them" / "all of them" after the last title
+    of a clause is also the verdict on the titles before it there that had none."""
+    out = list(mentions)
+    for k, m in enumerate(mentions):
+        clause = next((c for c in cl if c[0] <= m.mention.start < c[1]), (0, len(text)))
+        verdict = _OWN_VERB.search(" ".join(text[m.mention.end:clause[1]].split()[:_AFTER_WORDS]))
+        if verdict is None or not verdict.group("all") or m.polarity not in ("liked", "disliked"):
+            continue
+        for j in range(k):
+            if out[j].mention.start >= clause[0] and out[j].polarity in ("seed", "seen"):
+                out[j] = ReadMention(out[j].mention, m.polarity)
+    return out
 
 
 _CONTRAST = re.compile(r"^\W*(?:but|though|although|however|yet|whereas|while)\b", re.I)
