@@ -451,6 +451,8 @@ def main() -> None:
     ap.add_argument("--no-previous", action="store_true", help="only the code as it is now")
     ap.add_argument("--json", type=Path, default=None, help="write the numbers here")
     ap.add_argument("--examples", type=int, default=3, help="failure examples printed per kind (now)")
+    ap.add_argument("--no-ablation", action="store_true",
+                    help="skip the column of today's parser without the sentiment lexicon (VADER)")
     ap.add_argument("--impl-only", action="store_true", help=argparse.SUPPRESS)  # one parser's numbers, as JSON
     ap.add_argument("--own-store", default=None, help=argparse.SUPPRESS)  # its store when --db's schema is newer
     args = ap.parse_args()
@@ -468,6 +470,14 @@ def main() -> None:
     if not args.no_previous:
         runs[f"previous ({args.previous})"] = run_previous(args, args.previous)
     runs["now"] = run_impl(args)
+    if not args.no_ablation:  # the sentiment lexicon's part: the same code with engine.chat.sentiment silenced
+        from engine.chat import sentiment
+
+        verdict, sentiment.verdict = sentiment.verdict, lambda text: None
+        try:
+            runs["now, rules only (no VADER)"] = run_impl(args)
+        finally:
+            sentiment.verdict = verdict
     print(f"ReDial dev half on {args.db}: run {started}; "
           + "; ".join(f"{n}: {r['seconds']:.0f} s, code {Path(r['engine']).parents[1]}, store {r['store']}" for n, r in runs.items()))
     report(runs, read_audit(AUDIT))

@@ -126,3 +126,43 @@ def test_small_talk_is_answered_and_changes_nothing(session, text):
     before = session.state.to_json()
     reply = session.handle(text)
     assert reply.text.startswith("Hello!") and reply.plan is None and session.state.to_json() == before
+
+
+def test_the_next_message_judges_the_film_named_last(session):
+    session.handle("Just saw Fargo")
+    assert session.state.seeds == [100] and not session.history()
+    session.handle("It was pretty boring")
+    assert [(h.name, h.liked) for h in session.history()] == [("Fargo (1996)", False)]
+    session.handle("I loved Toy Story")
+    session.handle("it was great talking to you")  # about the chat, not the film
+    session.handle("That's great!")  # an answer, not a verdict
+    assert [(h.name, h.liked) for h in session.history()] == [("Fargo (1996)", False), ("Toy Story (1995)", True)]
+
+
+@pytest.mark.parametrize("text,label,minutes", [
+    ("something funny and not too long", "not too long", (0, 120)),
+    ("nothing too long please", "not too long", (0, 120)),
+    ("something short", "short", (0, 100)),
+    ("under two hours", "under 120 min", (0, 120)),
+])
+def test_length_is_read_as_runtime_where_the_catalog_knows_it(text, label, minutes):
+    from engine.vocab.describe import Vocabulary
+
+    vocab = Vocabulary({}, runtimes={1: 95, 2: 150})
+    wanted = vocab.read(text).wanted
+    assert [(w.label, w.kind, w.minutes) for w in wanted] == [(label, "runtime", minutes)]
+    assert vocab.want(label) == wanted[0]  # the state keeps the label; planning turns it back into the want
+    assert list(vocab.relevance(wanted[0], [1, 2])) == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("opener", ["I loved Toy Story", "something like Alien but funnier"])
+@pytest.mark.parametrize("text,liked", [
+    ("Fargo was not bad", True), ("Fargo was never boring", True),
+    ("Titanic was a good movie, although I did not particularly like it", False),
+    ("I can't say I enjoyed Fargo", False), ("I'm not a big fan of Fargo", False),
+])
+def test_polarity_mid_conversation_is_saved_as_said(session, opener, text, liked):
+    session.handle(opener)
+    session.handle(text)
+    film = "Titanic (1997)" if "Titanic" in text else "Fargo (1996)"
+    assert (film, liked) in [(h.name, h.liked) for h in session.history()]

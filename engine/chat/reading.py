@@ -11,7 +11,7 @@ seed, as a bare list of titles in a recommender chat means "things like these".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from db.types import Item
@@ -144,13 +144,41 @@ class Reading:
     filters: Filters = field(default_factory=Filters)
     author: str | None = None  # "books by X"
     words: WordsReading = field(default_factory=WordsReading)  # describing words: tags, people, runtime
+    follow_up: Polarity | None = None  # "It was pretty boring": a verdict on the film named last, before this message
 
     def items(self, polarity: Polarity) -> list[Item]:
         return [m.item for m in self.mentions if m.polarity == polarity and m.item is not None]
 
     @property
     def says_something(self) -> bool:
-        return bool(self.mentions or self.missing or self.references or self.author or self.filters.any or self.words.any)
+        return bool(self.mentions or self.missing or self.references or self.author or self.filters.any or self.words.any
+                    or self.follow_up)
+
+
+def with_last_film(reading: Reading, item: Item | None) -> Reading:
+    """The message's verdict on "it" ("It was pretty boring", "I loved it") as a mention of the film named last."""
+    if reading.follow_up is None or item is None or reading.mentions:
+        return reading
+    return replace(reading, mentions=[ReadMention(Mention(item, "it", 0, 0), reading.follow_up)])
+
+
+# A message that opens on the film just talked about: "It was pretty boring", "Well, that one was great", "I loved
+# it" (past tense: "That's great!" answers the other side, "it was great talking to you" is about the chat)
+_ABOUT_LAST = re.compile(r"^\W*(?:(?:well|honestly|yeah|yes|yep|no|nah|oh|hmm|actually|ok|okay|so),?\s+)*(?:(?:it|that\s+one|"
+                         r"that\s+movie|the\s+movie|the\s+film)\s+(?:was|wasn'?t|wasnt)\b|i\s+(?:really\s+)?(?:loved|liked|"
+                         r"enjoyed|hated|disliked|didn'?t\s+(?:like|enjoy|love))\s+(?:it|that\s+one)\b)", re.I)
+_SOCIAL = re.compile(r"\b(?:talking|chatting|to\s+talk|to\s+chat|meeting|speaking|helping|nice\s+to|your\s+help|"
+                     r"the\s+(?:chat|conversation|suggestions?|recommendations?))\b", re.I)
+
+
+def about_last_film(text: str) -> Polarity | None:
+    """The verdict a message without titles gives the film named before it, when it opens on that film."""
+    first = clauses(text)[0] if text.strip() else (0, 0)
+    said = text[first[0]:first[1]]
+    if not _ABOUT_LAST.search(said) or _SOCIAL.search(text):
+        return None
+    verdict = follow_up(said[_ABOUT_LAST.search(said).start():].lstrip(" ,.!-"))
+    return verdict if verdict in ("liked", "disliked") else None
 
 
 def clauses(text: str) -> list[tuple[int, int]]:
@@ -261,7 +289,8 @@ def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary 
     if domain == "book" and (m := re.search(r"\b(?:books?|novels?|anything|something|stuff)\s+(?:\w+\s+)?(?:by|from)\s+(.+)", blanked, re.I)):
         author = index.find_author(m.group(1))
     described = vocab.read(blanked) if vocab is not None else WordsReading()
-    return Reading(read_mentions, missing, refs, read_filters(blanked, domain), author, described)
+    last = about_last_film(text) if not found and not refs and not missing else None
+    return Reading(read_mentions, missing, refs, read_filters(blanked, domain), author, described, last)
 
 
 def with_shared_verdicts(text: str, cl: list[tuple[int, int]], mentions: list[ReadMention]) -> list[ReadMention]:

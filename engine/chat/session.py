@@ -37,7 +37,7 @@ from . import notices
 from .intent import GREETING, HELP, Intent, parse
 from .journal import RatingJournal
 from .planning import Plan, plan_request
-from .reading import Reading
+from .reading import Reading, with_last_film
 from .replies import Reply, SidePanel, WhyAnswer, export_list, why_answer, why_reply
 from .state import ConversationState
 from .store import ChatStore
@@ -199,6 +199,8 @@ class ChatSession:
     def _converse(self, reading: Reading) -> Reply:
         """Fold a message into the conversation: ratings for explicit statements, the state, a new plan."""
         before = self.state.to_json()
+        if reading.follow_up and self.state.last is not None:  # "It was pretty boring": the film named last
+            reading = with_last_film(reading, self.store.items([self.state.last]).get(self.state.last))
         rated = self.journal.rate_statements(reading)
         self.state.apply(reading, self.shown, [i.year for i in self.shown if i.year], (self.store.year_span() or (0, None))[1])
         if rated.changes or self.state.to_json() != before:

@@ -42,6 +42,7 @@ class ConversationState:
     only_words: bool = False  # "only heist movies": the words are a filter
     popularity: str = "any"  # "hidden gems": low; "popular picks": high
     min_ratings: int = 0  # "at least 100 ratings"
+    last: int | None = None  # the film named last, what "It was pretty boring" in the next message speaks of
 
     # ------------------------------------------------------------- reading
     def mention(self, item_id: int, polarity: Polarity | Literal["related"]) -> None:
@@ -52,6 +53,7 @@ class ConversationState:
                 bucket.remove(item_id)
         {"liked": self.liked, "disliked": self.disliked, "seed": self.seeds, "seen": self.seen,
          "related": self.related}[polarity].append(item_id)
+        self.last = item_id
 
     def apply(self, reading: Reading, shown: list[Item], shown_years: list[int], latest_year: int | None = None) -> None:
         """Fold one message in; `shown` is the list on screen, for "the second one" and "older" (with nothing
