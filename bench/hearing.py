@@ -482,8 +482,10 @@ def main() -> None:
           + "; ".join(f"{n}: {r['seconds']:.0f} s, code {Path(r['engine']).parents[1]}, store {r['store']}" for n, r in runs.items()))
     report(runs, read_audit(AUDIT))
     print_failures(runs["now"], args.examples)
-    if args.json:
-        args.json.write_text(json.dumps({"run": started, "db": args.db, "limit": args.limit, **runs}, indent=1))
+    if args.json:  # no machine paths in what is written: the store and the code by name
+        named = {n: {**r, "engine": "working tree" if n.startswith("now") else f"worktree of {args.previous}",
+                     "store": Path(r["store"]).name} for n, r in runs.items()}
+        args.json.write_text(json.dumps({"run": started, "db": Path(args.db).name, "limit": args.limit, **named}, indent=1))
 
 
 if __name__ == "__main__":
