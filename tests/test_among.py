@@ -234,3 +234,17 @@ def test_the_list_is_read_in_the_chosen_catalog(store, tmp_path, fake_model):
     assert [row["id"] for row in json.loads(r.stdout)] == [latest]
     r = run_with_list(store, ("recommend", "--user", "1", "--dataset", "ml-latest"), listing(tmp_path, str(small)))
     assert r.exit_code == 1 and f"line 1: unknown item '{small}'" in r.output
+
+
+def test_a_year_in_parentheses_is_never_read_as_part_of_the_title():
+    """ReDial's "Jumanji (2017)" is not the 1995 film and "Renoir (2012)" not the film "2012"; "Blade Runner
+    2049", a number without parentheses, is still tried as the title."""
+    from db.types import Item
+    from engine.cli.among import link_title
+    from engine.vocab.mentions import TitleIndex
+
+    index = TitleIndex.build([Item(1, "movie", "Jumanji (1995)", "Jumanji", 1995), Item(2, "movie", "2012 (2009)", "2012", 2009),
+                              Item(3, "movie", "Blade Runner 2049 (2017)", "Blade Runner 2049", 2017)], {1: 3, 2: 2, 3: 1})
+    assert link_title(index, "Jumanji (2017)").status == "missing"
+    assert link_title(index, "Renoir (2012)").status == "missing"
+    assert link_title(index, "Blade Runner 2049").item.id == 3

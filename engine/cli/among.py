@@ -65,7 +65,8 @@ def link_title(index: TitleIndex, text: str) -> Link:
     2049") is tried as the title too when it names no film as a year."""
     title, year = title_and_year(text)
     link = index.link(title, year)
-    if link.status == "missing" and year is not None:
+    if link.status == "missing" and year is not None and not re.search(r"\(\s*\d{4}\s*\)\s*$", text):
+        # a year in parentheses is a year ("Jumanji (2017)" is not the 1995 film, "Renoir (2012)" not "2012")
         whole = index.link(text)
         if whole.status != "missing":
             return whole
