@@ -166,3 +166,20 @@ def test_polarity_mid_conversation_is_saved_as_said(session, opener, text, liked
     session.handle(text)
     film = "Titanic (1997)" if "Titanic" in text else "Fargo (1996)"
     assert (film, liked) in [(h.name, h.liked) for h in session.history()]
+
+
+def test_a_lighter_mood_takes_the_dark_one_back_and_keeps_the_likes(session):
+    from engine.chat.reading import Reading
+    from engine.vocab.describe import Want, WordsReading
+
+    st = ConversationState(liked=[100], words=["mind-bending", "dark"])
+    st.apply(Reading(words=WordsReading(wanted=[Want("lighter", "tag", ("funny",))])), [], [])
+    assert st.words == ["lighter"] and st.liked == [100]
+
+
+def test_titles_the_catalog_lacks_are_named_one_by_one():
+    from engine.chat.reading import missing_titles
+
+    assert missing_titles("I loved Oppenheimer and Dune: Part Two, and      . I'm in the mood") == ["Oppenheimer",
+                                                                                                "Dune: Part Two"]
+    assert missing_titles("I loved Oppenheimer, Barbie or Tenet but hated it") == ["Oppenheimer", "Barbie", "Tenet"]

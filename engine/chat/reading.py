@@ -353,6 +353,33 @@ _NOT_TITLES = {"I", "I'm", "I've", "I'd", "It", "It's", "The", "A", "And", "But"
                "Dr"}
 
 
+_LIST_BREAK = re.compile(r"\s*(?:,|&|\band\b|\bor\b)\s*")
+_LIST_END = re.compile(r"[.;!?()\"“”]|\s(?:but|though|although|because|since|so)\s")
+
+
+def listed_names(rest: str) -> list[str]:
+    """The capitalised names listed at the start of `rest` ("Oppenheimer and Dune: Part Two, and Heat"), each
+    as written, up to the first piece that is not one."""
+    end = _LIST_END.search(rest)
+    names = []
+    for piece in _LIST_BREAK.split(rest[:end.start() if end else len(rest)]):
+        ws = words(piece)
+        run = []
+        for w in ws:
+            if w.raw[0].isupper() or w.raw[0].isdigit() or (run and w.key in _SMALL):
+                run.append(w)
+            else:
+                break
+        while run and run[-1].key in _SMALL:
+            run.pop()
+        if not run or not capitalised(run):
+            break
+        names.append(piece[run[0].start:run[-1].end].strip())
+        if len(run) < len(ws):  # the piece went on in lower case: the list ends here
+            break
+    return names
+
+
 def missing_titles(blanked: str) -> list[str]:
     """Titles the message clearly names that the catalog lacks: quoted, or capitalised after "saw", "loved"…"""
     out: list[str] = []
@@ -360,19 +387,7 @@ def missing_titles(blanked: str) -> list[str]:
         if m.group(1).strip() and m.group(1).strip().lower() not in GENRE_WORDS:
             out.append(m.group(1).strip())
     for m in _NAMED_AFTER.finditer(blanked):
-        ws = words(blanked[m.end():])
-        run = []
-        for w in ws:
-            gap = blanked[m.end():][run[-1].end:w.start] if run else blanked[m.end():][:w.start]
-            if run and any(c in gap for c in ",;:.!?()\"“”"):
-                break
-            if w.raw[0].isupper() or w.raw[0].isdigit() or (run and w.key in _SMALL):
-                run.append(w)
-            else:
-                break
-        while run and run[-1].key in _SMALL:
-            run.pop()
-        name = " ".join(w.raw for w in run)
-        if run and capitalised(run) and name not in _NOT_TITLES and name.lower() not in GENRE_WORDS and name not in out:
-            out.append(name)
+        for name in listed_names(blanked[m.end():]):
+            if name not in _NOT_TITLES and name.lower() not in GENRE_WORDS and name not in out:
+                out.append(name)
     return out

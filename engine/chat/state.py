@@ -14,6 +14,8 @@ from typing import Literal
 
 from db.types import Item
 
+from engine.vocab.describe import opposed
+
 from .filters import DEFAULT_COUNT, Filters
 from .reading import Polarity, Reading
 
@@ -110,6 +112,7 @@ class ConversationState:
         said = reading.words
         for want in said.wanted:
             self.avoid_words = [w for w in self.avoid_words if w.lower() != want.label.lower()]
+            self.words = [w for w in self.words if not opposed(w, want.label)]  # "lighter now" after "dark"
             if want.label.lower() not in (w.lower() for w in self.words):
                 self.words.append(want.label)
         for want in said.avoided:

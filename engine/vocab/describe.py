@@ -77,6 +77,19 @@ MOODS: dict[str, tuple[str, ...]] = {
     "robots": ("robots", "robot", "artificial intelligence", "ai"),
     "war": ("war", "world war ii", "vietnam", "military"),
 }
+# Moods that take each other back: "something lighter now" after "mind-bending and dark" replaces the dark
+_LIGHT = frozenset(["light", "lighter", "light hearted", "lighthearted", "happy", "cheerful", "feel good",
+                    "heartwarming", "uplifting", "funny", "fun", "upbeat"])
+_HEAVY = frozenset(["dark", "sad", "tearjerker", "tear jerker", "violent", "gory", "bleak", "disturbing", "depressing",
+                    "mind bending", "mind blowing", "slow burn"])
+
+
+def opposed(a: str, b: str) -> bool:
+    """Two describing words one of which takes the other back (a light mood and a heavy one)."""
+    a, b = norm(a), norm(b)
+    return (a in _LIGHT and b in _HEAVY) or (a in _HEAVY and b in _LIGHT)
+
+
 # Conversational words that are tags somewhere ("great", "movie", "good") but never a description here.
 _CHAT_WORDS = frozenset(
     "a an the and or but not no some any something anything movie movies film films one ones show me please "
