@@ -127,8 +127,13 @@ def known_names(said: str, known_user: Callable[[str], bool] | None, many: bool 
     """Every name in `said` ("alex", "alex and sam") is a user the store knows: only then is a sentence a switch."""
     if known_user is None:
         return False
-    names = [n for n in _NAMES.split(_strip_title(said)) if n] if many else [_strip_title(said)]
+    names = split_names(_strip_title(said)) if many else [_strip_title(said)]
     return bool(names) and all(known_user(n) for n in names)
+
+
+def split_names(said: str) -> list[str]:
+    """The people a "/with" or "movie night with" names: "alex, sam and kim" -> alex, sam, kim."""
+    return [n for n in _NAMES.split(said) if n]
 
 
 def looks_like_request(s: str) -> bool:

@@ -175,9 +175,10 @@ def about_last_film(text: str) -> Polarity | None:
     """The verdict a message without titles gives the film named before it, when it opens on that film."""
     first = clauses(text)[0] if text.strip() else (0, 0)
     said = text[first[0]:first[1]]
-    if not _ABOUT_LAST.search(said) or _SOCIAL.search(text):
+    opens = _ABOUT_LAST.search(said)
+    if opens is None or _SOCIAL.search(text):
         return None
-    verdict = follow_up(said[_ABOUT_LAST.search(said).start():].lstrip(" ,.!-"))
+    verdict = follow_up(said[opens.start():].lstrip(" ,.!-"))
     return verdict if verdict in ("liked", "disliked") else None
 
 
@@ -227,7 +228,7 @@ def follow_up(clause_text: str) -> Polarity | None:
     if verdict := own_verb(clause_text) or own_judgement(clause_text):
         return verdict
     if (m := _PRONOUN.search(clause_text)) is not None:
-        return judged(clause_text[m.end():]) or (listed_verdict(clause_text[m.end():]))
+        return judged(clause_text[m.end():]) or listed_verdict(clause_text[m.end():])
     return None
 
 

@@ -14,7 +14,6 @@ the store's.
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from engine.vocab.describe import Vocabulary
 from engine.vocab.mentions import TitleIndex
 
 from . import notices
-from .intent import GREETING, HELP, Intent, parse
+from .intent import GREETING, HELP, Intent, parse, split_names
 from .journal import RatingJournal
 from .planning import Plan, plan_request
 from .reading import Reading, with_last_film
@@ -171,8 +170,10 @@ class ChatSession:
             return reply
 
     def _act(self, intent: Intent) -> Reply:
-        if intent.kind in ("help", "unknown", "greeting"):
-            return Reply(GREETING if intent.kind == "greeting" else ("" if intent.kind == "help" else "Sorry, I didn't get that. ") + HELP)
+        if intent.kind == "greeting":
+            return Reply(GREETING)
+        if intent.kind in ("help", "unknown"):
+            return Reply(("" if intent.kind == "help" else "Sorry, I didn't get that. ") + HELP)
         if intent.kind == "undo":
             return Reply(self.undo(), rated=True)
         if intent.kind == "eval":
@@ -180,7 +181,7 @@ class ChatSession:
         if intent.kind == "export":
             return Reply(export_list(intent.title, self.shown, self.shown_p_like, self.store, intent.replace))
         if intent.kind in ("with", "alone"):
-            self.with_users = tuple(n for n in re.split(r"\s*(?:,|\band\b|&)\s*", intent.user) if n) if intent.user else ()
+            self.with_users = tuple(split_names(intent.user))
             plan = self.plan()
             who = " and ".join((self.user_name, *self.with_users))
             return Reply(("One list for " + who + ": " if self.with_users else "Just you again: ")
@@ -202,7 +203,7 @@ class ChatSession:
         if reading.follow_up and self.state.last is not None:  # "It was pretty boring": the film named last
             reading = with_last_film(reading, self.store.items([self.state.last]).get(self.state.last))
         rated = self.journal.rate_statements(reading)
-        self.state.apply(reading, self.shown, [i.year for i in self.shown if i.year], (self.store.year_span() or (0, None))[1])
+        self.state.apply(reading, self.shown, [i.year for i in self.shown if i.year], (self.store.year_span() or (None, None))[1])
         if rated.changes or self.state.to_json() != before:
             self.journal.step(rated.changes, before)
         plan = self.plan()
