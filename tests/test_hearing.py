@@ -183,3 +183,8 @@ def test_titles_the_catalog_lacks_are_named_one_by_one():
     assert missing_titles("I loved Oppenheimer and Dune: Part Two, and      . I'm in the mood") == ["Oppenheimer",
                                                                                                 "Dune: Part Two"]
     assert missing_titles("I loved Oppenheimer, Barbie or Tenet but hated it") == ["Oppenheimer", "Barbie", "Tenet"]
+
+
+def test_a_mood_without_tags_is_answered_by_its_genre_not_said_back(session):
+    reply = session.handle("I am in the mood for something lighter")  # ML-100K has no tags
+    assert "comedy" in reply.text and "I don't know 'lighter'" not in reply.text

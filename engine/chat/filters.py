@@ -51,6 +51,13 @@ MOOD_GENRES = {"lighter": "Comedy", "light": "Comedy", "light-hearted": "Comedy"
                "tearjerker": "Drama", "tear-jerker": "Drama", "sad": "Drama"}
 _MOOD = re.compile(r"\b(?:something|anything|a|more|bit|little|mood\s+for|feel(?:ing)?\s+like)\s+(?:\w+\s+)?("
                    + "|".join(sorted(MOOD_GENRES, key=len, reverse=True)) + r"|tear\s+jerker|feel\s+good)\b", re.I)
+
+
+def mood_genre(word: str) -> str | None:
+    """The genre a mood word leans on ("lighter": Comedy), if it is one."""
+    return MOOD_GENRES.get(word.lower().replace(" ", "-"))
+
+
 _WATCHLIST = re.compile(r"\b(?:from|on|in|off|of|through)\s+(?:my|the)\s+watch\s*-?\s*list\b|\bmy\s+watch\s*-?\s*list\b", re.I)
 
 
@@ -119,7 +126,7 @@ def read_filters(text: str, domain: str = "movie") -> Filters:
     for m in t.take(_COUNT):
         count = max(1, min(MAX_COUNT, int(next(g for g in m.groups() if g))))
     kids = bool(t.take(_KIDS))
-    moods = [MOOD_GENRES[m.group(1).lower().replace(" ", "-")] for m in _MOOD.finditer(t.s)]
+    moods = [mood_genre(m.group(1)) for m in _MOOD.finditer(t.s)]
     exclude = [g for m in t.take(_EXCLUDE) if (g := genre(m.group(1)))] + (["Horror"] if kids else [])
     only = [g for m in _ONLY.finditer(t.s) for w in m.group(1).split() if (g := genre(w))]
     older, newer = bool(_OLDER.search(t.s)), bool(_NEWER.search(t.s))

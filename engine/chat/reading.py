@@ -20,7 +20,7 @@ from engine.vocab.genres import GENRE_WORDS
 from engine.vocab.mentions import Mention, TitleIndex, capitalised, words
 
 from . import sentiment
-from .filters import Filters, read_filters
+from .filters import Filters, mood_genre, read_filters
 
 Polarity = Literal["liked", "disliked", "seen", "seed"]
 
@@ -289,9 +289,12 @@ def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary 
     author = None
     if domain == "book" and (m := re.search(r"\b(?:books?|novels?|anything|something|stuff)\s+(?:\w+\s+)?(?:by|from)\s+(.+)", blanked, re.I)):
         author = index.find_author(m.group(1))
+    filters = read_filters(blanked, domain)
     described = vocab.read(blanked) if vocab is not None else WordsReading()
+    # a mood the catalog has no tag for is still answered by the genre it leans on ("lighter": comedies)
+    described.unknown = [w for w in described.unknown if mood_genre(w) not in filters.genres]
     last = about_last_film(text) if not found and not refs and not missing else None
-    return Reading(read_mentions, missing, refs, read_filters(blanked, domain), author, described, last)
+    return Reading(read_mentions, missing, refs, filters, author, described, last)
 
 
 def with_shared_verdicts(text: str, cl: list[tuple[int, int]], mentions: list[ReadMention]) -> list[ReadMention]:
