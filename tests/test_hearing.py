@@ -188,3 +188,11 @@ def test_titles_the_catalog_lacks_are_named_one_by_one():
 def test_a_mood_without_tags_is_answered_by_its_genre_not_said_back(session):
     reply = session.handle("I am in the mood for something lighter")  # ML-100K has no tags
     assert "comedy" in reply.text and "I don't know 'lighter'" not in reply.text
+
+
+def test_seen_but_not_a_fan_is_a_dislike_and_a_missing_title_is_no_request(session):
+    reading = parse("I have seen Fargo but not a fan", session.titles(), vocab=session.vocabulary()).reading
+    assert [m.polarity for m in reading.mentions] == ["disliked"]
+    reading = parse("I watched Avengers: Infinity War (2018) and i loved it", session.titles(),
+                    vocab=session.vocabulary()).reading
+    assert reading.missing == ["Avengers: Infinity War"] and reading.filters.genres == ()  # not war films

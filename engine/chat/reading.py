@@ -81,8 +81,8 @@ _OWN_VERB = re.compile(
     r"big\s+|huge\s+)?fan\s+of))\s+(?:it|that|this|(?P<all>them|those|both|all\s+(?:of\s+them|three|two|four))|"
     r"the\s+(?:movie|film|first|second|sequel|one))\b", re.I)
 # "... but I wasn't as impressed", "I was not a fan": the person's own judgement in a clause of its own
-_OWN_JUDGEMENT = re.compile(r"^\W*(?:and\s+|but\s+|though\s+|although\s+|however,?\s+|yet\s+)?i\s+(?P<neg>wasn'?t|was\s+not|"
-                            r"am\s+not|'?m\s+not|wasnt)?\s*(?:as\s+|that\s+|very\s+|too\s+|really\s+|so\s+)?"
+_OWN_JUDGEMENT = re.compile(r"^\W*(?:and\s+|but\s+|though\s+|although\s+|however,?\s+|yet\s+)?(?:i\s+(?P<neg>wasn'?t|was\s+not|"
+                            r"am\s+not|'?m\s+not|wasnt)?|(?P<bare>not|never\s+been))\s*(?:as\s+|that\s+|very\s+|too\s+|really\s+|so\s+)?"
                             r"(?P<what>impressed|into\s+it|sold|convinced|a\s+fan|amazed|blown\s+away|disappointed|bored)\b", re.I)
 # Someone else's verdict ("my husband loved X"): noted, not the person's own rating
 _THIRD_PARTY = re.compile(r"\b(?:my\s+(?:husband|wife|son|daughter|kids|kid|friend|friends|boyfriend|girlfriend|mom|mother|dad|"
@@ -215,12 +215,12 @@ def own_verb(after: str) -> Polarity | None:
 
 
 def own_judgement(clause_text: str) -> Polarity | None:
-    """ "but I wasn't as impressed", "I was disappointed": the person's own judgement, no object named."""
+    """ "but I wasn't as impressed", "I was disappointed", "but not a fan": the person's own judgement, no object named."""
     m = _OWN_JUDGEMENT.search(clause_text)
     if m is None:
         return None
     bad = m.group("what").lower() in ("disappointed", "bored")
-    return "liked" if bool(m.group("neg")) == bad else "disliked"
+    return "liked" if bool(m.group("neg") or m.group("bare")) == bad else "disliked"
 
 
 def follow_up(clause_text: str) -> Polarity | None:
@@ -280,6 +280,8 @@ def read(text: str, index: TitleIndex, domain: str = "movie", vocab: Vocabulary 
     read_mentions = with_follow_ups(text, cl, with_shared_verdicts(text, cl, read_mentions))
     blanked = _blank(text, [(m.start, m.end) for m in found])
     missing = missing_titles(blanked)
+    for name in missing:  # a title the catalog lacks is no request either: "Avengers: Infinity War" is not war films
+        blanked = blanked.replace(name, " " * len(name))
     refs = []
     for m in _ORDINAL_REF.finditer(blanked):
         index_ = ORDINALS[m.group(1).lower()] if m.group(1) else int(m.group(2)) - 1
