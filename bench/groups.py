@@ -5,8 +5,8 @@
 Synthetic groups from ml-latest-small users, the way group-recommendation papers build them: random
 pairs, random triples, and similar pairs (each sampled user with the other user whose liked films
 overlap theirs most, Jaccard). Each member's last 5 ratings are held out (engine.evaluation.holdout);
-every member's scores come from the served pipeline without the LLM (retrieval, the stack), films any
-member rated are left out, and each strategy's top 10 is scored for every member: NDCG@10 against that
+every member's scores come from the served order (the learned ranker's P(like), engine.rank.group) and,
+beside them, from the previous order (retrieval, the stack without the LLM); films any member rated are left out, and each strategy's top 10 is scored for every member: NDCG@10 against that
 member's held-out likes. Reported per group kind: the mean over members and the minimum over members
 (the least satisfied member matters), beside recommending for one random member only and popularity,
 same split, same run; and how far each list's minimum is from the shipped strategy's, as a 95 % interval
@@ -67,7 +67,7 @@ def main() -> None:
     stack = find_stack(None, "movie", model.kind, snap.dataset)
     catalog = split.catalog
     from db.scoring import Score
-    from engine.rank.recommend import candidate_table, is_cold, stack_scores
+    from engine.rank.handset import candidate_table, is_cold, stack_scores
     from engine.rank.retrieval import Candidate
 
     def pool_of(members, rated) -> np.ndarray:
@@ -86,6 +86,25 @@ def main() -> None:
         _, key = stack_scores(stack, table, [Score(0.0, 0.0)] * len(cands), [c.prior for c in cands],
                               is_cold(hu.history))
         return np.asarray(key)
+    from db.knowledge import film_facts
+    from engine.collab.content import fit_cold_map
+    from engine.collab.content_index import ContentIndex
+    from engine.rank.group import Member, member_p_like
+    from engine.rank.served import Order, catalog_clock, choose_ranker
+    from engine.rank.signals import Recency, Signals
+
+    films = film_facts(db, "movie")
+    served = model.with_cold(fit_cold_map(films, model.item_ids, model.popularity(model.item_ids)))
+    events = [(h.item_id, h.ts) for hu in split.users for h in hu.history]
+    at = catalog_clock(np.array([t for _, t in events])) + 1.0
+    order = Order(choose_ranker(snap.dataset).ranker,
+                  Signals(served, ContentIndex.build(films), Recency.from_events(*zip(*events), at)))
+
+    def member_p(hu, pool: np.ndarray) -> np.ndarray:
+        """The member's P(like) from the learned ranker (what orders their own list now), over the group's pool."""
+        cands = [Candidate(snap.items[int(i)], 0.0) for i in pool]
+        return member_p_like(order, Member(str(hu.user_id), tuple(hu.history)), cands)
+
     rng = np.random.default_rng(args.seed)
     groups = make_groups(users, args.groups, rng)
     report, rows = {}, []
@@ -95,8 +114,12 @@ def main() -> None:
             rated = {h.item_id for hu in members for h in hu.history}
             pool = pool_of(members, rated)
             scores = [member_key(hu, pool) for hu in members]
-            lists = {s: aggregate(scores, s) for s in STRATEGIES}
-            lists["one random member's own list"] = scores[rng.integers(len(members))]
+            lists = {f"{s} (previous order)": aggregate(scores, s) for s in STRATEGIES}
+            one = rng.integers(len(members))
+            lists["one random member's own list (previous order)"] = scores[one]
+            learned = [member_p(hu, pool) for hu in members]
+            lists.update({s: aggregate(learned, s) for s in STRATEGIES})
+            lists["one random member's own list"] = learned[one]
             lists["popularity"] = model.popularity(pool)
             for name, s in lists.items():
                 top = [int(pool[k]) for k in np.argsort(-s, kind="stable")]
@@ -104,6 +127,7 @@ def main() -> None:
                 per.setdefault(name, []).append((float(np.mean(ndcg)), float(np.min(ndcg))))
         one = np.mean([m for m, _ in per["one random member's own list"]])
         best_min = max(np.mean([lo for _, lo in v]) for k, v in per.items() if k in STRATEGIES)
+        one_before = np.mean([m for m, _ in per["one random member's own list (previous order)"]])
         report[kind] = {}
         shipped = np.array([lo for _, lo in per[DEFAULT_STRATEGY]])
         resample = np.random.default_rng(args.seed).integers(len(shipped), size=(2000, len(shipped)))
@@ -113,11 +137,13 @@ def main() -> None:
             lo95, hi95 = (float(x) for x in np.percentile(gap, [2.5, 97.5]))
             report[kind][name] = {"mean member ndcg@10": mean, "min member ndcg@10": low,
                                   "min minus the shipped strategy's, 95% interval": [lo95, hi95]}
-            rows.append([kind, name, f"{mean:.4f}", f"{mean / one:.2f}x" if one else "-", f"{low:.4f}",
+            ref = one_before if "previous" in name else one
+            rows.append([kind, name, f"{mean:.4f}", f"{mean / ref:.2f}x" if ref else "-", f"{low:.4f}",
                          f"{low / best_min:.2f}" if best_min else "-",
                          "-" if name == DEFAULT_STRATEGY else f"{lo95:+.4f} .. {hi95:+.4f}"])
     print(f"ml-latest-small, {args.groups} groups of each kind, last 5 ratings of every member held out; "
-          f"collaborative model {model.kind.upper()}, the stack without the LLM")
+          f"collaborative model {model.kind.upper()}; each member's scores: the learned ranker's P(like) (engine.rank.group), "
+          f"and the previous order (the stack without the LLM) beside it; × one member's list: of the same order")
     print_table(["groups", "list", "mean member NDCG@10", "× one member's list", "min member NDCG@10",
                  "min / best strategy's min", f"min − {DEFAULT_STRATEGY}'s (paired bootstrap, 95 %)"], rows)
     if args.json:

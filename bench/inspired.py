@@ -663,7 +663,7 @@ def main() -> None:
         hits.setdefault((name, split), []).append(rows[name][-1][0])
 
     session.load_model()
-    real_scorer, real_stack, real_note = session.scorer, session.stack, session.stack_note
+    real_scorer, real_stack, real_note = session.scorer, None, session.order_note
     from engine.rank.stack import choose_stack
 
     no_llm = choose_stack("no-llm", "no-llm", "movie", collab.kind, session.catalog.dataset)

@@ -7,7 +7,7 @@ Each request is read and ranked by the chat itself (engine.chat.session: reading
 the rank head) in a conversation of its own, for each user: a person with a history and a new one
 with none. A row counts as obscure when the collaborative model holds fewer than 10 ratings of it.
 `--support` reruns the same requests with each value of the rank key's support prior
-(engine.rank.recommend.SUPPORT_PRIOR; 0 = no support term), in this run; the full-catalog NDCG@10 it has to
+(engine.rank.handset.SUPPORT_PRIOR; 0 = no support term), in this run; the full-catalog NDCG@10 it has to
 keep is `engine eval-catalog`'s pipeline row, printed here for the fit half (validation: choose the prior
 there) and the evaluation half (test), eval-catalog's users. `--no-llm`: the no-LLM stack ranks (a
 scorer whose P(Yes) is constant), minutes faster.
@@ -113,7 +113,7 @@ def main() -> None:
     ap.add_argument("--ndcg-users", type=int, default=200, help="users of eval-catalog's hold-out for NDCG@10")
     args = ap.parse_args()
 
-    import engine.rank.recommend as rec
+    import engine.rank.handset as rec
 
     supports = [float(x) for x in args.support.split(",")] if args.support else [rec.SUPPORT_PRIOR]
     ndcg = holdout_ndcg(args.db, args.dataset, args.ndcg_users)

@@ -39,7 +39,8 @@ def main() -> None:
     from engine.collab.model import CollabModel
     from engine.evaluation import holdout
     from engine.evaluation.metrics import user_metrics
-    from engine.rank.recommend import answering, candidate_table, is_cold, stack_scores, with_gems
+    from engine.rank.handset import answering, candidate_table, is_cold, stack_scores
+    from engine.rank.recommend import with_gems
     from engine.rank.retrieval import (POPULARITY, POPULARITY_PREFERENCE, Candidate, gem_ranked, less_rated,
                                        popularity_preference, rank_ids)
     from engine.rank.stack import find_stack

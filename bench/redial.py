@@ -28,8 +28,8 @@ The protocol (Recall@K over the recommender's movies, repeats removed: He et al.
 - the candidates: ReDial's movies that map to the catalog (the chat's `--among`), less those the dialogue
   already named; --among-catalog-only ranks the whole catalog instead (the chat without `--among`);
 - rankers, all on the same requests: the chat (ChatSession: a new user per dialogue, each message through
-  `handle`, then the ranking of its plan, as bench/inspired.py; the stack without the LLM, its P(Yes) held at
-  0.5; --llm adds the served stack with the real default model: minutes per 100 requests on 2 cores);
+  `handle`, then the ranking of its plan, as bench/inspired.py: the learned ranker's order, the LLM's P(Yes)
+  held at 0.5; --llm adds the real default model's P(Yes), which does not change the order);
   popularity by ReDial's mention counts (nbMentions, which counts these dialogues too, and the same less the
   dialogue's own mentions); popularity by MovieLens ratings; EASE from the seeker's annotated likes (the
   seeker's form: liked == 1, among the movies named before the turn: perfect linking); ties by rating count;
@@ -71,7 +71,7 @@ from bench.inspired import KS, Catalog, Mentions, ZeroScorer, by_mentions, chat_
 DATA = SHARED / "redial-dev"
 VALIDATION_PERCENT = 30  # of the dialogues, by a hash of conversationId
 BOOTSTRAP = 1000
-CHAT = "the chat, the stack without the LLM"
+CHAT = "the chat (the learned ranker)"
 MENTIONS = "popularity by ReDial's mention counts (nbMentions)"
 MENTIONS_OWN_OUT = "the same, less the dialogue's own mentions"
 RATINGS = "popularity by MovieLens ratings"
@@ -346,13 +346,11 @@ def main() -> None:
     variants = [(CHAT, "no-llm")]
     if args.llm:
         from engine.llm.backends import open_scorer
-        from engine.rank.stack import choose_stack
 
         if args.limit is None or args.limit > 100:
             print("--llm on more than 100 requests: about 2 s a request on 2 cores", file=sys.stderr)
         real = open_scorer(args.model)
-        choice = choose_stack(real.identity, real.name, "movie", collab.kind, session.catalog.dataset)
-        variants.append((f"the chat, served ({real.name}: the stack with the LLM)", "llm"))
+        variants.append((f"the chat, served ({real.name}'s P(Yes) beside the ranker's order)", "llm"))
         results[variants[-1][0]], ranked_at[variants[-1][0]] = [], []
     by_dialog: dict[str, list[Request]] = {}
     for r in reqs:
@@ -360,7 +358,7 @@ def main() -> None:
     switched: dict[str, set[str]] = defaultdict(set)  # dialogues where the chat read "I am ..." as another user
     for name, tag in variants:
         if tag == "llm":
-            session.scorer, session.stack = real, choice.stack
+            session.scorer = real
         tc = time.perf_counter()
         with tqdm(total=len(reqs), desc=name[:40], file=sys.stderr, unit="request") as bar:
             for dialog, group in by_dialog.items():
@@ -390,7 +388,7 @@ def main() -> None:
           f"{how['missing']:,}); the catalog holds {held} of the {len(targets)} targets ({held / max(1, len(targets)):.3f}: "
           f"the most any ranker can reach); candidates: {len(pool):,} "
           f"({'the whole catalog' if args.among_catalog_only else 'ReDial movies the catalog holds'}) less what the "
-          f"dialogue named; the chat: {session.stack_note}" + (f"; with the LLM: {choice.note}" if args.llm else ""))
+          f"dialogue named; the chat: {session.order_note}")
     header = ["ranker", *(f"R@{k}" for k in KS), f"R@10 over the {held} held", "R@10 hits", "HR@10",
               f"R@10 95% CI ({BOOTSTRAP} dialogue draws)"]
     rows = [table_row(n, per, dialog_of, held, args.seed) for n, per in results.items()]

@@ -401,6 +401,7 @@ def child_fit(store: str, user: str) -> None:
     from engine.collab.cache import cache_path
     from engine.rank.recommend import retrieve, with_like_rates
     from engine.rank.retrieval import Query
+    from engine.rank.served import serving_order
 
     db = open_db(store, create=False)
     t0 = time.perf_counter()
@@ -413,38 +414,42 @@ def child_fit(store: str, user: str) -> None:
     if requested_kind() == "auto":
         model.save(cache_path(db, "movie"))
     uid = find_user(db, user)
+    t0 = time.perf_counter()
+    order = serving_order(db, "movie", model, None)  # the catalog's signals: once per chat
+    signals_s = time.perf_counter() - t0
     times = []
     for _ in range(5):
         t0 = time.perf_counter()
-        history, cands = retrieve(db, model, uid, Query(domain="movie"), 50)
+        history, cands = retrieve(db, order, uid, Query(domain="movie"), 50)
         with_like_rates(model, user_history(db, uid, "movie"), cands)
         times.append(time.perf_counter() - t0)
-    print(json.dumps({"kind": model.kind, "fit_s": fit, "read_s": read, "request_s": statistics.median(times),
+    print(json.dumps({"kind": model.kind, "fit_s": fit, "read_s": read, "signals_s": signals_s,
+                      "request_s": statistics.median(times),
                       "history": len(history), "why": plan.why}))
 
 
 def child_request(store: str, user: str) -> None:
-    """In a child: the chat's request after the fit, in a running process: the cached model and the LLM
-    loaded once, then `recommend` (retrieval, LLM scoring of 50 candidates, the stack) three times."""
+    """In a child: the chat's request after the fit, in a running process: the cached model, the learned order
+    and the LLM loaded once, then `recommend` (channels, the ranker, LLM scoring of the 10 rows) three times."""
     from db import open_db
     from db.users import find_user
     from engine.llm.backends import open_scorer
     from engine.collab.cache import load_or_fit
     from engine.rank.recommend import recommend
     from engine.rank.retrieval import Query
-    from engine.rank.stack import choose_stack
+    from engine.rank.served import serving_order
 
     db = open_db(store, create=False)
     t0 = time.perf_counter()
     scorer = open_scorer(None)
     collab = load_or_fit(db, "movie", log=lambda _: None)
-    stack = choose_stack(scorer.identity, scorer.name, "movie", collab.kind).stack
+    order = serving_order(db, "movie", collab, None)
     load = time.perf_counter() - t0
     uid = find_user(db, user)
     times = []
     for _ in range(3):
         t0 = time.perf_counter()
-        recommend(db, scorer, collab, stack, uid, query=Query(domain="movie"), top=10, n_candidates=50)
+        recommend(db, scorer, order, uid, query=Query(domain="movie"), top=10, n_candidates=50)
         times.append(time.perf_counter() - t0)
     print(json.dumps({"load_s": load, "first_s": times[0], "median_s": statistics.median(times)}))
 

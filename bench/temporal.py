@@ -31,13 +31,14 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import ltr_llm  # noqa: E402
 from bench import temporal_baselines as tb  # noqa: E402
 from bench.common import SHARED, mls_store  # noqa: E402
 from db import open_db  # noqa: E402
 from db.knowledge import film_facts  # noqa: E402
 from db.snapshot import read_domain  # noqa: E402
 from engine.evaluation import ltr_fit  # noqa: E402
-from engine.evaluation.ltr_requests import KINDS, requests_at  # noqa: E402
+from engine.evaluation.ltr_requests import KINDS, neighbourhood, requests_at  # noqa: E402
 from engine.evaluation.temporal_split import fit_signals, rolling_cuts  # noqa: E402
 from engine.rank.channels import CHANNELS, Sizes, channel_ranks, pick  # noqa: E402
 from engine.rank.ltr import Params  # noqa: E402
@@ -110,6 +111,11 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=None, help="keep each cut's collaborative fit here")
     ap.add_argument("--out", type=Path, default=None, help="save the fitted ranker (model text + JSON) here")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--holdout-users", type=int, default=0, metavar="N",
+                    help="also learn from N people of the hold-out split's fit half (engine.evaluation.ltr_holdout), "
+                         "if validation says so")
+    ap.add_argument("--llm", type=int, default=0, metavar="K",
+                    help="also measure the LLM's P(Yes) over the ranker's top K of 'for me' requests (bench/ltr_llm.py)")
     args = ap.parse_args()
     log = lambda msg: print(msg, file=sys.stderr, flush=True)
     t_start = time.perf_counter()
@@ -127,17 +133,24 @@ def main() -> None:
         signals.append(s)
         known.append(k)
     requests = [r for k, c in enumerate(inner) for r in
-                requests_at(k, c, known[k], tb.relevance_factory(known[k]), seed=args.seed)]
-    test_requests = requests_at(len(inner), test, known[-1], tb.relevance_factory(known[-1]), seed=args.seed)
+                requests_at(k, c, known[k], tb.relevance_factory(known[k]), seed=args.seed,
+                            near=neighbourhood(signals[k], c.catalog))]
+    test_requests = requests_at(len(inner), test, known[-1], tb.relevance_factory(known[-1]), seed=args.seed,
+                                near=neighbourhood(signals[-1], test.catalog))
     everything = requests + test_requests
     with tqdm(total=len(everything), desc="candidates and features", file=sys.stderr) as bar:
         rows = ltr_fit.build_rows(everything, signals, [c.catalog for c in cuts], MAX_SIZES, bar.update)
     cut_of = np.array([r.cut for r in everything])  # inner cut k: k + 1 windows before the test window
     cut_of[len(requests):] = -1
+    if args.holdout_users:
+        hold_rows, hold_valid = holdout_rows(db, snap, films, args.holdout_users, args.seed, log)
+        rows = ltr_fit.merge(rows, hold_rows)
+        everything = rows.requests
+        cut_of = np.concatenate([cut_of, np.where(hold_valid, HOLD_VALID, HOLD_FIT)])
     kind_of = np.array([r.kind for r in everything])
     valid_req = np.flatnonzero(cut_of == 0)  # what P(like) is calibrated on
     valid_me = {j: np.flatnonzero((cut_of == j) & (kind_of == "for me")) for j in FOLDS}
-    test_req = np.arange(len(requests), len(everything))
+    test_req = np.flatnonzero(cut_of == -1)
     test_me = test_req[kind_of[test_req] == "for me"]
     log(f"{len(requests)} requests at {len(inner)} inner cuts ({len(valid_req)} at the latest), "
         f"{len(test_requests)} at the test cut; {len(rows.label):,} candidate rows")
@@ -145,6 +158,11 @@ def main() -> None:
     k, sizes, params, folds, tried = choose(rows, cut_of, valid_me, args.seed, log)
     chosen = folds[0]  # fitted on the K cuts before the latest: its keys there are out of time
     fit_req = np.flatnonzero((cut_of >= 0) & (cut_of <= k))
+    mixing = None
+    if args.holdout_users:
+        chosen, mixing = choose_mixing(rows, cut_of, kind_of_all(everything), k, sizes, params, chosen, args.seed, log)
+        if mixing["mixed"]:
+            fit_req = np.concatenate([fit_req, np.flatnonzero(cut_of == HOLD_FIT)])
     refit = lambda s=sizes, f=FEATURES: ltr_fit.fit(rows, fit_req, s, params, f, seed=args.seed)
     t0 = time.perf_counter()
     ranker = refit()
@@ -153,7 +171,8 @@ def main() -> None:
     keys, labels, cold = ltr_fit.calibration_rows(chosen, rows, valid_req, sizes)
     ranker.calibrate(keys, labels, cold)
     ranker.fitted_on = {"dataset": "ml-latest-small", "months": args.months, "cuts": k + 1,
-                        "requests": int(len(fit_req)), "sizes": sizes.__dict__, "params": params.__dict__}
+                        "requests": int(len(fit_req)), "sizes": sizes.__dict__, "params": params.__dict__,
+                        "holdout_people": args.holdout_users if mixing and mixing["mixed"] else 0}
     if args.out:
         ranker.save(args.out)
 
@@ -210,11 +229,66 @@ def main() -> None:
               "all_kinds": ltr_fit.mean(ltr_fit.metrics(rows, test_req, sizes, ranker.key)),
               "ablations": {n: {"ndcg@10": ltr_fit.mean(m), "recall@10": ltr_fit.mean(m, "recall@10"),
                                 "all_kinds_ndcg@10": ltr_fit.mean(a)} for n, (m, a) in ablations.items()},
-              "importance": ranker.importance(), "platt": ranker.platt, "cold_platt": ranker.cold_platt,
+              "holdout_mixing": mixing, "importance": ranker.importance(), "platt": ranker.platt, "cold_platt": ranker.cold_platt,
               "total_seconds": round(time.perf_counter() - t_start, 1)}
     tb.print_report(report, learned, today, ease)
+    if args.llm:
+        log(f"the LLM over the top {args.llm}…")
+        report["llm"] = ltr_llm.ablation(args.llm, rows, sizes, everything, valid_me[0], test_me, chosen, ranker,
+                                         cuts, signals, snap.items, log)
+        ltr_llm.print_ablation(report["llm"])
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
+
+
+HOLD_FIT, HOLD_VALID = -2, -3  # cut_of of the hold-out requests: fitting, validation
+HOLD_VALID_SHARE = 0.25
+
+
+def holdout_rows(db, snap, films, n: int, seed: int, log):
+    """Rows of hold-out requests (engine.evaluation.ltr_holdout) from `n` people of the fit half of eval-catalog's
+    partition (seed 0), a quarter of them kept for validation; and which rows' requests are validation's."""
+    from engine.collab.model import CollabModel
+    from engine.evaluation import holdout
+    from engine.evaluation.ltr_holdout import at_request_time, holdout_requests
+
+    split = holdout.holdout_split(snap)
+    fit_half, _ = holdout.partition(split.users, 0)
+    people = holdout.sample_users(fit_half, n, seed)
+    n_valid = round(HOLD_VALID_SHARE * len(people))
+    log(f"hold-out requests: {len(people)} people of the fit half ({n_valid} for validation); fitting its EASE…")
+    events = holdout.visible_events(snap)
+    base = holdout.served_order(events, CollabModel.fit(split.train), films, None).signals
+    reqs = holdout_requests(people, films, near=neighbourhood(base, split.catalog), seed=seed)
+    valid_users = {hu.user_id for hu in people[:n_valid]}
+    with tqdm(total=len(reqs), desc="hold-out candidates", file=sys.stderr) as bar:
+        rows = ltr_fit.build_rows(reqs, at_request_time(base, events), [split.catalog], MAX_SIZES, bar.update)
+    return rows, np.array([r.user_id in valid_users for r in reqs])
+
+
+def kind_of_all(requests) -> np.ndarray:
+    return np.array([r.kind for r in requests])
+
+
+def choose_mixing(rows, cut_of, kind_of, k, sizes, params, chosen, seed, log):
+    """Whether the hold-out requests join the fit: the latest inner cut's model (fitted on the K cuts before it,
+    with or without the hold-out fitting requests) scored on both validations' "for me" requests, pooled."""
+    temporal = np.flatnonzero((cut_of == FOLDS[0]) & (kind_of == "for me"))
+    hold = np.flatnonzero((cut_of == HOLD_VALID) & (kind_of == "for me"))
+    base = np.flatnonzero((cut_of > FOLDS[0]) & (cut_of <= FOLDS[0] + k))
+    got = {}
+    models = {}
+    for mixed in (False, True):
+        fit_on = np.concatenate([base, np.flatnonzero(cut_of == HOLD_FIT)]) if mixed else base
+        m = chosen if not mixed else ltr_fit.fit(rows, fit_on, sizes, params, seed=seed)
+        m.cold_popular = chosen.cold_popular
+        models[mixed] = m
+        t = ltr_fit.mean(ltr_fit.metrics(rows, temporal, sizes, m.key))
+        h = ltr_fit.mean(ltr_fit.metrics(rows, hold, sizes, m.key))
+        got[mixed] = {"temporal validation": t, "hold-out validation": h, "mean": (t + h) / 2}
+        log(f"  hold-out requests in the fit: {mixed}: temporal validation {t:.4f}, hold-out validation {h:.4f}")
+    mixed = got[True]["mean"] > got[False]["mean"]
+    return models[mixed], {"mixed": bool(mixed), "validation": {str(m): v for m, v in got.items()}}
 
 
 def top_lists(rows, requests, sizes, score) -> dict[int, list[int]]:

@@ -187,6 +187,18 @@ def timelines(db: sqlite_utils.Database, domain: str) -> dict[int, list[Interact
     return per_user
 
 
+def rating_times(db: sqlite_utils.Database, domain: str) -> tuple[np.ndarray, np.ndarray]:
+    """(item id, time) of every current rating of the domain: when each film was rated, for recency
+    (engine.rank.signals.Recency) and the catalog's own clock."""
+    where, params = item_where(db, domain, "i")
+    rows = db.execute(f"SELECT c.item_id, c.ts FROM current_feedback c JOIN items i ON i.id = c.item_id "
+                      f"WHERE {where}", params).fetchall()
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    block = np.array(rows, dtype=np.float64)
+    return block[:, 0].astype(np.int64), block[:, 1]
+
+
 @dataclass(frozen=True)
 class StoreMark:
     """Where the store stood when a collaborative model was fitted: the last feedback row and the

@@ -15,6 +15,7 @@ from engine.cli.among import list_lines, read_among, title_and_year
 from engine.collab.cache import load_or_fit
 from engine.rank.recommend import retrieve
 from engine.rank.retrieval import Query
+from engine.rank.served import serving_order
 from tests.conftest import dump, engine
 from tests.fakes import FakeScorer
 
@@ -47,7 +48,7 @@ def store(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    """Both commands score with a FakeScorer: no GGUF is opened (the stack without the LLM ranks)."""
+    """Both commands score with a FakeScorer: no GGUF is opened (the learned ranker orders)."""
     monkeypatch.setattr("engine.llm.backends.open_scorer", lambda path=None: FakeScorer())
     monkeypatch.setattr("engine.chat.session.open_scorer", lambda path=None: FakeScorer())
 
@@ -149,12 +150,12 @@ def test_retrieve_keeps_only_the_listed_items(store, tmp_path):
     by = ids_by_name(store)
     ids = among(store, listing(tmp_path, "Fargo", "Heat", "Alien"))
     db = open_db(store, create=False)
-    collab = load_or_fit(db, "movie", log=lambda m: None, background=False)
-    _, cands = retrieve(db, collab, None, Query(among=ids), 50)
+    order = serving_order(db, "movie", load_or_fit(db, "movie", log=lambda m: None, background=False), None)
+    _, cands = retrieve(db, order, None, Query(among=ids), 50)
     assert {c.item.id for c in cands} == set(ids)
-    _, cands = retrieve(db, collab, None, Query(among=ids), 50, exclude=(by["Heat (1995)"],))
+    _, cands = retrieve(db, order, None, Query(among=ids), 50, exclude=(by["Heat (1995)"],))
     assert {c.item.id for c in cands} == {by["Fargo (1996)"], by["Alien (1979)"]}
-    _, cands = retrieve(db, collab, None, Query(), 50)
+    _, cands = retrieve(db, order, None, Query(), 50)
     assert len(cands) == len(MOVIES)  # without the limit, the whole catalog
     db.conn.close()
 

@@ -71,7 +71,7 @@ async def test_why_answers_with_history_items(ml100k_copy, scorer):
         await settle(app, pilot)
         await ask(app, pilot, "why Fargo?")
         text = log_text(app)
-        assert "Fargo (1996) (P(like)" in text and "ordered by" in text  # what ordered it, from the stack
+        assert "Fargo (1996) (P(like)" in text and "ordered by" in text  # what ordered it, from the learned ranker
         assert "raises it" in text or "lowers it" in text
         assert "The LLM alone (P(Yes)" in text  # its own leave-one-out, as one line
 

@@ -283,7 +283,7 @@ def test_eval_catalog_served_by_als_keeps_every_classic_row_and_no_ease_stack(ml
     assert "no stack without the LLM is installed for ALS" in r.stderr
     report = json.loads((tmp_path / "c.json").read_text())
     assert report["collab"] == "als"
-    assert set(report["metrics"]) == {"popularity", "item-knn", "als", "ease"}
+    assert set(report["metrics"]) == {"popularity", "item-knn", "als", "ease", "learned ranker (served)"}
 
 
 def test_columns_find_store_ids_in_any_order():

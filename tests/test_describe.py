@@ -4,12 +4,10 @@ and answered by the list as a preference (a filter with "only")."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from engine.chat.session import ChatSession
 from engine.chat.state import ConversationState
-from engine.rank.recommend import answering
 from engine.vocab.describe import Vocabulary, norm
 from tests.conftest import engine
 from tests.fakes import FakeScorer
@@ -101,12 +99,6 @@ def test_the_state_keeps_words_and_not_x_corrects_them():
     st.apply(Reading(words=v.read("only heist movies")), [], [])
     assert st.words == ["mind-bending", "heist"] and st.only_words
     assert ConversationState.from_json(st.to_json()) == st
-
-
-def test_the_order_answers_the_words():
-    assert answering([0.3, 0.2, 0.1], [0.0, 0.0, 0.0]) == [0.3, 0.2, 0.1]  # no words: the stack's order
-    keyed = answering([0.3, 0.2, 0.1], [0.0, 0.0, 0.9])
-    assert np.argmax(keyed) == 2
 
 
 def test_the_chat_reads_words_shows_them_and_ranks_by_them(tmp_path):

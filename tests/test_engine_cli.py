@@ -77,9 +77,9 @@ def test_recommend_json_ranks_unrated_items(ml100k_copy):
     recs = json.loads(r.stdout)
     assert len(recs) == 3
     keys = [x["match"] for x in recs]
-    assert keys == sorted(keys, reverse=True)  # the stack's ranking head orders
+    assert keys == sorted(keys, reverse=True)  # the learned ranker orders
     assert all(0 < x["p_yes"] < 1 and 0 < x["p_like"] < 1 for x in recs)
-    assert "stack" in r.stderr  # which stack ranks (this model's, or the fallback without the LLM) is said
+    assert "learned ranker" in r.stderr  # which ranker orders (fitted on this catalog, or the fallback) is said
     db = open_db(ml100k_copy)
     assert not {x["id"] for x in recs} & rated_item_ids(db, find_user(db, "ml100k-196"))
 

@@ -59,10 +59,16 @@ def test_catalog_eval_ranks_every_model_and_the_pipeline(ml100k_store, tmp_path,
     table, labels = holdout.rank_rows(model, holdout.sample_users(fit_half, 60, 0), split.catalog, snap.items)
     head = fit_head(table, labels, COLLAB_FEATURES)
     Reranker(head, head, "movie", None).save()
-    report = evaluate_catalog(snap, None, n_users=60, last=5, candidates=50, seed=0, log=lambda m: None)
-    assert set(report.metrics) == {"popularity", "item-knn", "als", "ease", "pipeline without LLM",
-                                   "retrieval ordered by P(like), no LLM"}
+    from db.knowledge import film_facts
+    from engine.rank.served import choose_ranker
+
+    report = evaluate_catalog(snap, None, n_users=60, last=5, candidates=50, seed=0, log=lambda m: None,
+                              films=film_facts(open_db(ml100k_store, create=False), "movie"),
+                              ranker=choose_ranker("ml-100k").ranker)
+    assert set(report.metrics) == {"popularity", "item-knn", "als", "ease", "previous pipeline without LLM",
+                                   "retrieval ordered by P(like), no LLM", "learned ranker (served)"}
     m = report.metrics
     assert m["ease"]["ndcg@10"] > m["popularity"]["ndcg@10"]
-    assert m["pipeline without LLM"]["ndcg@10"] > m["popularity"]["ndcg@10"]
+    assert m["previous pipeline without LLM"]["ndcg@10"] > m["popularity"]["ndcg@10"]
+    assert m["learned ranker (served)"]["ndcg@10"] > m["popularity"]["ndcg@10"]
     assert "NDCG@10 / best classic" in report.table()

@@ -44,7 +44,7 @@ def test_recommend_and_eval_through_the_server(served, ml100k_copy, movie_split_
     r = engine("recommend", "--db", ml100k_copy, "--user", "ml100k-196", "--model", served, "--json", "--top", "3",
                "--candidates", "8")
     assert r.exit_code == 0, r.output
-    assert "LLM weight" in r.stderr, "the served model's own stack ranks, found by its identity"
+    assert "learned ranker" in r.stderr, "which ranker orders is said"
     recs = json.loads(r.stdout)
     assert len(recs) == 3 and all(0 < x["p_yes"] < 1 for x in recs)
     data = tmp_path / "few.json"

@@ -1,7 +1,8 @@
 """The queries behind a chat request use indexes: none reads the ratings table (or the catalog) whole.
 
 At 20M ratings a full scan of `feedback` costs seconds per request; EXPLAIN QUERY PLAN shows it on
-ML-100K already. The statements are the ones the request path really issues (a trace callback)."""
+ML-100K already. The statements are the ones the request path really issues (a trace callback); the catalog's signals
+(content, rating times) are read once per chat, before it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from db.users import find_user
 from engine.collab.model import CollabModel
 from engine.rank.recommend import retrieve
 from engine.rank.retrieval import Query
+from engine.rank.served import serving_order
 
 VIRTUAL = {"json_each", "items_fts", "main.items_fts_config", "items_fts_config"}  # no table behind them
 FULL_SCAN = re.compile(r"^SCAN (\S+)")
@@ -25,12 +27,12 @@ def full_scans(db, sql: str) -> list[str]:
 
 def test_the_request_path_never_scans_a_table_whole(ml100k_copy):
     db = open_db(ml100k_copy, create=False)
-    collab = CollabModel.fit(current_ratings(db, "movie"))
+    order = serving_order(db, "movie", CollabModel.fit(current_ratings(db, "movie")), "ml-100k")  # once per chat
     statements: list[str] = []
     db.conn.set_trace_callback(statements.append)  # expanded SQL: the bound values are in the text
     uid = find_user(db, "ml100k-1")
     for query in (Query("comedies", None, None, domain="movie"), Query("alien", 1980, None, domain="movie"), Query()):
-        retrieve(db, collab, uid, query, 50)
+        retrieve(db, order, uid, query, 50)
     current_rating(db, uid, 5)
     rated_item_ids(db, uid)
     changes_since(db, "movie", store_mark(db, "movie"))  # the collaborative model's refit check, after each rating

@@ -160,7 +160,7 @@ def test_cut_samples_are_the_last_k_ratings_as_the_whole_history(ml100k_copy):
 
 def test_the_support_term_counts_rarely_rated_items_down_in_the_order_only(monkeypatch):
     """One rating cannot lead a list: the ordering key is scaled by n / (n + SUPPORT_PRIOR); P(like) is not."""
-    import engine.rank.recommend as rec
+    import engine.rank.handset as rec
     from db.scoring import Score
 
     head = Stack(("item_like_rate",), [0.0], [1.0], [1.0], 0.0)

@@ -29,8 +29,9 @@ def test_stack_fit_without_llm_then_eval_catalog(ml100k_copy, movie_split_dir, t
     assert m["ease_lambdas_tried"] == [100.0, 250.0] and m["ease_lambda"] in (100.0, 250.0)
     assert r.stderr.count("validation NDCG@10") == 2 and "chosen on the fit half among 100, 250" in r.stdout
     assert m["users"] == 30 and m["best_classic"] in {"popularity", "item-knn", "als", "ease"}
-    assert {"ease", "als", "item-knn", "popularity", "pipeline without LLM"} <= set(m["metrics"])
-    assert "| pipeline without LLM |" in r.stdout
+    assert {"ease", "als", "item-knn", "popularity", "previous pipeline without LLM",
+            "learned ranker (served)"} <= set(m["metrics"])
+    assert "| learned ranker (served) |" in r.stdout
 
 
 def test_stack_fit_refuses_predictions_of_other_samples(ml100k_copy, movie_split_dir, tmp_path, monkeypatch):

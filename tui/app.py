@@ -1,4 +1,4 @@
-"""The chat: ask, see ranked items with P(like) (the stack) and the LLM's P(Yes), like or dislike them, see history and offline AUC.
+"""The chat: ask, see ranked items with P(like) (the learned ranker) and the LLM's P(Yes), like or dislike them, see history and offline AUC.
 
 All SQLite and model work runs in thread workers (see engine.chat.session); the UI thread only draws
 what they hand it through `call_from_thread`. Every worker's failure reaches one handler
@@ -200,7 +200,7 @@ class ChatApp(App):
             self.call_from_thread(self.say, f"Cannot load the model: {e}. Ratings still work.")
             return
         self.call_from_thread(self.status, f"Model ready: {name}")
-        self.call_from_thread(self.say, self.session.stack_note[:1].upper() + self.session.stack_note[1:] + ".", dim=True)
+        self.call_from_thread(self.say, self.session.order_note[:1].upper() + self.session.order_note[1:] + ".", dim=True)
         for notice in self.session.notices:
             self.call_from_thread(self.say, notice, dim=True)
 
@@ -265,7 +265,7 @@ class ChatApp(App):
     def _set_loading(self, on: bool) -> None:
         """A static note, not Textual's animated indicator: on 2 cores its redraws slow the scoring threads."""
         if on:
-            self.status("Scoring… the first rows appear after a few candidates")
+            self.status("Ranking… the list comes first, then the LLM's P(Yes) for each row")
 
     def _show_ranking(self, ranking: Ranking) -> None:
         table = self.query_one("#results", ResultsTable)
@@ -279,10 +279,10 @@ class ChatApp(App):
                 lat.final = time.perf_counter() - lat.asked_at
                 took = f" in {lat.final:.1f} s"
             # Focus stays in the input: moved to the table, a typed "recommend…" disliked a row at its "d".
-            self.status(f"Ranked {ranking.total} candidates{took}; showing {len(ranking.items)}. "
+            self.status(f"Ranked; the LLM scored the {ranking.total} rows shown{took}. "
                         "Esc: select a result, then l like · d dislike · w why")
         else:
-            self.status(f"Scored {ranking.scored}/{ranking.total} candidates… (list refines)")
+            self.status(f"Ranked; the LLM's P(Yes): {ranking.scored}/{ranking.total} rows…")
 
     def _explain(self, item) -> None:
         try:

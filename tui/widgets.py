@@ -53,7 +53,8 @@ def match_bar(match: float, top: float, width: int = BAR_WIDTH) -> Text:
 class ResultsTable(TypingGoesToInput, DataTable):
     """Ranked items with two numbers, each under a heading a person reads: Match (what orders the list:
     how strongly the model puts it among your next likes, relative to the first row) and P(like) (the
-    probability you like it once watched, the stack's like head); the LLM's own P(Yes) dim beside.
+    probability you like it once watched, the learned ranker's score calibrated); the LLM's own P(Yes) dim
+    beside (… until it is scored).
     l / d rate the selected row, w explains it."""
 
     BINDINGS = [
@@ -82,7 +83,7 @@ class ResultsTable(TypingGoesToInput, DataTable):
             style = "green" if r.p_like >= 0.5 else "yellow" if r.p_like >= 0.3 else "red"
             p_like = Text(" ".join(f"{p:.2f}" for _, p in r.members), style) if r.members else Text(f"{r.p_like:.2f}", style)
             self.add_row(str(rank), Text(r.item.title), str(r.item.year or ""), Text(r.item.genres or r.item.creators),
-                         match_bar(r.match, top), p_like, Text(f"{r.p_yes:.2f}", "dim"), key=str(r.item.id))
+                         match_bar(r.match, top), p_like, Text(f"{r.p_yes:.2f}" if r.p_yes == r.p_yes else "…", "dim"), key=str(r.item.id))
         if keep is not None and str(keep) in {str(r.item.id) for r in recs}:
             self.move_cursor(row=self.get_row_index(str(keep)))
 

@@ -103,12 +103,13 @@ def unknown_title(title: str, close: list[Item]) -> str:
 
 
 def describe(plan: Plan, user_name: str) -> str:
-    """What happens next with a plan: what it gave up, and how many candidates are scored."""
+    """What happens next with a plan: what it gave up, and how many candidates the ranker ordered."""
     parts = [plan.note] if plan.note else []
     if not plan.candidates:
         parts.append("Nothing left to recommend: everything that matches is rated or mentioned, or the filter is too narrow.")
     else:
-        parts.append(f"Scoring {len(plan.candidates)} candidates for {user_name}…")
+        parts.append(f"Ranked {len(plan.candidates)} candidates for {user_name}; the first {min(plan.count, len(plan.candidates))} "
+                     f"follow, with the LLM's P(Yes).")
     return " ".join(parts)
 
 

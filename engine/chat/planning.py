@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass, field, replace
 
 from db.types import Interaction, Item
-from engine.collab.cache import CollabService
 from engine.rank.group import Member, interleave
 from engine.rank.recommend import Relevance, retrieve, stored_part
 from engine.rank.retrieval import Candidate, Query
+from engine.rank.served import Order
 from engine.vocab.describe import Vocabulary
 
 from .state import ConversationState
@@ -30,12 +30,11 @@ class Plan:
     members: tuple[Member, ...] = ()  # a group's list: everyone present, with their histories (engine.rank.group)
 
 
-def plan_request(st: ConversationState, store: ChatStore, collab: CollabService, user_id: int,
+def plan_request(st: ConversationState, store: ChatStore, order: Order, user_id: int,
                  n_candidates: int, among: tuple[int, ...] | None = None, vocab: Vocabulary | None = None,
                  members: list[tuple[str, int]] | None = None) -> Plan:
-    """Retrieve for the conversation so far: its liked titles and seeds (else the user's likes) seed
-    EASE, disliked titles push their neighbours down, preferred genres are boosted, mentioned
-    titles never come back. `among`: the candidates a caller limits every answer to (`engine ask --among`);
+    """Retrieve for the conversation so far, in the learned order (`order`): its liked titles and seeds, its
+    disliked titles, genres and describing words are what the ranker reads; mentioned titles never come back. `among`: the candidates a caller limits every answer to (`engine ask --among`);
     "from my watchlist" narrows it to the person's watchlist."""
     now = time.time()
     items = store.items(st.positive + st.disliked)
@@ -58,7 +57,7 @@ def plan_request(st: ConversationState, store: ChatStore, collab: CollabService,
         """Retrieval for the asking user (or, in a group, another member: their own likes seed it)."""
         mine = user is None or user == user_id
         with store.lock:
-            return retrieve(store.db, collab.current(), user_id if mine else user, q, n_candidates,
+            return retrieve(store.db, order, user_id if mine else user, q, n_candidates,
                             context if mine else None, seeds=tuple(s.id for s in seeds) if mine or seeds else None,
                             disliked=tuple(st.disliked), exclude=tuple(st.mentioned) + tuple(st.disliked) + exclude,
                             relevance=relevance)

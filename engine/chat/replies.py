@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +11,11 @@ from db.errors import RecchatError
 from db.eval_runs import EvalRun
 from db.fileio import place_file
 from db.types import Interaction, Item
-from engine.collab.model import CollabModel
 from engine.llm.explain import Explanation
 from engine.rank.reasons import Why, reasons_for
-from engine.rank.stack import Reranker
+from engine.rank.recommend import request_ask
+from engine.rank.retrieval import Query
+from engine.rank.served import Order
 from engine.sources.export import list_rows, write_list
 from engine.vocab.mentions import keys, title_forms
 
@@ -48,7 +48,7 @@ class Reply:
 
 @dataclass(frozen=True)
 class WhyAnswer:
-    """"why X": what ordered it (the stack's parts, the films and words behind them), then the LLM's own
+    """"why X": what ordered it (the learned ranker's parts, the films and words behind them), then the LLM's own
     leave-one-out over the ratings its prompt showed, as one line of it."""
 
     why: Why
@@ -89,16 +89,21 @@ def export_list(path: str, shown: list[Item], p_like: list[float], store: ChatSt
     return f"Wrote {len(rows)} films to {target}{note}."
 
 
-def why_answer(item: Item, plan: Plan | None, history: list[Interaction], collab: CollabModel, stack: Reranker | None,
-               llm: Explanation, words) -> WhyAnswer:
-    """What ordered `item` (`plan`: the request that put it on screen, None when it is not there), with the
-    LLM's own leave-one-out over `history`, the ratings its prompt showed."""
+def why_answer(item: Item, plan: Plan | None, history: list[Interaction], order: Order, llm: Explanation,
+               words) -> WhyAnswer:
+    """What ordered `item` (`plan`: the request that put it on screen, None when it is not there): the learned
+    ranker's parts of its score, with the LLM's own leave-one-out over `history`, the ratings its prompt showed."""
     cand = next((c for c in plan.candidates if c.item.id == item.id), None) if plan else None
-    p = min(max(llm.p_yes, 1e-6), 1 - 1e-6)
     seeds = {s.id: s.name for s in plan.seeds} if plan else {}
-    why = reasons_for(item, collab, stack, history, llm_logit=math.log(p / (1 - p)), seeds=tuple(seeds),
-                      relevance=cand.relevance if cand else 0.0, words=words,
-                      names={**{h.item_id: h.name for h in history}, **seeds})
+    liked = {h.item_id for h in (plan.own if plan else history) if h.liked}
+    history = [h for h in history if not (h.liked and h.item_id in seeds and h.item_id not in liked)]  # seeds only
+    if cand is not None and cand.features is not None:
+        row, p_like = cand.features, cand.p_like
+    else:  # not on screen: scored now, for the person's history alone
+        one = order.one(request_ask(history, (), (), Query(), None, order.at), item.id, {h.item_id for h in history})
+        row, p_like = one.table, float(one.p_like[0])
+    why = reasons_for(item, row, order.contributions(row), order.collab, history, seeds=tuple(seeds), words=words,
+                      names=seeds, ordered_by=order.note, p_like=p_like)
     return WhyAnswer(why, llm)
 
 

@@ -28,7 +28,7 @@ from engine.llm.backends import open_scorer
 from engine.llm.explain import explain
 from engine.rank.group import rank_group
 from engine.rank.recommend import Ranking, iter_rank, with_like_rates
-from engine.rank.stack import Reranker, choose_stack
+from engine.rank.served import Order
 from engine.vocab.describe import Vocabulary
 from engine.vocab.mentions import TitleIndex
 
@@ -60,8 +60,7 @@ class ChatSession:
     lock_tries: int = 3
     scorer_factory: Callable[[], Scorer] | None = None  # a scorer opened elsewhere: tests share one; engine ask's thread
     scorer: Scorer | None = field(default=None, init=False)
-    stack: Reranker | None = field(default=None, init=False)
-    stack_note: str = field(default="", init=False)  # what ranks for this model, in words (the app shows it)
+    order_note: str = field(default="", init=False)  # which ranker orders, in words (the app shows it)
     notices: list[str] = field(default_factory=list, init=False)  # one-line notices, e.g. a collaborative refit
     chat: int | None = None  # continue this chat (engine ask --chat); None: the user's latest (new_chat: a new one)
     new_chat: bool = False
@@ -97,21 +96,23 @@ class ChatSession:
 
     # ---------------------------------------------------------------- model
     def load_model(self) -> str:
-        """Load the scorer, its stack and the collaborative model once (the default model is built on first
-        use: a minute, then cached; the collaborative fit takes about a second on ML-100K)."""
+        """Load the scorer, the learned order and the collaborative model once (the default model is built on
+        first use: a minute, then cached; the collaborative fit takes about a second on ML-100K)."""
         self.collab.load()
         self.titles()  # the title index, before the first message needs it (about 2 s on ML-100K)
         self.vocabulary()
+        self.order_note = self.order().note
         with self.model_lock:
             if self.scorer is None:
-                scorer = self.scorer_factory() if self.scorer_factory else open_scorer(self.model_path)
-                choice = choose_stack(scorer.identity, scorer.name, self.domain, self.collab.current().kind,
-                                      self.catalog.dataset)
-                self.stack, self.stack_note, self.scorer = choice.stack, choice.note, scorer
+                self.scorer = self.scorer_factory() if self.scorer_factory else open_scorer(self.model_path)
             return self.scorer.name
 
+    def order(self) -> Order:
+        """The learned ranker over the catalog's signals and the current collaborative model."""
+        return self.store.order(self.collab.current(), self.catalog.dataset)
+
     def rank(self, plan: Plan) -> Iterator[Ranking]:
-        """Score a plan's candidates; the first ranking comes after a small chunk (see engine.rank.recommend).
+        """The plan's rows in the ranker's order at once, then with the LLM's P(Yes) (engine.rank.recommend).
 
         The newest request wins: an older ranking still scoring stops at its next chunk."""
         with self.lock:
@@ -119,19 +120,16 @@ class ChatSession:
             mine = self._generation
             self.last_plan = plan
         self.load_model()
-        collab = self.collab.current()  # a model rec-tuned with notes reads each candidate's like-rate
-        cands = with_like_rates(collab, plan.own, list(plan.candidates))
-        if plan.members:  # one list for the people present: each member scored, then aggregated
-            with self.model_lock:
-                ranking = rank_group(self.scorer, self.stack, collab, self.domain, list(plan.members), cands, top=plan.count)
-            self._show(ranking, mine)
-            yield ranking
-            return
+        order = self.order()  # a model rec-tuned with notes reads each candidate's like-rate
+        cands = with_like_rates(order.collab, plan.own, list(plan.candidates))
         with self.model_lock:
-            for ranking in iter_rank(self.scorer, self.stack, collab, self.domain, plan.history, cands,
-                                     top=plan.count, chunk=RANK_CHUNK,
-                                     cancelled=lambda: self._generation != mine,
-                                     seeds=tuple(s.id for s in plan.seeds)):
+            if plan.members:  # one list for the people present: each member's P(like), aggregated
+                rankings = [rank_group(self.scorer, order, self.domain, list(plan.members), cands, top=plan.count,
+                                       seeds=tuple(s.id for s in plan.seeds))]
+            else:
+                rankings = iter_rank(self.scorer, self.domain, plan.history, cands, top=plan.count, chunk=RANK_CHUNK,
+                                     cancelled=lambda: self._generation != mine)
+            for ranking in rankings:
                 self._show(ranking, mine)
                 yield ranking
 
@@ -142,8 +140,8 @@ class ChatSession:
                 self.shown, self.shown_p_like = [r.item for r in ranking.items], [r.p_like for r in ranking.items]
 
     def why(self, item: Item) -> WhyAnswer:
-        """What ordered the item in the list on screen (the stack's parts, with the prompt's history and the
-        request's seeds and words), and the LLM's own leave-one-out as one line of it."""
+        """What ordered the item (the ranker's parts of its score, the films and words behind them), and the
+        LLM's own leave-one-out as one line of it."""
         self.load_model()
         with self.lock:  # what is on screen, read whole; the model is asked outside the lock
             on_screen = self.last_plan is not None and any(i.id == item.id for i in self.shown)
@@ -152,7 +150,7 @@ class ChatSession:
             rate = float(self.collab.current().like_rate([item.id], without=self.history())[0])
         with self.model_lock:
             llm = explain(self.scorer, self.domain, history, item, like_rate=rate)
-        return why_answer(item, plan, history, self.collab.current(), self.stack, llm, words)
+        return why_answer(item, plan, history, self.order(), llm, words)
 
     # ------------------------------------------------------------- messages
     def handle(self, raw: str) -> Reply:
@@ -231,7 +229,7 @@ class ChatSession:
         """The conversation's request, retrieved; again after the history changed (a rating drops out)."""
         with self.lock:
             others = [(n, self.writer.user_id_of(n)) for n in self.with_users]
-            return plan_request(self.state, self.store, self.collab, self.user_id, self.n_candidates, self.among,
+            return plan_request(self.state, self.store, self.order(), self.user_id, self.n_candidates, self.among,
                                 self.vocabulary(), [(self.user_name, self.user_id), *others] if others else None)
 
     def titles(self) -> TitleIndex:

@@ -19,6 +19,8 @@ from db.feedback import current_rating, user_history, watchlist_ids
 from db.knowledge import Knowledge, knowledge, people_films, runtimes, tag_relevance
 from db.types import Interaction, Item
 from db.users import find_user, user_names
+from engine.collab.model import CollabModel
+from engine.rank.served import Order, serving_order
 from engine.vocab.describe import Vocabulary
 from engine.vocab.mentions import TitleIndex
 
@@ -30,6 +32,7 @@ class ChatStore:
         self.lock = threading.RLock()
         self._index: TitleIndex | None = None  # the catalog's words, read once per chat (the catalog is pinned)
         self._vocab: Vocabulary | None = None
+        self._order: Order | None = None
 
     def items(self, ids: list[int]) -> dict[int, Item]:
         with self.lock:
@@ -64,6 +67,15 @@ class ChatStore:
                 self._vocab = Vocabulary(tag_relevance(self.db, self.domain), people_films(self.db, self.domain),
                                          runtimes(self.db, self.domain))
             return self._vocab
+
+    def order(self, collab: CollabModel, dataset: str | None) -> Order:
+        """The learned order over the catalog's signals (its content and rating times, read once per chat), on
+        the current collaborative model."""
+        with self.lock:
+            if self._order is None:
+                self._order = serving_order(self.db, self.domain, collab, dataset)
+            self._order = self._order.with_collab(collab)
+            return self._order
 
     def title_index(self, popularity: Callable[[list[int]], Sequence[float]]) -> TitleIndex:
         """The catalog's title index, built on first use; ties go to the item the collaborative model has seen

@@ -106,7 +106,8 @@ def eval_cmd(dataset, model_path, data_path, train_path, limit, fit_path, hybrid
 @catalog_option
 def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_out, ease_lambdas, domain, db_path,
                      dataset) -> None:
-    """Full-catalog hold-out: Recall@10, NDCG@10, MRR of popularity, item-kNN, ALS, EASE and the served pipeline.
+    """Full-catalog hold-out: Recall@10, NDCG@10, MRR of popularity, item-kNN, ALS, EASE, the served learned
+    ranker and the previous pipeline.
 
     Each user's last ratings are hidden from every model; each ranks all items the user has not
     rated; the hidden liked items count. Same users, same split, one run.
@@ -116,7 +117,9 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
     from db.fileio import check_writable, write_json_atomic
     from db.snapshot import read_domain
     from engine.collab.model import plan_fit
+    from db.knowledge import film_facts
     from engine.evaluation.catalog_eval import evaluate_catalog
+    from engine.rank.served import choose_ranker
 
     try:
         lambdas = tuple(float(x) for x in ease_lambdas.split(",") if x.strip())
@@ -142,7 +145,8 @@ def eval_catalog_cmd(model_path, n_users, last, candidates, seed, no_llm, json_o
     with tqdm(total=n_users, desc="ranking", unit="user", dynamic_ncols=True) as bar:
         report = evaluate_catalog(snap, scorer, n_users=n_users, last=last, candidates=candidates,
                                   seed=seed, progress=bar.update, log=lambda m: click.echo(m, err=True),
-                                  ease_lambdas=lambdas)
+                                  ease_lambdas=lambdas, films=film_facts(db, domain),
+                                  ranker=choose_ranker(snap.dataset).ranker)
     click.echo(report.table())
     if json_out:
         write_json_atomic(json_out, report.to_json())

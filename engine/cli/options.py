@@ -14,11 +14,11 @@ model_option = click.option("--model", "model_path", default=None, metavar="GGUF
 
 
 @contextmanager
-def progress_bar(label: str, total: int):
+def progress_bar(label: str, total: int | None, unit: str = "prompt"):
     """A tqdm bar on stderr; yields its update(n) for the library code to call."""
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=label, unit="prompt", dynamic_ncols=True) as bar:
+    with tqdm(total=total, desc=label, unit=unit, dynamic_ncols=True) as bar:
         yield bar.update
 
 

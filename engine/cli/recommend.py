@@ -26,7 +26,7 @@ among_option = click.option("--among", "among_file", type=click.Path(dir_okay=Fa
 @click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
 @click.option("--top", type=click.IntRange(1, 500), default=5, show_default=True, help="How many to show.")
 @click.option("--candidates", type=click.IntRange(1, 2000), default=50, show_default=True,
-              help="How many retrieved items the LLM scores.")
+              help="How many of the learned ranker's candidates are kept (the LLM scores only the rows shown).")
 @among_option
 @click.option("--with", "with_users", multiple=True, metavar="NAME",
               help="Someone watching too (repeat for more): one list for everyone, each row with every member's P(like).")
@@ -44,11 +44,12 @@ among_option = click.option("--among", "among_file", type=click.Path(dir_okay=Fa
 @catalog_option
 def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, candidates, among_file, with_users,
                   strategy, popularity, min_ratings, export_path, as_json, model_path, dataset) -> None:
-    """Rank unrated items for a user (or a group, --with): Match orders the list (the stack's rank head, the
-    first row full); P(like) is the probability they like it once watched; P(Yes) the LLM's own.
+    """Rank unrated items for a user (or a group, --with) by the learned ranker: P(like) orders the list (the
+    ranker's score, calibrated; Match draws it, the first row full); P(Yes) is the LLM's own.
 
-    Candidates come from the collaborative model (EASE over the store). A cached one is used at once; when
-    5 % of the store changed since its fit (RECCHAT_REFIT_SHARE) a background process refits it for next time.
+    Candidates come from several channels (the collaborative model, content, recent popularity...). A cached
+    collaborative model is used at once; when 5 % of the store changed since its fit (RECCHAT_REFIT_SHARE) a
+    background process refits it for next time.
     """
     import json
 
@@ -61,7 +62,7 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
 
     from db.catalog import imdb_ids_of
     from engine.rank.group import recommend_group
-    from engine.rank.stack import choose_stack
+    from engine.rank.served import serving_order
     from engine.sources.export import list_rows, write_list
 
     from .among import read_among
@@ -76,15 +77,15 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
     if uid is None:
         click.echo(f"no user named {user_name.strip()!r} in the store: ranking for someone with no history", err=True)
     collab = load_or_fit(db, domain, log=lambda m: click.echo(m, err=True))
-    choice = choose_stack(scorer.identity, scorer.name, domain, collab.kind, scope(db, domain))
-    click.echo(choice.note, err=True)
+    order = serving_order(db, domain, collab, scope(db, domain))
+    click.echo(order.note, err=True)
     query = Query(query, year_min, year_max, domain=domain, among=among, popularity=popularity, min_ratings=min_ratings)
     if with_users:
         people = [(user_name.strip(), uid)] + [(n, find_user(db, clean_name(n))) for n in with_users]
-        recs = recommend_group(db, scorer, choice.stack, collab, people, query, top=top, n_candidates=candidates,
+        recs = recommend_group(db, scorer, order, people, query, top=top, n_candidates=candidates,
                                strategy=strategy)
     else:
-        recs = recommend(db, scorer, collab, choice.stack, uid, query=query, top=top, n_candidates=candidates)
+        recs = recommend(db, scorer, order, uid, query=query, top=top, n_candidates=candidates)
     if export_path:
         target = write_list(Path(export_path), list_rows([r.item for r in recs], imdb_ids_of(db, [r.item.id for r in recs]),
                                                          [r.p_like for r in recs]))
@@ -115,7 +116,7 @@ def recommend_cmd(db_path, user_name, query, year_min, year_max, domain, top, ca
               help="Continue this chat and what it established (its id is printed after each run); default: a new chat.")
 @click.option("--domain", type=click.Choice(DOMAINS), default="movie", show_default=True)
 @click.option("--candidates", type=click.IntRange(1, 2000), default=50, show_default=True,
-              help="How many retrieved items the LLM scores.")
+              help="How many of the learned ranker's candidates are kept (the LLM scores only the rows shown).")
 @among_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message instead of text.")
 @model_option
@@ -168,7 +169,7 @@ def ask_cmd(db_path, user_name, chat_id, domain, candidates, among_file, as_json
         if not as_json:
             chat = (f"chat {session.chat_id}: continue with --chat {session.chat_id}" if session.chat_id is not None
                     else "the chat is created once the store frees")
-            click.echo(f"({chat}; {session.catalog_note}; {session.stack_note})", err=True)
+            click.echo(f"({chat}; {session.catalog_note}; {session.order_note})", err=True)
     except RecchatError as e:
         raise click.ClickException(str(e)) from None
     finally:

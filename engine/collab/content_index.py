@@ -38,6 +38,9 @@ class ContentIndex:
     @classmethod
     def build(cls, films: list[FilmFacts], weights: ContentWeights = ContentWeights()) -> "ContentIndex":
         films = sorted(films, key=lambda f: f.item_id)
+        if not films:  # a catalog with nothing in it yet: an index that finds nothing
+            empty = sp.csr_matrix((0, 1))
+            return cls(np.zeros(0, np.int64), empty, empty, (), empty, np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
         names = sorted({g for f in films for g in f.genres})
         col = {g: k for k, g in enumerate(names)}
         genres = _binary([[col[g] for g in f.genres] for f in films], len(names))

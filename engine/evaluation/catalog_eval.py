@@ -101,11 +101,14 @@ def tuned_ease(split: holdout.HoldoutSplit, validation: list[holdout.HoldoutUser
 
 def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = holdout.LAST, candidates: int = 50,
                      seed: int = 0, progress: Callable[[int], None] | None = None,
-                     log: Callable[[str], None] = print, ease_lambdas: tuple[float, ...] = ()) -> CatalogReport:
-    """Every classic model and the pipeline (with and without the LLM) on one hold-out split of `snap`.
+                     log: Callable[[str], None] = print, ease_lambdas: tuple[float, ...] = (),
+                     films=None, ranker=None) -> CatalogReport:
+    """Every classic model, the served learned ranker and the previous pipeline (with and without the LLM) on
+    one hold-out split of `snap`.
 
     `ease_lambdas`: the EASE row takes the λ among these that ranks the fit half's users best (the served
-    model keeps EASE_LAMBDA); empty: EASE_LAMBDA."""
+    model keeps EASE_LAMBDA); empty: EASE_LAMBDA. `films` (db.knowledge.film_facts) and `ranker` (the served
+    LearnedRanker): the learned ranker's row, over the split's own signals."""
     domain = snap.domain
     split = holdout.holdout_split(snap, last)
     fit_half, eval_half = holdout.partition(split.users, seed)
@@ -118,24 +121,28 @@ def evaluate_catalog(snap: DomainSnapshot, scorer, *, n_users: int, last: int = 
         ease, lam = tuned_ease(split, holdout.sample_users(fit_half, n_users, seed), ease_lambdas, log, ease)
     rankers = classic_rankers(split, model, ease, seed)
     weights = {}
+    if films is not None and ranker is not None:
+        events = holdout.visible_events(snap, last)
+        rankers["learned ranker (served)"] = holdout.learned_ranker(holdout.served_order(events, model, films, ranker),
+                                                                    events)
     no_llm = find_stack(None, domain, model.kind, snap.dataset)  # fitted on this catalog, never another's
     if no_llm is None:
         log(f"no stack without the LLM is installed for {model.kind.upper()} on {snap.dataset} (engine stack fit --no-llm): "
             "its pipeline row is left out")
     else:
-        rankers["pipeline without LLM"] = holdout.pipeline_ranker(model, no_llm, None, domain, candidates, items)
+        rankers["previous pipeline without LLM"] = holdout.pipeline_ranker(model, no_llm, None, domain, candidates, items)
         # why the list is not ordered by P(like): the same retrieval, reordered by the like head alone
         like_only = Reranker(no_llm.like, None, domain, None, short=no_llm.short)
         rankers["retrieval ordered by P(like), no LLM"] = holdout.pipeline_ranker(model, like_only, None, domain,
                                                                                   candidates, items)
-        weights["pipeline without LLM"] = no_llm.rank.weights() if no_llm.rank else {}
+        weights["previous pipeline without LLM"] = no_llm.rank.weights() if no_llm.rank else {}
     if scorer is not None:
         own = find_stack(scorer.identity, domain, model.kind, snap.dataset)
         if own is None:
             log(f"{scorer.name} has no fitted stack (engine stack fit): the LLM pipeline row is left out")
         else:
-            rankers["pipeline (served, with LLM)"] = holdout.pipeline_ranker(model, own, scorer, domain, candidates, items)
-            weights["pipeline (served, with LLM)"] = own.rank.weights() if own.rank else {}
+            rankers["previous pipeline (with LLM)"] = holdout.pipeline_ranker(model, own, scorer, domain, candidates, items)
+            weights["previous pipeline (with LLM)"] = own.rank.weights() if own.rank else {}
     metrics = holdout.evaluate_rankers(split, rankers, progress=progress)
     info = {"users": len(users), "last": last, "catalog": len(split.catalog), "candidates": candidates, "seed": seed,
             "domain": domain, "model": scorer.name if scorer is not None else None, "collab": model.kind,

@@ -9,7 +9,7 @@ All models rank the same users on the same split in the same run, so their numbe
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 import numpy as np
@@ -19,9 +19,13 @@ from db.feedback import Feedback
 from db.scoring import Score
 from db.snapshot import DomainSnapshot
 from db.types import Interaction, Item
+from engine.collab.content import fit_cold_map
+from engine.collab.content_index import ContentIndex
 from engine.collab.model import CollabModel
-from engine.rank.recommend import candidate_table, is_cold, stack_scores
+from engine.rank.handset import candidate_table, is_cold, stack_scores
 from engine.rank.retrieval import Candidate
+from engine.rank.served import Order, catalog_clock
+from engine.rank.signals import Ask, Recency, Signals
 from engine.rank.stack import concat_tables, with_logits
 
 from .metrics import mean_metrics, user_metrics
@@ -171,6 +175,46 @@ def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie
             out[k] = top + 1.0 + value  # the reranked block stays above everything retrieval left out
         return out
     return score
+
+
+def learned_ranker(order, events: list[tuple[int, float]] | None = None) -> Ranker:
+    """The served order (engine.rank.served.Order): the channels' union of the unrated catalog ordered by the
+    learned ranker; every film no channel proposed goes below it. With `events` (every visible rating's item and
+    time), each request is made at its own time, the user's latest visible rating, as the ranker learned on
+    temporal cuts: recency is what was rated in the year before, not before the catalog's end."""
+    items = times = None
+    if events:
+        items, times = (np.asarray(x) for x in zip(*events))
+
+    def score(req: RankRequest) -> np.ndarray:
+        catalog, history = req.items, req.history
+        at = order.at
+        use = order
+        if items is not None and history:
+            at = max(h.ts for h in history) + 1.0
+            use = replace(order, signals=replace(order.signals, recency=Recency.from_events(items, times, at)))
+        rated = np.array([h.item_id for h in history], dtype=np.int64)
+        ask = Ask(tuple(h.item_id for h in history if h.liked), tuple(h.item_id for h in history if not h.liked), at=at)
+        ordered = use.rank(ask, catalog[~np.isin(catalog, rated)])
+        out = np.full(len(catalog), -np.inf)
+        n = len(ordered.keys)
+        out[np.searchsorted(catalog, ordered.table["ids"])] = np.arange(n, 0, -1, dtype=np.float64)
+        return out
+    return score
+
+
+def visible_events(snap: DomainSnapshot, last: int = LAST) -> list[tuple[int, float]]:
+    """(item, time) of every rating the split lets models see (each user's last `last` hidden, as holdout_split)."""
+    return [(h.item_id, h.ts) for hs in snap.timelines.values() for h in (hs[:-last] if len(hs) > last else hs)]
+
+
+def served_order(events: list[tuple[int, float]], model: CollabModel, films, ranker):
+    """The served order (engine.rank.served.Order) over a split: its collaborative model with the cold map, the
+    content index, and recency from the ratings models see (`events`), on the catalog's clock."""
+    at = catalog_clock(np.array([t for _, t in events])) + 1.0
+    served = model.with_cold(fit_cold_map(films, model.item_ids, model.popularity(model.item_ids)))
+    items, times = zip(*events) if events else ((), ())
+    return Order(ranker, Signals(served, ContentIndex.build(films), Recency.from_events(items, times, at)))
 
 
 def partition(users: list[HoldoutUser], seed: int = 0) -> tuple[list[HoldoutUser], list[HoldoutUser]]:

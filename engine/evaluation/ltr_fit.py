@@ -46,14 +46,15 @@ class Rows:
         return {**take(self.table, rows), **flags}, self.label[rows], self.request[rows]
 
 
-def build_rows(requests: list[LtrRequest], signals: list[Signals], catalogs: list[np.ndarray], sizes: Sizes,
-               progress: Callable[[int], None] | None = None) -> Rows:
-    """Candidates and features of each request at its own cut (`signals[r.cut]`, `catalogs[r.cut]`)."""
+def build_rows(requests: list[LtrRequest], signals: list[Signals] | Callable[[LtrRequest], Signals],
+               catalogs: list[np.ndarray], sizes: Sizes, progress: Callable[[int], None] | None = None) -> Rows:
+    """Candidates and features of each request at its own cut (`signals[r.cut]`, `catalogs[r.cut]`); `signals`
+    may instead be a function of the request (a hold-out request is made at its own time)."""
     tables, request, labels = [], [], []
     for k, r in enumerate(requests):
         catalog = catalogs[r.cut]
         ids = catalog[~np.isin(catalog, np.fromiter(r.exclude, np.int64, len(r.exclude)))]
-        t = film_table(signals[r.cut], r.ask, ids)
+        t = film_table(signals(r) if callable(signals) else signals[r.cut], r.ask, ids)
         ranks = channel_ranks(t, sizes)
         rows = np.flatnonzero(np.any([np.isfinite(v) for v in ranks.values()], axis=0))
         tables.append({**take(t, rows), **{f"rank_{c}": v[rows] for c, v in ranks.items()}})
@@ -62,6 +63,12 @@ def build_rows(requests: list[LtrRequest], signals: list[Signals], catalogs: lis
         if progress:
             progress(1)
     return Rows(concat_tables(tables), np.concatenate(request), np.concatenate(labels), requests)
+
+
+def merge(a: Rows, b: Rows) -> Rows:
+    """Two sets of rows as one: `b`'s requests numbered after `a`'s."""
+    return Rows(concat_tables([a.table, b.table]), np.concatenate([a.request, b.request + len(a.requests)]),
+                np.concatenate([a.label, b.label]), a.requests + b.requests)
 
 
 def group_sizes(request: np.ndarray) -> list[int]:

@@ -1,4 +1,4 @@
-"""The request path: retrieve candidates, score them, apply a fitted stack, rank (`engine recommend` and the chat).
+"""The request path: candidates from several channels, ordered by the learned ranker with its P(like), the LLM's P(Yes) on the rows shown, "why" from the ranker's parts (`engine recommend` and the chat).
 
 May import: db, engine.collab.
 """

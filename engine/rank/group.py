@@ -1,10 +1,9 @@
-"""One list for the people present: each member's own ranking of the same candidates, aggregated.
+"""One list for the people present: each member's own P(like) of the same candidates, aggregated.
 
-Every member's score is what the product orders their own list by: the stack's rank head, a probability
-(that the film is among their next likes) from the same model for everyone, so members' scores compare
-as they are. The group's candidates are every member's own top candidates, none that any member rated;
-a strategy combines the scores (the group-recommendation literature's three classic ones;
-bench/groups.py compares them):
+Every member's score is the learned ranker's P(like) (engine.rank.served) for their own history: one
+calibrated probability from the same model for everyone, so members' scores compare as they are. The
+group's candidates are every member's own top candidates, none that any member rated; a strategy combines
+the scores (the group-recommendation literature's three classic ones; bench/groups.py compares them):
 
 - average: the mean of the members' scores (what the group as a whole likes most);
 - least misery: the minimum (nobody is left with a film they rank low);
@@ -14,6 +13,7 @@ bench/groups.py compares them):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import zip_longest
 
@@ -21,8 +21,8 @@ import numpy as np
 
 from db.feedback import user_history
 
-from .recommend import (Ranking, Recommendation, candidate_table, is_cold, retrieve, stack_scores, with_gems,
-                        with_like_rates)
+from .recommend import Ranking, Recommendation, request_ask, retrieve, with_gems, with_like_rates
+from .retrieval import Query
 
 STRATEGIES = ("average", "fair", "least-misery")
 DEFAULT_STRATEGY = "average"  # best on the validation groups' mean and minimum (docs/results.md)
@@ -49,26 +49,37 @@ class Member:
     history: tuple
 
 
-def rank_group(scorer, stack, collab, domain: str, members: list[Member], cands: list, *, top: int,
-               strategy: str = DEFAULT_STRATEGY):
-    """Each member's P(like) and ordering key for the same candidates (their own prompts and collaborative
-    features), aggregated by `strategy` into the group's order; every row keeps each member's P(like)."""
-    likes, keys, p_yes = [], [], []
-    for m in members:
-        history = list(m.history)
-        scores = scorer.score([scorer.prompts.for_user(domain, history, c.item, c.like_rate) for c in cands])
-        like, key = stack_scores(stack, candidate_table(collab, history, cands), scores, [c.prior for c in cands],
-                                 is_cold(history))
-        likes.append(like)
-        keys.append(key)
-        p_yes.append([s.p_yes for s in scores])
-    group = aggregate([np.asarray(k) for k in keys], strategy)
-    order = np.argsort(-group, kind="stable").tolist()
-    order = with_gems(order, top, lambda k: cands[k].gem)[:top]  # "hidden gems": half of it from the less-rated half
-    rows = [Recommendation(cands[k].item, float(np.mean([lk[k] for lk in likes])), float(np.mean([p[k] for p in p_yes])),
-                           cands[k].prior, float(group[k]),
-                           tuple((m.name, float(lk[k])) for m, lk in zip(members, likes))) for k in order]
-    return Ranking(rows, len(cands), len(cands))
+def member_p_like(order, member: "Member", cands: list, query: Query = Query(), seeds: tuple[int, ...] = ()
+                  ) -> np.ndarray:
+    """One member's P(like) of the group's candidates, read against every film they have not rated."""
+    history = list(member.history)
+    ask = request_ask(history, seeds, (), query, None, order.at)
+    rated = {h.item_id for h in history}
+    pool = [c.item.id for c in cands]
+    universe = np.union1d([i for i in order.signals.content.item_ids.tolist() if i not in rated], pool)
+    return order.score(ask, universe, pool).p_like
+
+
+def rank_group(scorer, order, domain: str, members: list[Member], cands: list, *, top: int,
+               strategy: str = DEFAULT_STRATEGY, query: Query = Query(), seeds: tuple[int, ...] = ()):
+    """Each member's P(like) of the same candidates, aggregated by `strategy` into the group's order; the LLM
+    scores the rows shown for each member (their mean P(Yes) beside); every row keeps each member's P(like)."""
+    likes = [member_p_like(order, m, cands, query, seeds if k == 0 else ()) for k, m in enumerate(members)]
+    group = aggregate(likes, strategy)
+    order_rows = np.lexsort((np.arange(len(cands)), -group)).tolist()
+    order_rows = with_gems(order_rows, top, lambda k: cands[k].gem)[:top]  # "hidden gems": GEM_SHARE from the less-rated half
+    p_yes = np.zeros(len(order_rows))
+    if scorer is not None and order_rows:
+        for m in members:
+            prompts = [scorer.prompts.for_user(domain, list(m.history), cands[k].item, cands[k].like_rate)
+                       for k in order_rows]
+            p_yes += np.array([s.p_yes for s in scorer.score(prompts)]) / len(members)
+    else:
+        p_yes[:] = math.nan
+    rows = [Recommendation(cands[k].item, float(np.mean([lk[k] for lk in likes])), float(p), cands[k].prior,
+                           float(group[k]), tuple((m.name, float(lk[k])) for m, lk in zip(members, likes)))
+            for k, p in zip(order_rows, p_yes)]
+    return Ranking(rows, len(rows), len(rows))
 
 
 def interleave(pools: list[list]) -> list:
@@ -83,13 +94,13 @@ def interleave(pools: list[list]) -> list:
     return out
 
 
-def recommend_group(db, scorer, stack, collab, people: list[tuple[str, int | None]], query, *, top: int = 5,
+def recommend_group(db, scorer, order, people: list[tuple[str, int | None]], query, *, top: int = 5,
                     n_candidates: int = 50, strategy: str = DEFAULT_STRATEGY) -> list:
     """`engine recommend --with`: each person's own retrieval (nothing any of them rated), scored for each,
     aggregated by `strategy`; rows carry every member's P(like)."""
     histories = [user_history(db, uid, query.domain) if uid is not None else [] for _, uid in people]
     rated = tuple({h.item_id for hs in histories for h in hs})
-    pools = [retrieve(db, collab, uid, query, n_candidates, exclude=rated)[1] for _, uid in people]
-    cands = with_like_rates(collab, [], interleave(pools))
+    pools = [retrieve(db, order, uid, query, n_candidates, exclude=rated)[1] for _, uid in people]
+    cands = with_like_rates(order.collab, [], interleave(pools))
     members = [Member(name, tuple(hs)) for (name, _), hs in zip(people, histories)]
-    return rank_group(scorer, stack, collab, query.domain, members, cands, top=top, strategy=strategy).items
+    return rank_group(scorer, order, query.domain, members, cands, top=top, strategy=strategy, query=query).items

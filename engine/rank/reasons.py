@@ -1,18 +1,14 @@
-"""Why a film is where it is in the list: the parts of the score that ordered it, from the model that did.
+"""Why a film is where it is in the list: the learned ranker's own parts of its score.
 
-The order is the rank head's logistic regression over the stack's inputs (engine.rank.stack), times the
-support term, plus the describing words' relevance. The head's probabilities are small (a few percent),
-where its logit is close to log(key): the support term and the words are put in those units. The
-logit is a sum, so it splits exactly:
+The ranker's score splits exactly into one part per feature plus a constant (LightGBM's pred_contrib,
+TreeSHAP): each part is what that feature moved this film's score from an average candidate's. A reason is a
+group of features (engine.rank.ltr_features.GROUPS), its effect the sum of their parts, so the reasons and
+the constant add up to the score that ordered the list, and each sign is its real effect.
 
-    z = b + Σ_f c_f (x_f - mean_f) / scale_f
-
-and the collaborative inputs are themselves sums over the person's rated films (EASE's B[i, j], or ALS in
-the same item-item form): `ease_all` = Σ_{liked i} B[i, j] / n, `ease_liked` and `ease_disliked` the
-same over the ratings the prompt shows. So each rated film's part of z is exact, and so is the LLM's
-(its logit is one input). A reason's sign is the sign of its part: removing it moves the film the
-other way (tests/test_reasons.py checks that on real rankings). Inputs that are the same for every
-candidate (the person's like-share) order nothing and are not reasons.
+The collaborative, seed and dislike parts are sums over the films the person rated or named (EASE's weight
+B[i, j] of each), so each part is split among those films in proportion to their weights: the films a
+person can check are named, and a film they said they loved in this conversation is named as liked, not as
+something asked for.
 """
 
 from __future__ import annotations
@@ -22,23 +18,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from db.feedback import HISTORY_WINDOW
 from db.types import Interaction, Item
 from engine.collab.model import CollabModel
 
-from .recommend import support
-from .retrieval import WORD_BOOST
-from .stack import Reranker, Stack, feature_table, with_logits
-
+from .ltr_features import GROUPS
+from .stack import Table
 
 PERSONAL = ("liked", "disliked", "seed", "word")
+MIXED = 0.1  # weights whose sum is below this share of their absolute sum are split by size, not by sign
+NONE_OF = {"liked": "having no likes yet", "seed": "naming no film", "disliked": "having no dislikes"}
+CHANNEL_NAMES = {"ch_collab": "people with your taste", "ch_seeds": "what you named", "ch_content": "its content",
+                 "ch_words": "your words", "ch_popular": "what is rated lately"}
 
 
 @dataclass(frozen=True)
 class Reason:
-    kind: str  # "liked", "disliked", "seed", "word", "others", "popularity", "llm", "support"
+    kind: str  # "liked", "disliked", "seed", "word", "content", "recency", "popularity", "channel", "you"
     what: str  # the film or word a person recognises, or the signal
-    effect: float  # its part of the ordering logit: > 0 pulls the film up
+    effect: float  # its part of the ranker's score: > 0 pulls the film up
     detail: str = ""
 
     def words(self) -> str:
@@ -55,91 +52,92 @@ class Reason:
 @dataclass(frozen=True)
 class Why:
     item: Item
-    reasons: list[Reason]  # strongest first
-    ordered_by: str  # which head ordered the list, in words
+    reasons: list[Reason]  # what the person did or said first, then the film's own signals; strongest first
+    ordered_by: str  # which ranker ordered the list, in words
     p_like: float | None = None
+    base: float = 0.0  # the ranker's constant: base + every reason's effect = the score that ordered the list
+
+    @property
+    def score(self) -> float:
+        return self.base + sum(r.effect for r in self.reasons)
 
     def sentence(self, n: int = 4) -> str:
         head = f"{self.item.name}" + (f" (P(like) {self.p_like:.2f})" if self.p_like is not None else "") + ": "
-        if not self.reasons:
+        shown = [r for r in self.reasons if abs(r.effect) > 1e-9][:n]
+        if not shown:
             return head + f"{self.ordered_by}; nothing you rated or asked for moves it."
-        ups = [r for r in self.reasons[:n] if r.effect > 0]
-        downs = [r for r in self.reasons[:n] if r.effect < 0]
+        ups = [r for r in shown if r.effect > 0]
+        downs = [r for r in shown if r.effect < 0]
         parts = [r.words() for r in ups + downs]
         return head + f"{self.ordered_by}. " + "; ".join(p[:1].upper() + p[1:] if k == 0 else p
                                                          for k, p in enumerate(parts)) + "."
 
 
-def _stack_part(stack: Stack, feature: str, value: float) -> float:
-    if feature not in stack.features:
-        return 0.0
-    k = stack.features.index(feature)
-    return stack.coef[k] * (value - stack.mean[k]) / stack.scale[k]
+def split(total: float, weights: np.ndarray) -> np.ndarray:
+    """`total` shared among sources by their weights, exactly (the shares sum to it)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if not len(weights) or not total:
+        return np.zeros(len(weights))
+    size = np.abs(weights).sum()
+    if size == 0:
+        return np.full(len(weights), total / len(weights))
+    if abs(weights.sum()) < MIXED * size:
+        return total * np.abs(weights) / size
+    return total * weights / weights.sum()
 
 
-def _per_unit(stack: Stack, feature: str) -> float:
-    if feature not in stack.features:
-        return 0.0
-    k = stack.features.index(feature)
-    return stack.coef[k] / stack.scale[k]
+def _films(kind: str, total: float, ids: list[int], item_id: int, collab: CollabModel, names: dict[int, str],
+           liked: set[int]) -> list[Reason]:
+    if not ids:  # the part of having none (a missing value is a value the trees split on)
+        return [Reason("you", NONE_OF[kind], total)] if total else []
+    shares = split(total, collab.pair_weights(ids, item_id))
+    out = []
+    for i, share in zip(ids, shares):
+        own = "liked" if kind == "seed" and i in liked else kind  # said loved in this conversation: liked
+        out.append(Reason(own, names.get(i, f"item {i}"), float(share)))
+    return out
 
 
-def reasons_for(item: Item, collab: CollabModel, stack: Reranker | None, history: list[Interaction], *,
-                llm_logit: float | None = None, seeds: tuple[int, ...] = (), relevance: float = 0.0,
-                words: list[str] = (), names: dict[int, str] | None = None) -> Why:
-    """The parts of `item`'s place in a list ranked for `history` (the history the prompt showed)."""
-    names = names or {h.item_id: h.name for h in history}
-    recent = history[-HISTORY_WINDOW:]
-    w_liked = [h.item_id for h in recent if h.liked]
-    w_disliked = [h.item_id for h in recent if not h.liked]
-    all_liked = [h.item_id for h in history if h.liked]
-    ease_from = list(seeds) or all_liked
-    table = feature_table(collab, w_liked, w_disliked, [item.id], all_liked=all_liked,
-                          all_disliked=[h.item_id for h in history if not h.liked], ease_from=list(seeds) or None)
-    head = stack.rank if stack is not None and stack.rank is not None else None
+def _value(row: Table, feature: str) -> float:
+    v = float(np.asarray(row[feature])[0])
+    return v if math.isfinite(v) else 0.0
+
+
+def reasons_for(item: Item, row: Table, parts: dict[str, float], collab: CollabModel, history: list[Interaction], *,
+                seeds: tuple[int, ...] = (), words=(), names: dict[int, str] | None = None,
+                ordered_by: str = "ordered by the learned ranker", p_like: float | None = None) -> Why:
+    """The reasons of `item`'s place: `row` its feature row, `parts` the ranker's contributions to its score
+    (engine.rank.served.Order.contributions), `history` the ratings the request read, `seeds` what it named."""
+    names = {**{h.item_id: h.name for h in history}, **(names or {})}
+    liked = [h.item_id for h in history if h.liked]
+    disliked = [h.item_id for h in history if not h.liked]
+    group = {g: sum(parts.get(f, 0.0) for f in feats) for g, feats in GROUPS.items()}
     out: list[Reason] = []
-    if head is None or (not seeds and not all_liked):
-        ordered_by = ("ordered by the collaborative model" if all_liked or seeds else
-                      "ordered by how many people rated it (you have no likes yet)")
-        per = {i: 1.0 for i in ease_from}  # retrieval: the collaborative score itself
-        for i, wgt in zip(ease_from, collab.pair_weights(ease_from, item.id)):
-            if wgt:
-                out.append(Reason("seed" if seeds else "liked", names.get(i, f"item {i}"), float(wgt) * per[i]))
-    else:
-        ordered_by = "ordered by the model's stack (P(among your next likes))"
-        parts: dict[int, float] = {}
-        for feature, ids in (("ease_all", ease_from), ("ease_liked", w_liked), ("ease_disliked", w_disliked)):
-            unit = _per_unit(head, feature)
-            if not unit or not ids:
-                continue
-            for i, wgt in zip(ids, collab.pair_weights(ids, item.id)):
-                parts[i] = parts.get(i, 0.0) + unit * float(wgt) / len(ids)
-        liked_set = set(all_liked)
-        for i, effect in parts.items():
-            kind = "seed" if i in seeds else "liked" if i in liked_set else "disliked"
-            out.append(Reason(kind, names.get(i, f"item {i}"), effect))
-        rate = float(table["item_like_rate"][0])
-        out.append(Reason("others", "how the others who rated it liked it", _stack_part(head, "item_like_rate", rate),
-                          f" ({rate:.0%})"))
-        pop = float(table["log_popularity"][0])
-        out.append(Reason("popularity", "how widely it is rated", _stack_part(head, "log_popularity", pop),
-                          f" (about {math.expm1(pop):,.0f} ratings)"))
-        if llm_logit is not None and head.uses_llm:
-            p = 1.0 / (1.0 + math.exp(-llm_logit))
-            out.append(Reason("llm", "the LLM's P(Yes)", _stack_part(head, "llm_logit", llm_logit), f" ({p:.2f})"))
-        s = float(support(np.array([pop]))[0])
-        if s < 0.9:  # the support term: a rarely rated film cannot lead a list
-            out.append(Reason("support", "that few people rated it", math.log(max(s, 1e-9)), ""))
-    if relevance:  # the order adds WORD_BOOST x the best key x relevance: in log-key units about log(1 + 2r)
-        effect = math.copysign(math.log1p(WORD_BOOST * abs(relevance)), relevance)
-        out.append(Reason("word", ", ".join(words) or "your words", effect,
-                          " (it matches)" if relevance > 0 else " (it matches what you said not to want)"))
-    out = [r for r in out if abs(r.effect) > 1e-9]
+    out += _films("liked", group["collab"], liked[-200:], item.id, collab, names, set(liked))
+    out += _films("seed", group["seeds"], list(seeds), item.id, collab, names, set(liked))
+    out += _films("disliked", group["dislikes"], disliked, item.id, collab, names, set(liked))
+    detail = (" (same series)" if _value(row, "same_series") > 0 else
+              " (it shares people with them)" if _value(row, "shared_people") > 0 else "")
+    out.append(Reason("content", "how like the films you liked it is", group["content"], detail))
+    words_part = parts.get("words", 0.0)
+    if words_part:
+        matches = _value(row, "words")
+        out.append(Reason("word", ", ".join(words) or "your words", words_part,
+                          " (it matches)" if matches > 0 else " (it does not match)"))
+    if parts.get("genre_match", 0.0):
+        out.append(Reason("content", "the genre you asked for", parts["genre_match"],
+                          " (it has it)" if _value(row, "genre_match") > 0 else " (it lacks it)"))
+    recent = math.expm1(_value(row, "recent_log"))
+    out.append(Reason("recency", "how much it was rated lately and when it came out", group["time"],
+                      f" ({recent:,.0f} ratings in the last year)"))
+    count = math.expm1(_value(row, "log_count"))
+    out.append(Reason("popularity", "how widely it is rated", group["popularity"],
+                      f" (about {count:,.0f} ratings)" if count else " (nobody rated it yet)"))
+    found = [CHANNEL_NAMES[f] for f in GROUPS["channels"] if _value(row, f) > 0]
+    out.append(Reason("channel", "how it was found", group["channels"], f" ({', '.join(found)})" if found else ""))
+    out.append(Reason("you", "how much you have rated and liked", group["user"]))
+    out = [r for r in out if r.effect or r.kind in PERSONAL]
     # What the person did or said comes first (the films and words they can check), strongest first; then
     # the signals about the film itself. Each keeps its own size and sign.
     out.sort(key=lambda r: (r.kind not in PERSONAL, -abs(r.effect)))
-    p_like = None
-    if stack is not None:
-        t = with_logits(table, [llm_logit if llm_logit is not None else 0.0])
-        p_like = float(stack.p_like(t)[0])
-    return Why(item, out, ordered_by, p_like)
+    return Why(item, out, ordered_by, p_like, parts.get("bias", 0.0))

@@ -1,13 +1,15 @@
-"""Retrieve → prompt → score → stack → rank: the one path behind `engine recommend` and the chat.
+"""Eligible films → the channels' candidates → the learned ranker's order → the LLM's P(Yes) on the rows
+shown: the one path behind `engine recommend` and the chat.
 
-Candidates come from the collaborative model (engine.rank.retrieval); the LLM scores each with P(Yes);
-the stack (engine.rank.stack) turns its logit and the collaborative features into P(like), which ranks.
+The order and P(like) are the learned ranker's (engine.rank.served, engine.rank.ltr): P(like) is its score
+calibrated, so the number shown never disagrees with the order. The LLM's P(Yes) is its own column, scored
+only for the rows a person sees: added as a feature it changed nothing measurable (docs/ltr.md), so it is
+not worth scoring fifty candidates for.
 """
 
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
@@ -15,26 +17,26 @@ import numpy as np
 import sqlite_utils
 
 from db.catalog import eligible_ids, items_by_id
-from db.feedback import HISTORY_WINDOW, liked_item_ids, user_history
-from db.scoring import Score, Scorer
+from db.feedback import user_history
+from db.scoring import Scorer
 from db.types import Interaction, Item
 from engine.collab.model import CollabModel
 from engine.collab.refit import refits_paused
 
-from .retrieval import GEM_SHARE, WORD_BOOST, Candidate, Query, gem_ranked, popularity_preference, ranked
-from .stack import Reranker, Table, feature_table, with_logits
+from .retrieval import GEM_SHARE, Candidate, Query, less_rated
+from .served import Order
+from .signals import Ask
 
-FIRST_CHUNK = 6  # candidates scored before the chat shows a first, partial ranking
-SUPPORT_PRIOR = 5.0  # rating count at which the ordering key halves (bench/obscure.py, docs/results.md; 0: none)
+FIRST_CHUNK = 6  # rows scored by the LLM before the chat shows their P(Yes)
 
 
 @dataclass(frozen=True)
 class Recommendation:
     item: Item
-    p_like: float  # the stack's P(like | you rate it) (P(Yes) itself when there is no stack)
-    p_yes: float  # the LLM's own P(Yes), one input of the stack
-    prior: float  # the retrieval score
-    match: float  # what orders the list: the rank head's P(among your next likes), else the retrieval score
+    p_like: float  # the learned ranker's P(like): its score, calibrated on held-out requests
+    p_yes: float  # the LLM's own P(Yes) (NaN until it is scored)
+    prior: float  # the ranker's raw score
+    match: float  # what orders the list, shown as a bar: P(like) (a group: the members' aggregate)
     members: tuple[tuple[str, float], ...] = ()  # a group's list: each member's P(like) (engine.rank.group)
 
 
@@ -48,7 +50,7 @@ class Relevance:
 
 @dataclass(frozen=True)
 class Ranking:
-    """A ranking so far: `scored` of `total` retrieved candidates have a P(Yes)."""
+    """A ranking so far: `scored` of `total` rows shown have the LLM's P(Yes)."""
 
     items: list[Recommendation]
     scored: int
@@ -59,48 +61,59 @@ class Ranking:
         return self.scored >= self.total
 
 
-def retrieve(db: sqlite_utils.Database, collab: CollabModel, user_id: int | None, query: Query, n_candidates: int,
+def request_ask(history: list[Interaction], seeds: tuple[int, ...], disliked: tuple[int, ...], query: Query,
+                relevance: Relevance | None, at: float, context: list[Interaction] | None = None) -> Ask:
+    """The ranker's reading of a request: the history's likes and dislikes (with this request's), the seeds,
+    the genres asked for, the describing words, the catalog's time. A seed the request's `context` carries as a
+    like ("something like Alien": the prompt shows it liked) is a seed only, as the ranker learned "like X"."""
+    only_seeds = {h.item_id for h in context or [] if h.liked} & set(seeds)
+    liked = tuple(dict.fromkeys(h.item_id for h in history if h.liked and h.item_id not in only_seeds))
+    hated = tuple(dict.fromkeys([h.item_id for h in history if not h.liked] + list(disliked)))
+    return Ask(liked, hated, tuple(seeds), tuple(query.prefer_genres),
+               relevance.score if relevance is not None else None, at)
+
+
+def retrieve(db: sqlite_utils.Database, order: Order, user_id: int | None, query: Query, n_candidates: int,
              context: list[Interaction] | None = None, *, seeds: tuple[int, ...] | None = None,
              disliked: tuple[int, ...] | None = None, exclude: tuple[int, ...] = (),
              relevance: Relevance | None = None) -> tuple[list[Interaction], list[Candidate]]:
-    """The store half of a recommendation (fast; the chat runs it apart from the model): the history a
-    prompt shows (the stored ratings, then this request's `context`, e.g. "more like Alien", in that
-    order: `stored_part` splits them) and the candidates.
+    """The store half of a recommendation, ordered: the history a prompt shows (the stored ratings, then this
+    request's `context`, e.g. "more like Alien", in that order: `stored_part` splits them) and the top
+    `n_candidates` in the learned ranker's order, each with its P(like) and feature row.
 
-    Retrieval's seeds are `seeds` if given, else the context's likes, else the user's stored likes;
-    `disliked` (else the context's dislikes) push their neighbours down; neither they nor `exclude`
-    come back. `relevance`: how well each item answers the request's describing words; with `only`
-    those that answer nothing are left out."""
+    Seeds are `seeds` if given, else the context's likes; `disliked` (else the context's dislikes) join the
+    history's dislikes, which the ranker reads once, as their own feature. Neither they nor `exclude` come
+    back. `relevance`: the request's describing words; with `only`, films that answer nothing are left out.
+    "Popular picks" keeps the catalog's more-rated half; "hidden gems" gives GEM_SHARE of the list shown to
+    its less-rated half (`with_gems`)."""
     history = user_history(db, user_id, query.domain) + list(context or [])
-    liked = seeds if seeds is not None else tuple(h.item_id for h in context or [] if h.liked)
+    seeds = seeds if seeds is not None else tuple(h.item_id for h in context or [] if h.liked)
     disliked = disliked if disliked is not None else tuple(h.item_id for h in context or [] if not h.liked)
-    eligible = eligible_ids(db, user_id, query.item_filter(), exclude=tuple(liked) + tuple(disliked) + tuple(exclude),
-                            with_genres=bool(query.prefer_genres))
-    ids, genres = eligible.ids, eligible.genres
+    eligible = eligible_ids(db, user_id, query.item_filter(),
+                            exclude=tuple(seeds) + tuple(disliked) + tuple(exclude)
+                            + tuple(h.item_id for h in context or []))
+    ids = np.asarray(eligible.ids, dtype=np.int64)
+    collab = order.collab
     if query.among is not None:  # the limit a person or a benchmark set: their watchlist, a list of films
-        among = set(query.among)
-        keep = [k for k, i in enumerate(ids) if i in among]
-        ids, genres = [ids[k] for k in keep], [genres[k] for k in keep]
+        ids = ids[np.isin(ids, np.asarray(query.among, dtype=np.int64))]
     if query.min_ratings:  # "at least 100 ratings": a floor, the store's own counts
-        keep = [k for k, n in enumerate(collab.rating_counts(ids)) if n >= query.min_ratings]
-        ids, genres = [ids[k] for k in keep], [genres[k] for k in keep]
-    rel = None
-    if relevance is not None:
-        rel = relevance.score(ids)
-        if relevance.only:
-            keep = [k for k, r in enumerate(rel) if r > 0]
-            ids, genres, rel = [ids[k] for k in keep], [genres[k] for k in keep], rel[keep]
-    if query.popularity == "high":  # "hidden gems" is a share of the list instead (gem_ranked, with_gems)
-        rel = (rel if rel is not None else np.zeros(len(ids))) + popularity_preference(collab, ids, query.popularity)
-    from_ids = list(liked) if liked else liked_item_ids(db, user_id)
-    gems: set[int] = set()
-    if query.popularity == "low":
-        top, gems = gem_ranked(collab, ids, genres, from_ids, query, n_candidates, disliked=disliked, relevance=rel)
-    else:
-        top = ranked(collab, ids, genres, from_ids, query, n_candidates, disliked=disliked, relevance=rel)
-    items = items_by_id(db, [i for i, _ in top])
-    by_id = dict(zip(ids, rel.tolist())) if rel is not None else {}
-    return history, [Candidate(items[i], prior, relevance=by_id.get(i, 0.0), gem=i in gems) for i, prior in top]
+        ids = ids[collab.rating_counts(ids) >= query.min_ratings]
+    if relevance is not None and relevance.only:
+        ids = ids[np.asarray(relevance.score(ids)) > 0]
+    rarer = less_rated(collab, ids.tolist()) if len(ids) else np.zeros(0, dtype=bool)
+    if query.popularity == "high" and (~rarer).any():  # "popular picks": the more-rated half, if it has any
+        ids, rarer = ids[~rarer], rarer[~rarer]
+    ask = request_ask(history, seeds, disliked, query, relevance, order.at, context)
+    gems = query.popularity == "low" and rarer.any()
+    ordered = order.rank(ask, ids, gems=rarer if gems else None)
+    # "hidden gems": every candidate stays, so `with_gems` (iter_rank) finds enough of them for the rows shown
+    keep = len(ordered.keys) if gems else min(n_candidates, len(ordered.keys))
+    top_ids = ordered.table["ids"][:keep].tolist()
+    rare = set(ids[rarer].tolist()) if gems else set()
+    items = items_by_id(db, top_ids)
+    words = np.nan_to_num(ordered.table["words"][:keep], nan=0.0)
+    return history, [Candidate(items[i], float(ordered.keys[k]), relevance=float(words[k]), gem=i in rare,
+                               p_like=float(ordered.p_like[k]), features=ordered.row(k)) for k, i in enumerate(top_ids)]
 
 
 def stored_part(history: list[Interaction], context: list[Interaction] | None) -> list[Interaction]:
@@ -109,84 +122,10 @@ def stored_part(history: list[Interaction], context: list[Interaction] | None) -
 
 
 def with_like_rates(collab: CollabModel, own: list[Interaction], cands: list[Candidate]) -> list[Candidate]:
-    """Candidates with their like-rate among the other users (the collaborative model's, the stack's
-    item_like_rate, without `own`: the asking user's stored ratings): a model rec-tuned with notes reads it."""
+    """Candidates with their like-rate among the other users (the collaborative model's, without `own`: the
+    asking user's stored ratings): a model rec-tuned with notes reads it in its prompt."""
     rates = collab.like_rate([c.item.id for c in cands], without=own)
     return [replace(c, like_rate=float(r)) for c, r in zip(cands, rates)]
-
-
-def candidate_table(collab: CollabModel, history: list[Interaction], cands: list[Candidate],
-                    seeds: tuple[int, ...] = ()) -> Table:
-    """The stack's collaborative inputs: the window of ratings the prompt shows, plus every like for EASE.
-
-    With `seeds` ("more like X") `ease_all` is EASE from the seeds, as retrieval ordered them: the
-    request is about X, and the user's whole taste would otherwise pull the list away from it."""
-    recent = history[-HISTORY_WINDOW:]
-    return feature_table(collab, [h.item_id for h in recent if h.liked], [h.item_id for h in recent if not h.liked],
-                         [c.item.id for c in cands], all_liked=[h.item_id for h in history if h.liked],
-                         all_disliked=[h.item_id for h in history if not h.liked], ease_from=list(seeds) or None)
-
-
-def stack_scores(stack: Reranker | None, table: Table, scores: list[Score], priors: list[float],
-                 cold: bool = False) -> tuple[list[float], list[float]]:
-    """(P(like) to show, the key that orders) for scored candidates; without a stack: P(Yes) and retrieval.
-
-    `cold` (no likes, no seeds): retrieval's popularity order stays. The rank head was fitted on users
-    with likes, where popularity's weight is negative beside EASE; with every EASE input at zero it
-    would put the most obscure items first (measured: a new user's "80s sci-fi" led with Transformers:
-    The Movie)."""
-    n = len(scores)
-    if stack is None:
-        return [s.p_yes for s in scores], list(priors[:n])
-    t = with_logits({k: v[:n] for k, v in table.items()}, [s.logit for s in scores])
-    like = [float(p) for p in stack.p_like(t)]
-    if cold:
-        return like, list(priors[:n])
-    key = [float(p) for p in stack.rank.predict_table(t)] if stack.rank else like
-    return like, list(np.asarray(key) * support(t["log_popularity"]))
-
-
-def support(log_popularity) -> np.ndarray:
-    """n / (n + SUPPORT_PRIOR) for an item with n ratings: what orders the list counts rarely rated items
-    down (one rating cannot lead a list); 1 with no prior. P(like) itself is left as the head says."""
-    n = np.expm1(np.asarray(log_popularity, dtype=np.float64))
-    return n / (n + SUPPORT_PRIOR) if SUPPORT_PRIOR > 0 else np.ones_like(n)
-
-
-def is_cold(history: list[Interaction], seeds: tuple[int, ...] = ()) -> bool:
-    """Nothing to be collaborative about: no like in the history and no "more like" seed."""
-    return not seeds and not any(h.liked for h in history)
-
-
-def iter_rank(scorer: Scorer, stack: Reranker | None, collab: CollabModel, domain: str, history: list[Interaction],
-              cands: list[Candidate], *, top: int, first_chunk: int = FIRST_CHUNK, chunk: int | None = None,
-              cancelled: Callable[[], bool] = lambda: False, seeds: tuple[int, ...] = ()) -> Iterator[Ranking]:
-    """Score candidates in retrieval order; yield the ranking after the first chunk, every `chunk` more, and at the end.
-
-    The chat shows the first ranking at once and refines it; the scores are the same as one call.
-    `cancelled` is asked between chunks: a newer request stops an older ranking within one chunk
-    instead of queueing behind all of it (the first request on a new store waited on the greeting's).
-    """
-    prompts = [scorer.prompts.for_user(domain, history, c.item, c.like_rate) for c in cands]
-    table = candidate_table(collab, history, cands, seeds)
-    cold = is_cold(history, seeds)
-    priors = [c.prior for c in cands]
-    scores: list[Score] = []
-    steps = range(first_chunk, len(prompts), chunk) if chunk else [first_chunk]
-    bounds = [b for b in (*steps, len(prompts)) if 0 < b <= len(prompts)]
-    start = 0
-    for end in sorted(set(bounds)):
-        if cancelled():
-            return
-        with refits_paused():  # a background collaborative refit never takes the cores from the LLM
-            scores += scorer.score(prompts[start:end])
-        start = end
-        like, key = stack_scores(stack, table, scores, priors, cold)
-        key = answering(key, [c.relevance for c in cands[:end]])
-        ranked = sorted(zip(cands, like, key, scores), key=lambda c: (-c[2], -c[0].prior))
-        if any(c.gem for c in cands):
-            ranked = with_gems(ranked, top, lambda row: row[0].gem)
-        yield Ranking([Recommendation(c.item, p, s.p_yes, c.prior, k) for c, p, k, s in ranked[:top]], end, len(cands))
 
 
 def with_gems(rows: list, top: int, is_gem: Callable[[object], bool]) -> list:
@@ -200,27 +139,41 @@ def with_gems(rows: list, top: int, is_gem: Callable[[object], bool]) -> list:
     return out + rest
 
 
-def answering(key: list[float], relevance: list[float]) -> list[float]:
-    """The order answers the request's describing words: a full answer adds WORD_BOOST × the best key (as
-    retrieval does), so the stack orders within what was asked for rather than undoing it."""
-    if not any(relevance):
-        return key
-    top = max((abs(k) for k in key), default=0.0) or 1.0
-    return [k + WORD_BOOST * top * r for k, r in zip(key, relevance)]
+def iter_rank(scorer: Scorer, domain: str, history: list[Interaction], cands: list[Candidate], *, top: int,
+              first_chunk: int = FIRST_CHUNK, chunk: int | None = None,
+              cancelled: Callable[[], bool] = lambda: False) -> Iterator[Ranking]:
+    """The rows shown, in the ranker's order at once (P(Yes) NaN), then with the LLM's P(Yes) after the first
+    chunk, every `chunk` more, and at the end. Only the `top` rows shown are scored: the order does not wait
+    on the LLM. `cancelled` is asked between chunks: a newer request stops an older scoring within one chunk."""
+    rows = with_gems(cands, top, lambda c: c.gem)[:top] if any(c.gem for c in cands) else cands[:top]
+    p_yes = [math.nan] * len(rows)
+
+    def ranking(scored: int) -> Ranking:
+        return Ranking([Recommendation(c.item, c.p_like, p, c.prior, c.p_like) for c, p in zip(rows, p_yes)],
+                       scored, len(rows))
+
+    yield ranking(0)
+    prompts = [scorer.prompts.for_user(domain, history, c.item, c.like_rate) for c in rows]
+    steps = range(first_chunk, len(prompts), chunk) if chunk else [first_chunk]
+    start = 0
+    for end in sorted({b for b in (*steps, len(prompts)) if 0 < b <= len(prompts)}):
+        if cancelled():
+            return
+        with refits_paused():  # a background collaborative refit never takes the cores from the LLM
+            p_yes[start:end] = [s.p_yes for s in scorer.score(prompts[start:end])]
+        start = end
+        yield ranking(end)
 
 
-def recommend(db: sqlite_utils.Database, scorer: Scorer, collab: CollabModel, stack: Reranker | None,
-              user_id: int | None, *, query: Query = Query(), top: int = 5, n_candidates: int = 50,
+def recommend(db: sqlite_utils.Database, scorer: Scorer, order: Order, user_id: int | None, *,
+              query: Query = Query(), top: int = 5, n_candidates: int = 50,
               context: list[Interaction] | None = None) -> list[Recommendation]:
-    """Retrieve the top `n_candidates` with the collaborative model, score them, return the `top` by the stack.
+    """The `top` films by the learned ranker for a user, with the LLM's P(Yes) beside each.
 
-    `context` adds liked/disliked items for this request only (e.g. "more like Alien").
-    """
-    history, cands = retrieve(db, collab, user_id, query, n_candidates, context)
-    cands = with_like_rates(collab, stored_part(history, context), cands)
+    `context` adds liked/disliked items for this request only (e.g. "more like Alien")."""
+    history, cands = retrieve(db, order, user_id, query, n_candidates, context)
+    cands = with_like_rates(order.collab, stored_part(history, context), cands)
     final: list[Recommendation] = []
-    seeds = tuple(h.item_id for h in context or [] if h.liked)
-    for ranking in iter_rank(scorer, stack, collab, query.domain, history, cands, top=top, first_chunk=len(cands),
-                             seeds=seeds):
+    for ranking in iter_rank(scorer, query.domain, history, cands, top=top, first_chunk=top):
         final = ranking.items
     return final

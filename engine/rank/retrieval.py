@@ -1,4 +1,7 @@
-"""Candidate retrieval before the reranker: unrated items, filtered, ordered by the collaborative model.
+"""The request's shape (`Query`), a candidate (`Candidate`), and the previous retrieval: unrated items,
+filtered, ordered by the collaborative model with hand-set constants. The served order is the learned
+ranker's now (engine.rank.served); `ranked` and its constants stay as the baseline the benches compare with
+(engine.rank.handset).
 
 "For you" orders by EASE from the user's liked items (read at request time, so a rating counts at
 once); "more like X" orders by X's own row of the weights. Items the model does not know (no
@@ -8,6 +11,7 @@ still reaches them; a user with no likes gets popular items.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +50,8 @@ class Candidate:
     like_rate: float | None = None  # smoothed share of other users who liked it (for models trained with notes)
     relevance: float = 0.0  # how well it answers the request's describing words (-1..1; engine.vocab.describe)
     gem: bool = False  # from the less-rated half, for a "hidden gems" list (GEM_SHARE of it must be such films)
+    p_like: float = math.nan  # the learned ranker's P(like) (engine.rank.served)
+    features: dict | None = field(default=None, compare=False)  # its feature row: what "why" splits
 
 
 DISLIKE_WEIGHT = 0.5  # EASE from disliked titles, subtracted at this weight: their neighbours move down
