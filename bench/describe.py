@@ -190,10 +190,10 @@ def main() -> None:
             top, reply = chat_top(session, req.text)
             per["chat now"].append(answers(top, req.gold, tags))
             hidden += hidden_words(reply, req.text, session)
-            session._vocab = Vocabulary({})
+            session.store._vocab = Vocabulary({})  # the chat reads its words through its store
             top, _ = chat_top(session, req.text)
             per["chat as it was (words dropped)"].append(answers(top, req.gold, tags))
-            session._vocab = now_vocab
+            session.store._vocab = now_vocab
             per["full-text over titles and tags"].append(answers(fulltext_top(req.text, docs, popularity, rated),
                                                                  req.gold, tags))
         session.close()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -95,15 +96,21 @@ def main() -> None:
 
     films = film_facts(db, "movie")
     served = model.with_cold(fit_cold_map(films, model.item_ids, model.popularity(model.item_ids)))
-    events = [(h.item_id, h.ts) for hu in split.users for h in hu.history]
+    events = holdout.visible_events(snap)
     at = catalog_clock(np.array([t for _, t in events])) + 1.0
     order = Order(choose_ranker(snap.dataset).ranker,
                   Signals(served, ContentIndex.build(films), Recency.from_events(*zip(*events), at)))
 
+    ev_items, ev_times = (np.asarray(x) for x in zip(*events))
+
     def member_p(hu, pool: np.ndarray) -> np.ndarray:
-        """The member's P(like) from the learned ranker (what orders their own list now), over the group's pool."""
+        """The member's P(like) from the learned ranker (what orders their own list now), over the group's pool,
+        asked at the member's own time (their latest visible rating), as eval-catalog's learned-ranker row."""
+        at_member = max(h.ts for h in hu.history) + 1.0
+        mine = replace(order, signals=replace(order.signals, recency=Recency.from_events(ev_items, ev_times,
+                                                                                           at_member)))
         cands = [Candidate(snap.items[int(i)], 0.0) for i in pool]
-        return member_p_like(order, Member(str(hu.user_id), tuple(hu.history)), cands)
+        return member_p_like(mine, Member(str(hu.user_id), tuple(hu.history)), cands)
 
     rng = np.random.default_rng(args.seed)
     groups = make_groups(users, args.groups, rng)

@@ -187,16 +187,20 @@ def timelines(db: sqlite_utils.Database, domain: str) -> dict[int, list[Interact
     return per_user
 
 
-def rating_times(db: sqlite_utils.Database, domain: str) -> tuple[np.ndarray, np.ndarray]:
-    """(item id, time) of every current rating of the domain: when each film was rated, for recency
-    (engine.rank.signals.Recency) and the catalog's own clock."""
-    where, params = item_where(db, domain, "i")
-    rows = db.execute(f"SELECT c.item_id, c.ts FROM current_feedback c JOIN items i ON i.id = c.item_id "
-                      f"WHERE {where}", params).fetchall()
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    block = np.array(rows, dtype=np.float64)
-    return block[:, 0].astype(np.int64), block[:, 1]
+def rating_times(db: sqlite_utils.Database, domain: str, chunk: int = 200_000) -> tuple[np.ndarray, np.ndarray]:
+    """(item id, time) of every rating event of the domain: when each film was rated, for recency
+    (engine.rank.signals.Recency) and the catalog's own clock. One sequential pass streamed into arrays (as
+    `current_ratings`): at 32M ratings a Python tuple per row would hold gigabytes. Every event counts, a
+    changed or retracted rating too: each says when people were rating the film."""
+    where, params = item_where(db, domain)
+    domain_items = np.fromiter((r[0] for r in db.execute(f"SELECT id FROM items WHERE {where}", params)), dtype=np.int64)
+    cur = db.execute("SELECT item_id, ts FROM feedback")
+    parts = [np.empty((0, 2))]
+    while rows := cur.fetchmany(chunk):
+        block = np.array(rows, dtype=np.float64)
+        parts.append(block[np.isin(block[:, 0], domain_items)])
+    rows = np.concatenate(parts)
+    return rows[:, 0].astype(np.int64), rows[:, 1]
 
 
 @dataclass(frozen=True)
