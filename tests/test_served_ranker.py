@@ -34,11 +34,11 @@ def test_the_shipped_ranker_loads_and_says_where_it_was_fitted():
 def test_fit_ranker_writes_a_ranker_the_chat_then_uses(ml100k_copy, tmp_path, monkeypatch):
     monkeypatch.setenv("RECCHAT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("RECCHAT_CACHE_DIR", str(tmp_path / "cache"))
-    r = engine("stack", "fit-ranker", "--db", ml100k_copy, "--people", "40")
+    r = engine("stack", "fit-ranker", "--db", ml100k_copy, "--people", "20")
     assert r.exit_code == 0, r.output
     assert "validation NDCG@10" in r.stdout and "EASE on the same requests" in r.stdout
     saved = json.loads((tmp_path / "data" / "rankers" / "ml-100k" / "ranker.json").read_text())
-    assert saved["fitted_on"]["protocol"] == "hold-out fit half" and saved["fitted_on"]["people"] == 40
+    assert saved["fitted_on"]["protocol"] == "hold-out fit half" and saved["fitted_on"]["people"] == 20
     session = ChatSession(ml100k_copy, "ml100k-196", scorer_factory=FakeScorer)
     try:
         session.load_model()
