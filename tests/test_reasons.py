@@ -67,3 +67,15 @@ def test_a_seeds_reason_and_a_loved_film_named_as_liked(ml100k_copy):
         assert "liked Fargo (1996)" in text
     finally:
         s.close()
+
+
+def test_a_film_liked_and_named_as_the_seed_is_one_reason(ml100k_copy):
+    s = ChatSession(ml100k_copy, "someone-else", scorer_factory=FakeScorer)
+    try:
+        ranking = list(s.rank(s.handle("I loved Fargo, something like it").plan))[-1]
+        why = s.why(ranking.items[0].item)
+        named = [(r.kind, r.what) for r in why.why.reasons]
+        assert len(named) == len(set(named)), why.sentence()
+        assert why.why.score == pytest.approx(ranking.items[0].prior, abs=1e-6)
+    finally:
+        s.close()

@@ -98,6 +98,15 @@ def _films(kind: str, total: float, ids: list[int], item_id: int, collab: Collab
     return out
 
 
+def merged(reasons: list[Reason]) -> list[Reason]:
+    """One reason per film and kind: a film liked and named as the seed has one part, their sum."""
+    out: dict[tuple[str, str, str], Reason] = {}
+    for r in reasons:
+        key = (r.kind, r.what, r.detail)
+        out[key] = Reason(r.kind, r.what, out[key].effect + r.effect, r.detail) if key in out else r
+    return list(out.values())
+
+
 def _value(row: Table, feature: str) -> float:
     v = float(np.asarray(row[feature])[0])
     return v if math.isfinite(v) else 0.0
@@ -136,7 +145,7 @@ def reasons_for(item: Item, row: Table, parts: dict[str, float], collab: CollabM
     found = [CHANNEL_NAMES[f] for f in GROUPS["channels"] if _value(row, f) > 0]
     out.append(Reason("channel", "how it was found", group["channels"], f" ({', '.join(found)})" if found else ""))
     out.append(Reason("you", "how much you have rated and liked", group["user"]))
-    out = [r for r in out if r.effect or r.kind in PERSONAL]
+    out = [r for r in merged(out) if r.effect or r.kind in PERSONAL]
     # What the person did or said comes first (the films and words they can check), strongest first; then
     # the signals about the film itself. Each keeps its own size and sign.
     out.sort(key=lambda r: (r.kind not in PERSONAL, -abs(r.effect)))
