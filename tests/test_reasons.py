@@ -79,3 +79,9 @@ def test_a_film_liked_and_named_as_the_seed_is_one_reason(ml100k_copy):
         assert why.why.score == pytest.approx(ranking.items[0].prior, abs=1e-6)
     finally:
         s.close()
+
+
+def test_a_genre_or_words_never_asked_for_are_not_named_as_asked(ranked):
+    for s, plan, ranking in ranked:
+        text = s.why(ranking.items[0].item).sentence()
+        assert "the genre you asked for" not in text and "you asked for '" not in text, text

@@ -107,6 +107,11 @@ def merged(reasons: list[Reason]) -> list[Reason]:
     return list(out.values())
 
 
+def _asked(row: Table, feature: str) -> bool:
+    """The request had this (its feature is a number, not the NaN of "not asked")."""
+    return bool(np.isfinite(np.asarray(row[feature], dtype=np.float64)[0]))
+
+
 def _value(row: Table, feature: str) -> float:
     v = float(np.asarray(row[feature])[0])
     return v if math.isfinite(v) else 0.0
@@ -129,13 +134,17 @@ def reasons_for(item: Item, row: Table, parts: dict[str, float], collab: CollabM
               " (it shares people with them)" if _value(row, "shared_people") > 0 else "")
     out.append(Reason("content", "how like the films you liked it is", group["content"], detail))
     words_part = parts.get("words", 0.0)
-    if words_part:
+    if words_part and _asked(row, "words"):
         matches = _value(row, "words")
         out.append(Reason("word", ", ".join(words) or "your words", words_part,
                           " (it matches)" if matches > 0 else " (it does not match)"))
-    if parts.get("genre_match", 0.0):
+    elif words_part:  # no describing words: the part of their absence (a missing value the trees split on)
+        out.append(Reason("you", "that you used no describing words", words_part))
+    if parts.get("genre_match", 0.0) and _asked(row, "genre_match"):
         out.append(Reason("content", "the genre you asked for", parts["genre_match"],
                           " (it has it)" if _value(row, "genre_match") > 0 else " (it lacks it)"))
+    elif parts.get("genre_match", 0.0):
+        out.append(Reason("you", "that you asked for no genre", parts["genre_match"]))
     recent = math.expm1(_value(row, "recent_log"))
     out.append(Reason("recency", "how much it was rated lately and when it came out", group["time"],
                       f" ({recent:,.0f} ratings in the last year)"))
