@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -88,27 +87,16 @@ def main() -> None:
                               is_cold(hu.history))
         return np.asarray(key)
     from db.knowledge import film_facts
-    from engine.collab.content import fit_cold_map
-    from engine.collab.content_index import ContentIndex
     from engine.rank.group import Member, member_p_like
-    from engine.rank.served import Order, catalog_clock, choose_ranker
-    from engine.rank.signals import Recency, Signals
+    from engine.rank.served import choose_ranker
 
-    films = film_facts(db, "movie")
-    served = model.with_cold(fit_cold_map(films, model.item_ids, model.popularity(model.item_ids)))
     events = holdout.visible_events(snap)
-    at = catalog_clock(np.array([t for _, t in events])) + 1.0
-    order = Order(choose_ranker(snap.dataset).ranker,
-                  Signals(served, ContentIndex.build(films), Recency.from_events(*zip(*events), at)))
-
-    ev_items, ev_times = (np.asarray(x) for x in zip(*events))
+    order = holdout.served_order(events, model, film_facts(db, "movie"), choose_ranker(snap.dataset).ranker)
 
     def member_p(hu, pool: np.ndarray) -> np.ndarray:
         """The member's P(like) from the learned ranker (what orders their own list now), over the group's pool,
         asked at the member's own time (their latest visible rating), as eval-catalog's learned-ranker row."""
-        at_member = max(h.ts for h in hu.history) + 1.0
-        mine = replace(order, signals=replace(order.signals, recency=Recency.from_events(ev_items, ev_times,
-                                                                                           at_member)))
+        mine = order.as_of(*events, max(h.ts for h in hu.history) + 1.0)
         cands = [Candidate(snap.items[int(i)], 0.0) for i in pool]
         return member_p_like(mine, Member(str(hu.user_id), tuple(hu.history)), cands)
 

@@ -143,7 +143,7 @@ def main() -> None:
     cut_of = np.array([r.cut for r in everything])  # inner cut k: k + 1 windows before the test window
     cut_of[len(requests):] = -1
     if args.holdout_users:
-        hold_rows, hold_valid = holdout_rows(db, snap, films, args.holdout_users, args.seed, log)
+        hold_rows, hold_valid = holdout_rows(snap, films, args.holdout_users, args.seed, log)
         rows = ltr_fit.merge(rows, hold_rows)
         everything = rows.requests
         cut_of = np.concatenate([cut_of, np.where(hold_valid, HOLD_VALID, HOLD_FIT)])
@@ -160,7 +160,7 @@ def main() -> None:
     fit_req = np.flatnonzero((cut_of >= 0) & (cut_of <= k))
     mixing = None
     if args.holdout_users:
-        chosen, mixing = choose_mixing(rows, cut_of, kind_of_all(everything), k, sizes, params, chosen, args.seed, log)
+        chosen, mixing = choose_mixing(rows, cut_of, kind_of, k, sizes, params, chosen, args.seed, log)
         if mixing["mixed"]:
             fit_req = np.concatenate([fit_req, np.flatnonzero(cut_of == HOLD_FIT)])
     refit = lambda s=sizes, f=FEATURES: ltr_fit.fit(rows, fit_req, s, params, f, seed=args.seed)
@@ -242,32 +242,18 @@ def main() -> None:
 
 
 HOLD_FIT, HOLD_VALID = -2, -3  # cut_of of the hold-out requests: fitting, validation
-HOLD_VALID_SHARE = 0.25
 
 
-def holdout_rows(db, snap, films, n: int, seed: int, log):
+def holdout_rows(snap, films, n: int, seed: int, log):
     """Rows of hold-out requests (engine.evaluation.ltr_holdout) from `n` people of the fit half of eval-catalog's
     partition (seed 0), a quarter of them kept for validation; and which rows' requests are validation's."""
-    from engine.collab.model import CollabModel
-    from engine.evaluation import holdout
-    from engine.evaluation.ltr_holdout import at_request_time, holdout_requests
+    from engine.evaluation.ltr_holdout import holdout_rows as build
 
-    split = holdout.holdout_split(snap)
-    fit_half, _ = holdout.partition(split.users, 0)
-    people = holdout.sample_users(fit_half, n, seed)
-    n_valid = round(HOLD_VALID_SHARE * len(people))
-    log(f"hold-out requests: {len(people)} people of the fit half ({n_valid} for validation); fitting its EASE…")
-    events = holdout.visible_events(snap)
-    base = holdout.served_order(events, CollabModel.fit(split.train), films, None).signals
-    reqs = holdout_requests(people, films, near=neighbourhood(base, split.catalog), seed=seed)
-    valid_users = {hu.user_id for hu in people[:n_valid]}
-    with tqdm(total=len(reqs), desc="hold-out candidates", file=sys.stderr) as bar:
-        rows = ltr_fit.build_rows(reqs, at_request_time(base, events), [split.catalog], MAX_SIZES, bar.update)
-    return rows, np.array([r.user_id in valid_users for r in reqs])
-
-
-def kind_of_all(requests) -> np.ndarray:
-    return np.array([r.kind for r in requests])
+    log(f"hold-out requests: {n} people of the fit half; fitting its EASE…")
+    with tqdm(desc="hold-out candidates", file=sys.stderr) as bar:
+        hold = build(snap, films, n, seed, MAX_SIZES, bar.update)
+    log(f"  {hold.people} people ({hold.n_valid} for validation), {len(hold.rows.requests)} requests")
+    return hold.rows, hold.valid
 
 
 def choose_mixing(rows, cut_of, kind_of, k, sizes, params, chosen, seed, log):

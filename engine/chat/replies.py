@@ -100,7 +100,7 @@ def why_answer(item: Item, plan: Plan | None, history: list[Interaction], order:
     if cand is not None and cand.features is not None:
         row, p_like = cand.features, cand.p_like
     else:  # not on screen: scored now, for the person's history alone
-        one = order.one(request_ask(history, (), (), Query(), None, order.at), item.id, {h.item_id for h in history})
+        one = order.films(request_ask(history, (), (), Query(), None, order.at), [item.id], {h.item_id for h in history})
         row, p_like = one.table, float(one.p_like[0])
     why = reasons_for(item, row, order.contributions(row), order.collab, history, seeds=tuple(seeds), words=words,
                       names=seeds, ordered_by=order.note, p_like=p_like)

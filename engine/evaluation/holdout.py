@@ -9,7 +9,7 @@ All models rank the same users on the same split in the same run, so their numbe
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import numpy as np
@@ -177,22 +177,15 @@ def pipeline_ranker(model: CollabModel, stack, scorer=None, domain: str = "movie
     return score
 
 
-def learned_ranker(order, events: list[tuple[int, float]] | None = None) -> Ranker:
+def learned_ranker(order, events: tuple[np.ndarray, np.ndarray] | None = None) -> Ranker:
     """The served order (engine.rank.served.Order): the channels' union of the unrated catalog ordered by the
-    learned ranker; every film no channel proposed goes below it. With `events` (every visible rating's item and
-    time), each request is made at its own time, the user's latest visible rating, as the ranker learned on
-    temporal cuts: recency is what was rated in the year before, not before the catalog's end."""
-    items = times = None
-    if events:
-        items, times = (np.asarray(x) for x in zip(*events))
-
+    learned ranker; every film no channel proposed goes below it. With `events` (`visible_events`), each request
+    is made at its own time, the user's latest visible rating, as the ranker learned on temporal cuts: recency
+    is what was rated in the year before, not before the catalog's end."""
     def score(req: RankRequest) -> np.ndarray:
         catalog, history = req.items, req.history
-        at = order.at
-        use = order
-        if items is not None and history:
-            at = max(h.ts for h in history) + 1.0
-            use = replace(order, signals=replace(order.signals, recency=Recency.from_events(items, times, at)))
+        use = order.as_of(*events, max(h.ts for h in history) + 1.0) if events is not None and history else order
+        at = use.at
         rated = np.array([h.item_id for h in history], dtype=np.int64)
         ask = Ask(tuple(h.item_id for h in history if h.liked), tuple(h.item_id for h in history if not h.liked), at=at)
         ordered = use.rank(ask, catalog[~np.isin(catalog, rated)])
@@ -203,18 +196,19 @@ def learned_ranker(order, events: list[tuple[int, float]] | None = None) -> Rank
     return score
 
 
-def visible_events(snap: DomainSnapshot, last: int = LAST) -> list[tuple[int, float]]:
-    """(item, time) of every rating the split lets models see (each user's last `last` hidden, as holdout_split)."""
-    return [(h.item_id, h.ts) for hs in snap.timelines.values() for h in (hs[:-last] if len(hs) > last else hs)]
+def visible_events(snap: DomainSnapshot, last: int = LAST) -> tuple[np.ndarray, np.ndarray]:
+    """(items, times) of every rating the split lets models see (each user's last `last` hidden, as holdout_split)."""
+    seen = [h for hs in snap.timelines.values() for h in (hs[:-last] if len(hs) > last else hs)]
+    return np.array([h.item_id for h in seen], dtype=np.int64), np.array([h.ts for h in seen], dtype=np.float64)
 
 
-def served_order(events: list[tuple[int, float]], model: CollabModel, films, ranker):
+def served_order(events: tuple[np.ndarray, np.ndarray], model: CollabModel, films, ranker) -> Order:
     """The served order (engine.rank.served.Order) over a split: its collaborative model with the cold map, the
     content index, and recency from the ratings models see (`events`), on the catalog's clock."""
-    at = catalog_clock(np.array([t for _, t in events])) + 1.0
+    items, times = events
     served = model.with_cold(fit_cold_map(films, model.item_ids, model.popularity(model.item_ids)))
-    items, times = zip(*events) if events else ((), ())
-    return Order(ranker, Signals(served, ContentIndex.build(films), Recency.from_events(items, times, at)))
+    return Order(ranker, Signals(served, ContentIndex.build(films),
+                                 Recency.from_events(items, times, catalog_clock(times) + 1.0)))
 
 
 def partition(users: list[HoldoutUser], seed: int = 0) -> tuple[list[HoldoutUser], list[HoldoutUser]]:

@@ -11,7 +11,7 @@ evaluated half of the partition (the same seed as eval-catalog's) never reaches 
 from __future__ import annotations
 
 import random
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from engine.collab.model import CollabModel
 from engine.rank.channels import Sizes
 from engine.rank.ltr import Params
-from engine.rank.signals import Ask, Recency, Signals
+from engine.rank.signals import Ask, Signals
 
 from . import holdout, ltr_fit
 from .holdout import HoldoutUser
@@ -57,10 +57,9 @@ def holdout_requests(users: list[HoldoutUser], films, near: Callable[[int], froz
     return out
 
 
-def at_request_time(base: Signals, events: list[tuple[int, float]]) -> Callable[[LtrRequest], Signals]:
-    """The split's signals with recency as of each request's own time."""
-    items, times = (np.asarray(x) for x in zip(*events))
-    return lambda r: replace(base, recency=Recency.from_events(items, times, r.ask.at))
+def at_request_time(base: Signals, events: tuple[np.ndarray, np.ndarray]) -> Callable[[LtrRequest], Signals]:
+    """The split's signals with recency as of each request's own time (`events`: holdout.visible_events)."""
+    return lambda r: base.as_of(*events, r.ask.at)
 
 
 VALID_SHARE = 0.25  # of the fit half's people: what the settings are chosen on and P(like) calibrated on
@@ -68,22 +67,41 @@ GRID = ((15, 0.05), (31, 0.05), (15, 0.1))  # (leaves, learning rate), each at 1
 TREES = (100, 200, 400)
 
 
+SIZES = Sizes(200, 100, 200, 100, 60)  # the channels' sizes at which candidates are built (bench/temporal.py's largest)
+
+
+@dataclass
+class HoldoutRows:
+    rows: ltr_fit.Rows
+    valid: np.ndarray  # per request: True for a validation person's
+    people: int
+    n_valid: int
+
+
+def holdout_rows(snap, films, people: int, seed: int = 0, sizes: Sizes = SIZES,
+                 progress: Callable[[int], None] | None = None) -> HoldoutRows:
+    """Candidates and features of hold-out requests from `people` of the fit half of eval-catalog's partition
+    (seed 0), VALID_SHARE of them kept for validation."""
+    split = holdout.holdout_split(snap)
+    fit_half, _ = holdout.partition(split.users, 0)
+    chosen = holdout.sample_users(fit_half, people, seed)
+    n_valid = max(1, round(VALID_SHARE * len(chosen)))
+    valid_users = {hu.user_id for hu in chosen[:n_valid]}
+    events = holdout.visible_events(snap)
+    base = holdout.served_order(events, CollabModel.fit(split.train), films, None).signals
+    reqs = holdout_requests(chosen, films, near=neighbourhood(base, split.catalog), seed=seed)
+    rows = ltr_fit.build_rows(reqs, at_request_time(base, events), [split.catalog], sizes, progress)
+    return HoldoutRows(rows, np.array([r.user_id in valid_users for r in reqs]), len(chosen), n_valid)
+
+
 def fit_holdout_ranker(snap, films, *, people: int = 400, seed: int = 0, log: Callable[[str], None] = print,
                        progress: Callable[[int], None] | None = None):
     """A learned ranker for a catalog from its hold-out split's fit half (eval-catalog's partition, seed 0):
     settings chosen and P(like) calibrated on a quarter of those people, then refitted on all of them.
     Returns (ranker, report). The evaluated half never reaches it."""
-    split = holdout.holdout_split(snap)
-    fit_half, _ = holdout.partition(split.users, 0)
-    chosen_people = holdout.sample_users(fit_half, people, seed)
-    n_valid = max(1, round(VALID_SHARE * len(chosen_people)))
-    valid_users = {hu.user_id for hu in chosen_people[:n_valid]}
-    events = holdout.visible_events(snap)
-    base = holdout.served_order(events, CollabModel.fit(split.train), films, None).signals
-    reqs = holdout_requests(chosen_people, films, near=neighbourhood(base, split.catalog), seed=seed)
-    sizes = Sizes(200, 100, 200, 100, 60)
-    rows = ltr_fit.build_rows(reqs, at_request_time(base, events), [split.catalog], sizes, progress)
-    valid = np.array([r.user_id in valid_users for r in reqs])
+    sizes = SIZES
+    hold = holdout_rows(snap, films, people, seed, sizes, progress)
+    rows, valid, reqs = hold.rows, hold.valid, hold.rows.requests
     me = np.array([r.kind == "for me" for r in reqs])
     fit_on, valid_me, valid_all = np.flatnonzero(~valid), np.flatnonzero(valid & me), np.flatnonzero(valid)
     tried, best = {}, None
@@ -102,8 +120,8 @@ def fit_holdout_ranker(snap, films, *, people: int = 400, seed: int = 0, log: Ca
     keys = model.score(table, trees)  # out of sample: the model fitted without the validation people
     ranker = ltr_fit.fit(rows, np.arange(len(reqs)), sizes, params, seed=seed)  # all of the fit half's people
     ranker.platt = model.calibrate(keys, labels).platt
-    ranker.fitted_on = {"dataset": snap.dataset, "protocol": "hold-out fit half", "people": len(chosen_people),
+    ranker.fitted_on = {"dataset": snap.dataset, "protocol": "hold-out fit half", "people": hold.people,
                         "requests": len(reqs), "sizes": sizes.__dict__, "params": params.__dict__}
     report = {"validation": tried, "chosen": params.__dict__, "validation_ndcg@10": best[0],
-              "validation_ease_ndcg@10": ease, "people": len(chosen_people), "validation_people": n_valid}
+              "validation_ease_ndcg@10": ease, "people": hold.people, "validation_people": hold.n_valid}
     return ranker, report

@@ -112,12 +112,17 @@ def channel_ranks(t: Table, sizes: Sizes) -> dict[str, np.ndarray]:
     return out
 
 
+def flags(ranks: dict[str, np.ndarray], sizes: Sizes) -> dict[str, np.ndarray]:
+    """Each row's `ch_*` feature: 1 where the channel proposes it under `sizes`."""
+    return {f"ch_{c}": (ranks[c] < getattr(sizes, c)).astype(np.float64) for c in CHANNELS}
+
+
 def pick(ranks: dict[str, np.ndarray], sizes: Sizes) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(rows in the union, each row's channel flags) for `sizes` no larger than those `ranks` were made with:
     a smaller union is the larger one's prefix per channel, so one table serves every size tried."""
-    flags = {f"ch_{c}": (ranks[c] < getattr(sizes, c)).astype(np.float64) for c in CHANNELS}
-    rows = np.flatnonzero(np.any([flags[f"ch_{c}"] > 0 for c in CHANNELS], axis=0))
-    return rows, {k: v[rows] for k, v in flags.items()}
+    flags_ = flags(ranks, sizes)
+    rows = np.flatnonzero(np.any([flags_[f"ch_{c}"] > 0 for c in CHANNELS], axis=0))
+    return rows, {k: v[rows] for k, v in flags_.items()}
 
 
 def candidates(t: Table, sizes: Sizes) -> Table:

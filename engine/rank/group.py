@@ -13,7 +13,6 @@ the scores (the group-recommendation literature's three classic ones; bench/grou
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from itertools import zip_longest
 
@@ -54,10 +53,7 @@ def member_p_like(order, member: "Member", cands: list, query: Query = Query(), 
     """One member's P(like) of the group's candidates, read against every film they have not rated."""
     history = list(member.history)
     ask = request_ask(history, seeds, (), query, None, order.at)
-    rated = {h.item_id for h in history}
-    pool = [c.item.id for c in cands]
-    universe = np.union1d([i for i in order.signals.content.item_ids.tolist() if i not in rated], pool)
-    return order.score(ask, universe, pool).p_like
+    return order.films(ask, [c.item.id for c in cands], {h.item_id for h in history}).p_like
 
 
 def rank_group(scorer, order, domain: str, members: list[Member], cands: list, *, top: int,
@@ -69,13 +65,10 @@ def rank_group(scorer, order, domain: str, members: list[Member], cands: list, *
     order_rows = np.lexsort((np.arange(len(cands)), -group)).tolist()
     order_rows = with_gems(order_rows, top, lambda k: cands[k].gem)[:top]  # "hidden gems": GEM_SHARE from the less-rated half
     p_yes = np.zeros(len(order_rows))
-    if scorer is not None and order_rows:
-        for m in members:
-            prompts = [scorer.prompts.for_user(domain, list(m.history), cands[k].item, cands[k].like_rate)
-                       for k in order_rows]
-            p_yes += np.array([s.p_yes for s in scorer.score(prompts)]) / len(members)
-    else:
-        p_yes[:] = math.nan
+    for m in members if order_rows else ():
+        prompts = [scorer.prompts.for_user(domain, list(m.history), cands[k].item, cands[k].like_rate)
+                   for k in order_rows]
+        p_yes += np.array([s.p_yes for s in scorer.score(prompts)]) / len(members)
     rows = [Recommendation(cands[k].item, float(np.mean([lk[k] for lk in likes])), float(p), cands[k].prior,
                            float(group[k]), tuple((m.name, float(lk[k])) for m, lk in zip(members, likes)))
             for k, p in zip(order_rows, p_yes)]

@@ -25,7 +25,7 @@ from db.paths import data_dir
 from engine.collab.content_index import ContentIndex
 from engine.collab.model import CollabModel
 
-from .channels import CHANNELS, Sizes, candidates, channel_ranks
+from .channels import Sizes, candidates, channel_ranks, flags
 from .ltr import LearnedRanker, is_cold
 from .ltr_features import film_table, take
 from .signals import Ask, Recency, Signals
@@ -109,6 +109,10 @@ class Order:
     def sizes(self) -> Sizes:
         return Sizes(**self.ranker.fitted_on.get("sizes", {}))
 
+    def as_of(self, items, times, at: float) -> "Order":
+        """The same order asked at `at` (recency from the rating events before it: Signals.as_of)."""
+        return replace(self, signals=self.signals.as_of(items, times, at))
+
     def with_collab(self, collab: CollabModel) -> "Order":
         """The same order over a refitted collaborative model (the content and the clock stay)."""
         return self if collab is self.signals.collab else replace(self, signals=replace(self.signals, collab=collab))
@@ -127,25 +131,17 @@ class Order:
         cold = bool(len(keys)) and bool(is_cold(table)[0])
         return Ordered(take(table, order), keys[order], self.ranker.p_like(keys[order], cold), cold)
 
-    def score(self, ask: Ask, universe, among) -> Ordered:
-        """P(like) of the films `among` (kept in that order) for `ask`, their features and channel flags read
-        against the `universe` they were chosen from (ranks and channels compare a film with the others): a
-        group's pool, scored for each member in turn."""
-        full = film_table(self.signals, ask, universe)
-        ranks = channel_ranks(full, self.sizes)
-        flags = {f"ch_{c}": (ranks[c] < np.inf).astype(np.float64) for c in CHANNELS}
-        pos = {int(i): k for k, i in enumerate(full["ids"])}
-        rows = np.array([pos[int(i)] for i in among], dtype=np.int64)
-        table = take({**full, **flags}, rows)
+    def films(self, ask: Ask, ids, rated=()) -> Ordered:
+        """P(like) of the films `ids` (kept in that order) for `ask`, their features and channel flags read against
+        every film not `rated` (ranks and channels compare a film with the others): a group's pool scored for
+        each member in turn, a "why" about a film not on screen."""
+        ids = np.asarray(list(ids), dtype=np.int64)
+        unrated = np.setdiff1d(self.signals.content.item_ids, np.asarray(list(rated), dtype=np.int64))
+        full = film_table(self.signals, ask, np.union1d(unrated, ids))
+        table = take({**full, **flags(channel_ranks(full, self.sizes), self.sizes)}, np.searchsorted(full["ids"], ids))
         keys = self.ranker.key(table)
         cold = bool(len(keys)) and bool(is_cold(table)[0])
         return Ordered(table, keys, self.ranker.p_like(keys, cold), cold)
-
-    def one(self, ask: Ask, item_id: int, rated=()) -> Ordered:
-        """One film scored for `ask` against every film not `rated` (a "why" about a film not on screen)."""
-        universe = np.union1d(np.setdiff1d(self.signals.content.item_ids, np.asarray(list(rated), dtype=np.int64)),
-                              [item_id])
-        return self.score(ask, universe, [item_id])
 
     def contributions(self, row: Table) -> dict[str, float]:
         """Each feature's exact part of one candidate's score (the ranker's pred_contrib)."""

@@ -9,7 +9,7 @@ request's time (recency is a feature, and an offline request is made in the past
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -83,3 +83,8 @@ class Signals:
     collab: CollabModel
     content: ContentIndex
     recency: Recency
+
+    def as_of(self, items, times, at: float) -> "Signals":
+        """The same signals with recency counted from the rating events (`items`, `times`) before `at`: a
+        request made at its own time (a hold-out person's latest rating, a temporal cut)."""
+        return replace(self, recency=Recency.from_events(items, times, at))
