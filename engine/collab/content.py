@@ -155,7 +155,7 @@ def _title_cells(idf):
         key = series_key(film.title)
         if key:
             yield f"s:{key}", 2.0
-        for w in set(title_words(film.title)):
+        for w in sorted(set(title_words(film.title))):  # a column order that does not follow string hashing
             yield f"w:{w}", idf.get(w, 1.0)
     return cells
 
